@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"krest/internal/api"
+	"krest/internal/broker"
+	"krest/internal/config"
+	"krest/internal/consume"
+	"krest/internal/health"
+	"krest/internal/kafka"
+	"krest/internal/metrics"
+	"krest/internal/produce"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// usageError is a bad command line or setting: krest exits 2.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+const usage = `usage: krest [serve] [flags]   run the gateway (the default)
+       krest broker [flags]    run only the embedded broker
+       krest version           print the version
+Run "krest serve -h" for the flags; each has a KREST_* environment variable.`
+
+// run is krest's whole program: it parses args, wires every part together
+// and runs until ctx ends.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd, rest := "serve", args[1:]
+	if len(rest) > 0 && (rest[0] == "" || rest[0][0] != '-') {
+		cmd, rest = rest[0], rest[1:]
+	}
+	switch cmd {
+	case "version":
+		fmt.Fprintf(stdout, "krest %s (%s)\n", version, runtime.Version())
+		return nil
+	case "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	case "serve", "broker":
+	default:
+		return usageError{fmt.Errorf("unknown command %q\n%s", cmd, usage)}
+	}
+	cfg, err := config.Load("krest "+cmd, rest, getenv, stderr)
+	if errors.Is(err, config.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return usageError{err}
+	}
+	level, _ := config.ParseLevel(cfg.LogLevel) // validated by Load
+	logger := newLogger(cfg.LogFormat, level, stderr)
+	if cmd == "broker" {
+		return runBroker(ctx, cfg, logger)
+	}
+	// The Kafka clients narrate their life at info level; keep that for
+	// debugging.
+	kafkaLogger := logger
+	if level > slog.LevelDebug {
+		kafkaLogger = newLogger(cfg.LogFormat, max(level, slog.LevelWarn), stderr)
+	}
+	return serve(ctx, cfg, logger, kafkaLogger)
+}
+
+func newLogger(format string, level slog.Level, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// runBroker runs the embedded broker alone until ctx ends.
+func runBroker(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	b, err := startBroker(cfg, logger)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	logger.Info("stopping broker")
+	b.Close()
+	return nil
+}
+
+func startBroker(cfg config.Config, logger *slog.Logger) (*broker.Broker, error) {
+	b, err := broker.Start(broker.Options{
+		Addr: cfg.EmbeddedAddr, DataDir: cfg.DataDir, InMemory: cfg.InMemory,
+		Partitions: cfg.Partitions, Logger: logger,
+	})
+	if errors.Is(err, broker.ErrAddrInUse) {
+		return nil, fmt.Errorf("%s is already taken, probably by a running broker; to use it, set KREST_BROKERS=%s (or --brokers %s), or pick another --embedded-addr",
+			cfg.EmbeddedAddr, cfg.EmbeddedAddr, cfg.EmbeddedAddr)
+	}
+	return b, err
+}
+
+// healthInterval is how often the cluster is checked for readiness.
+const healthInterval = 2 * time.Second
+
+// serve runs the gateway until ctx ends, then shuts down in order:
+// readiness fails, HTTP drains, the producer flushes, the consumer commits
+// and leaves, and the embedded broker closes last.
+func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Logger) error {
+	brokers := cfg.Brokers
+	if cfg.Embedded() {
+		b, err := startBroker(cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		brokers = b.Addrs()
+	}
+	m := metrics.New()
+	kopts := func(client string) kafka.Options {
+		return kafka.Options{Brokers: brokers, ClientID: cfg.ClientID, Logger: kafkaLogger.With("client", client),
+			Hooks: []kgo.Hook{m.KafkaHooks(client)}}
+	}
+	pcl, err := kafka.NewProducerClient(kafka.ProducerOptions{Options: kopts("producer"), MaxBufferedRecords: cfg.MaxBufferedRecords})
+	if err != nil {
+		return err
+	}
+	defer pcl.Close()
+	producer := produce.New(pcl, produce.Options{Timeout: cfg.ProduceTimeout, Metrics: m})
+
+	topics := []kafka.TopicSpec{
+		{Name: cfg.Topic, Partitions: int32(cfg.Partitions), ReplicationFactor: int16(cfg.ReplicationFactor)},
+		{Name: cfg.DLQTopic, Partitions: int32(cfg.Partitions), ReplicationFactor: int16(cfg.ReplicationFactor)},
+	}
+	adm := kadm.NewClient(pcl)
+	monitor := health.New(func(ctx context.Context) error {
+		return kafka.Check(ctx, adm, topics, cfg.CreateTopics)
+	}, healthInterval, logger)
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	srv := &http.Server{
+		Handler: api.NewServer(api.Options{
+			Logger: logger, Producer: producer, Health: monitor, Metrics: m,
+			Topic: cfg.Topic, MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		// ReadTimeout and WriteTimeout stay unset: a streaming produce
+		// request lives as long as its client sends. Bodies are bounded by
+		// MaxBodyBytes and produce calls by the produce timeout instead.
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "brokers", brokers, "topic", cfg.Topic, "version", version)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { monitor.Run(gctx); return nil })
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		logger.Info("shutting down")
+		monitor.Drain()
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			logger.Warn("http drain incomplete", "err", err)
+		}
+		if err := producer.Flush(sctx); err != nil {
+			logger.Warn("producer flush incomplete", "err", err)
+		}
+		return nil
+	})
+	if cfg.Consumer {
+		g.Go(func() error {
+			return consumeMessages(gctx, cfg, logger, m, kopts("consumer"), pcl, monitor.Readied())
+		})
+	}
+	err = g.Wait()
+	logger.Info("stopped")
+	return err
+}
+
+// consumeMessages runs the consumer group once the topics exist, logging
+// each message and dead-lettering what cannot be decoded.
+func consumeMessages(ctx context.Context, cfg config.Config, logger *slog.Logger, m *metrics.Metrics,
+	kopts kafka.Options, dlqProducer *kgo.Client, ready <-chan struct{}) error {
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return nil
+	}
+	group := consume.New(consume.Options{
+		Handler:      consume.LogSink{Logger: logger},
+		DeadLetters:  consume.NewDeadLetters(dlqProducer, cfg.DLQTopic),
+		Logger:       logger,
+		Metrics:      m,
+		DrainTimeout: cfg.ShutdownTimeout / 2,
+	})
+	cl, err := kafka.NewConsumerClient(kafka.ConsumerOptions{
+		Options: kopts, Group: cfg.Group, Topics: []string{cfg.Topic},
+		OnRevoked: group.OnRevoked, OnLost: group.OnLost, OnCommit: group.OnCommit,
+	})
+	if err != nil {
+		return err
+	}
+	logger.Info("consuming", "group", cfg.Group, "topic", cfg.Topic, "dlq", cfg.DLQTopic)
+	return group.Run(ctx, cl)
+}

@@ -1,0 +1,93 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"krest/internal/produce"
+)
+
+// apiError is an error response: its HTTP status and the JSON body
+// {"error_code": Code, "message": Message}. Codes follow Confluent REST
+// Proxy: the HTTP status, or the status×100+n for a more precise cause.
+type apiError struct {
+	Status  int
+	Code    int
+	Message string
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+// errorBody is the JSON form of every error response.
+type errorBody struct {
+	ErrorCode int    `json:"error_code"`
+	Message   string `json:"message"`
+}
+
+// retryAfterSeconds is the Retry-After sent with 429 and 503 answers: the
+// condition behind them (a leader election, a full buffer) usually passes
+// within a second.
+const retryAfterSeconds = 1
+
+// Error codes used in more than one place.
+const (
+	codeMalformedJSON     = 40001
+	codeInvalidField      = 40002
+	codeEmptyBody         = 40003
+	codeBodyTooLarge      = 41301
+	codeUnsupportedMedia  = 41501
+	codeTooManyRequests   = 42901
+	codeKafkaUnavailable  = 50301
+	codeProducerBufFull   = 50302
+	codeNotReady          = 50303
+	codeProduceTimeout    = 50401
+	codeInternal          = 50001
+	codeKafkaRejected     = 50002
+	codeTopicNotFound     = 40401
+	codePartitionNotFound = 40402
+	codeRecordTooLarge    = 41302
+)
+
+// errorFor maps any error a handler meets to its response. It is the one
+// place that decides statuses and codes.
+func errorFor(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &apiError{http.StatusRequestEntityTooLarge, codeBodyTooLarge,
+			fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
+	}
+	for _, m := range []struct {
+		err    error
+		status int
+		code   int
+	}{
+		{produce.ErrUnavailable, http.StatusServiceUnavailable, codeKafkaUnavailable},
+		{produce.ErrClosed, http.StatusServiceUnavailable, codeKafkaUnavailable},
+		{produce.ErrBufferFull, http.StatusServiceUnavailable, codeProducerBufFull},
+		{produce.ErrTimeout, http.StatusGatewayTimeout, codeProduceTimeout},
+		{produce.ErrTooLarge, http.StatusRequestEntityTooLarge, codeRecordTooLarge},
+		{produce.ErrUnknownTopic, http.StatusNotFound, codeTopicNotFound},
+		{produce.ErrUnknownPartition, http.StatusNotFound, codePartitionNotFound},
+		{produce.ErrRejected, http.StatusInternalServerError, codeKafkaRejected},
+	} {
+		if errors.Is(err, m.err) {
+			return &apiError{m.status, m.code, err.Error()}
+		}
+	}
+	return &apiError{http.StatusInternalServerError, codeInternal, "internal error"}
+}
+
+// writeError writes err's response; 429 and 503 carry Retry-After.
+func writeError(w http.ResponseWriter, err error) {
+	ae := errorFor(err)
+	if ae.Status == http.StatusServiceUnavailable || ae.Status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+	encode(w, ae.Status, errorBody{ErrorCode: ae.Code, Message: ae.Message})
+}

@@ -1,0 +1,84 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// message is the body of POST /api/messages and, re-encoded, the value of
+// the record it produces (key = ID).
+type message struct {
+	ID      string  `json:"id"`
+	Content *string `json:"content"`
+}
+
+// messageValue is the record value: exactly {"id":…,"content":…}.
+type messageValue struct {
+	ID      string `json:"id"`
+	Content string `json:"content"`
+}
+
+// produced is the answer to a produced message.
+type produced struct {
+	Status    string `json:"status"`
+	ID        string `json:"id"`
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+}
+
+// handleMessages produces one message to topic and answers 201 once the
+// broker acknowledged it. A missing or empty id is generated.
+func handleMessages(p producer, topic string, maxBody int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		msg, err := decode[message](w, r, maxBody)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if msg.Content == nil {
+			writeError(w, &apiError{http.StatusBadRequest, codeInvalidField, "field content is required"})
+			return
+		}
+		if msg.ID == "" {
+			msg.ID = newID()
+		}
+		value, err := json.Marshal(messageValue{ID: msg.ID, Content: *msg.Content})
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		res := p.Produce(r.Context(), &kgo.Record{Topic: topic, Key: []byte(msg.ID), Value: value})[0]
+		if res.Err != nil {
+			writeError(w, res.Err)
+			return
+		}
+		encode(w, http.StatusCreated, produced{
+			Status: "message produced", ID: msg.ID,
+			Topic: res.Record.Topic, Partition: res.Record.Partition, Offset: res.Record.Offset,
+		})
+	})
+}
+
+// newID returns a random UUID (version 4).
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}

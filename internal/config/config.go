@@ -1,0 +1,245 @@
+// Package config loads krest's settings from flags, the environment and
+// defaults, in that order of precedence, and validates them.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config holds every krest setting. Each field's comment gives its default,
+// its flag and its environment variable.
+type Config struct {
+	// HTTPAddr is where the HTTP API listens. Default ":8080";
+	// --http-addr, KREST_HTTP_ADDR.
+	HTTPAddr string
+	// Brokers are the seed brokers of the Kafka cluster. Empty (the default)
+	// starts the embedded broker; --brokers, KREST_BROKERS (comma-separated).
+	Brokers []string
+	// EmbeddedAddr is where the embedded broker listens. Default
+	// "127.0.0.1:9092"; --embedded-addr, KREST_EMBEDDED_ADDR.
+	EmbeddedAddr string
+	// DataDir is the embedded broker's storage. Default "./krest-data";
+	// --data-dir, KREST_DATA_DIR.
+	DataDir string
+	// InMemory runs the embedded broker without disk. Default false;
+	// --in-memory, KREST_IN_MEMORY.
+	InMemory bool
+	// Topic is the topic POST /api/messages produces to and the consumer
+	// reads. Default "messages"; --topic, KREST_TOPIC.
+	Topic string
+	// Group is the consumer group. Default "message-consumer-group";
+	// --group, KREST_GROUP.
+	Group string
+	// DLQTopic receives records the consumer cannot process. Default
+	// "<topic>.dlq"; --dlq-topic, KREST_DLQ_TOPIC.
+	DLQTopic string
+	// Partitions is the partition count of topics krest creates. Default 3;
+	// --partitions, KREST_PARTITIONS.
+	Partitions int
+	// ReplicationFactor of topics krest creates; -1 takes the broker's
+	// default. Default -1; --replication-factor, KREST_REPLICATION_FACTOR.
+	ReplicationFactor int
+	// CreateTopics makes krest create Topic and DLQTopic when they are
+	// missing. Default true; --create-topics, KREST_CREATE_TOPICS.
+	CreateTopics bool
+	// ClientID is the Kafka client id. Default "krest"; --client-id,
+	// KREST_CLIENT_ID.
+	ClientID string
+	// ProduceTimeout bounds a produce request from receipt to the broker's
+	// acknowledgement. Default 10s; --produce-timeout, KREST_PRODUCE_TIMEOUT.
+	ProduceTimeout time.Duration
+	// MaxBodyBytes limits a request body. Default 1048576; --max-body-bytes,
+	// KREST_MAX_BODY_BYTES.
+	MaxBodyBytes int64
+	// MaxBufferedRecords bounds the records waiting in the producer; past it,
+	// produce answers 503. Default 100000; --max-buffered-records,
+	// KREST_MAX_BUFFERED_RECORDS.
+	MaxBufferedRecords int
+	// MaxInFlight bounds the API requests served at once; past it, requests
+	// get 429 with Retry-After. Default 4096; --max-in-flight,
+	// KREST_MAX_IN_FLIGHT.
+	MaxInFlight int
+	// Consumer runs the background consumer group. Default true; --consumer,
+	// KREST_CONSUMER.
+	Consumer bool
+	// ShutdownTimeout bounds a graceful shutdown. Default 30s;
+	// --shutdown-timeout, KREST_SHUTDOWN_TIMEOUT.
+	ShutdownTimeout time.Duration
+	// LogFormat is "text" or "json". Default "text"; --log-format,
+	// KREST_LOG_FORMAT.
+	LogFormat string
+	// LogLevel is "debug", "info", "warn" or "error". Default "info";
+	// --log-level, KREST_LOG_LEVEL.
+	LogLevel string
+}
+
+// ErrHelp is returned by Load when the arguments ask for help; the usage has
+// been written to the output.
+var ErrHelp = flag.ErrHelp
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{
+		HTTPAddr:           ":8080",
+		EmbeddedAddr:       "127.0.0.1:9092",
+		DataDir:            "./krest-data",
+		Topic:              "messages",
+		Group:              "message-consumer-group",
+		Partitions:         3,
+		ReplicationFactor:  -1,
+		CreateTopics:       true,
+		ClientID:           "krest",
+		ProduceTimeout:     10 * time.Second,
+		MaxBodyBytes:       1 << 20,
+		MaxBufferedRecords: 100_000,
+		MaxInFlight:        4096,
+		Consumer:           true,
+		ShutdownTimeout:    30 * time.Second,
+		LogFormat:          "text",
+		LogLevel:           "info",
+	}
+}
+
+// Load builds the configuration from defaults, then the environment read
+// through getenv, then the flags in args, and validates it. name is the
+// command name shown in usage, which goes to output.
+func Load(name string, args []string, getenv func(string) string, output io.Writer) (Config, error) {
+	c := Defaults()
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(output)
+	brokers := ""
+	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "HTTP listen address (KREST_HTTP_ADDR)")
+	fs.StringVar(&brokers, "brokers", "", "comma-separated Kafka seed brokers; empty starts the embedded broker (KREST_BROKERS)")
+	fs.StringVar(&c.EmbeddedAddr, "embedded-addr", c.EmbeddedAddr, "embedded broker listen address (KREST_EMBEDDED_ADDR)")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "embedded broker storage directory (KREST_DATA_DIR)")
+	fs.BoolVar(&c.InMemory, "in-memory", c.InMemory, "run the embedded broker without disk (KREST_IN_MEMORY)")
+	fs.StringVar(&c.Topic, "topic", c.Topic, "topic of POST /api/messages and the consumer (KREST_TOPIC)")
+	fs.StringVar(&c.Group, "group", c.Group, "consumer group (KREST_GROUP)")
+	fs.StringVar(&c.DLQTopic, "dlq-topic", "", "dead-letter topic; default <topic>.dlq (KREST_DLQ_TOPIC)")
+	fs.IntVar(&c.Partitions, "partitions", c.Partitions, "partitions of topics krest creates (KREST_PARTITIONS)")
+	fs.IntVar(&c.ReplicationFactor, "replication-factor", c.ReplicationFactor, "replication factor of topics krest creates, -1 for the broker default (KREST_REPLICATION_FACTOR)")
+	fs.BoolVar(&c.CreateTopics, "create-topics", c.CreateTopics, "create the topic and dead-letter topic when missing (KREST_CREATE_TOPICS)")
+	fs.StringVar(&c.ClientID, "client-id", c.ClientID, "Kafka client id (KREST_CLIENT_ID)")
+	fs.DurationVar(&c.ProduceTimeout, "produce-timeout", c.ProduceTimeout, "bound on a produce request (KREST_PRODUCE_TIMEOUT)")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "request body size limit (KREST_MAX_BODY_BYTES)")
+	fs.IntVar(&c.MaxBufferedRecords, "max-buffered-records", c.MaxBufferedRecords, "records waiting in the producer before produce answers 503 (KREST_MAX_BUFFERED_RECORDS)")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", c.MaxInFlight, "API requests served at once before answering 429 (KREST_MAX_IN_FLIGHT)")
+	fs.BoolVar(&c.Consumer, "consumer", c.Consumer, "run the background consumer group (KREST_CONSUMER)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "bound on a graceful shutdown (KREST_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json (KREST_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error (KREST_LOG_LEVEL)")
+
+	// The environment goes in as the flags' values before parsing, so that
+	// explicit flags win.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "KREST_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %v", env, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return c, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	c.Brokers = splitList(brokers)
+	if c.DLQTopic == "" {
+		c.DLQTopic = c.Topic + ".dlq"
+	}
+	return c, c.Validate()
+}
+
+// Validate reports the first setting that cannot work, as a sentence.
+func (c Config) Validate() error {
+	switch {
+	case c.HTTPAddr == "":
+		return errors.New("http address must not be empty")
+	case c.Topic == "":
+		return errors.New("topic must not be empty")
+	case c.Group == "":
+		return errors.New("consumer group must not be empty")
+	case c.DLQTopic == c.Topic:
+		return errors.New("dead-letter topic must differ from the topic")
+	case c.Partitions < 1:
+		return fmt.Errorf("partitions must be at least 1, not %d", c.Partitions)
+	case c.ReplicationFactor == 0 || c.ReplicationFactor < -1:
+		return fmt.Errorf("replication factor must be -1 or at least 1, not %d", c.ReplicationFactor)
+	case c.ProduceTimeout <= 0:
+		return fmt.Errorf("produce timeout must be positive, not %s", c.ProduceTimeout)
+	case c.MaxBodyBytes < 1:
+		return fmt.Errorf("max body bytes must be positive, not %d", c.MaxBodyBytes)
+	case c.MaxBufferedRecords < 1:
+		return fmt.Errorf("max buffered records must be positive, not %d", c.MaxBufferedRecords)
+	case c.MaxInFlight < 1:
+		return fmt.Errorf("max in flight must be positive, not %d", c.MaxInFlight)
+	case c.ShutdownTimeout <= 0:
+		return fmt.Errorf("shutdown timeout must be positive, not %s", c.ShutdownTimeout)
+	case c.LogFormat != "text" && c.LogFormat != "json":
+		return fmt.Errorf("log format must be text or json, not %q", c.LogFormat)
+	}
+	if _, err := ParseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	for _, b := range c.Brokers {
+		if err := validateHostPort(b); err != nil {
+			return fmt.Errorf("broker %q: %v", b, err)
+		}
+	}
+	if len(c.Brokers) == 0 {
+		if err := validateHostPort(c.EmbeddedAddr); err != nil {
+			return fmt.Errorf("embedded address %q: %v", c.EmbeddedAddr, err)
+		}
+		if !c.InMemory && c.DataDir == "" {
+			return errors.New("data directory must not be empty unless the broker runs in memory")
+		}
+	}
+	return nil
+}
+
+// Embedded reports whether krest runs its own broker.
+func (c Config) Embedded() bool { return len(c.Brokers) == 0 }
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func validateHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+// ParseLevel turns a level name (debug, info, warn, error) into a slog.Level.
+func ParseLevel(name string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(name)); err != nil {
+		return 0, fmt.Errorf("log level must be debug, info, warn or error, not %q", name)
+	}
+	return l, nil
+}

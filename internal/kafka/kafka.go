@@ -1,0 +1,147 @@
+// Package kafka builds krest's franz-go clients and checks the cluster: it is
+// the one place that knows how krest talks to Kafka.
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/plugin/kslog"
+)
+
+// Options configure a client.
+type Options struct {
+	// Brokers are the seed brokers.
+	Brokers []string
+	// ClientID names the client to the brokers.
+	ClientID string
+	// Logger receives the client's own log lines (warnings and errors).
+	Logger *slog.Logger
+	// Hooks are client hooks, such as kprom's metrics.
+	Hooks []kgo.Hook
+}
+
+// ProducerOptions configure the producing client.
+type ProducerOptions struct {
+	Options
+	// MaxBufferedRecords bounds the records waiting to be sent; past it,
+	// TryProduce fails at once with kgo.ErrMaxBuffered.
+	MaxBufferedRecords int
+	// Linger is how long a partition waits for more records before sending.
+	// Zero sends as soon as the connection is free, which still batches
+	// whatever arrived while the previous request was in flight.
+	Linger time.Duration
+}
+
+// NewProducerClient returns a client that produces with acks from all
+// in-sync replicas and an idempotent producer.
+func NewProducerClient(opts ProducerOptions) (*kgo.Client, error) {
+	return kgo.NewClient(append(baseOpts(opts.Options),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.MaxBufferedRecords(opts.MaxBufferedRecords),
+		kgo.ProducerLinger(opts.Linger),
+		// Records to a topic that does not exist fail after a few metadata
+		// refreshes rather than waiting for the produce timeout.
+		kgo.UnknownTopicRetries(2),
+	)...)
+}
+
+// ConsumerOptions configure a group-consuming client.
+type ConsumerOptions struct {
+	Options
+	// Group is the consumer group.
+	Group string
+	// Topics are the topics to consume.
+	Topics []string
+	// OnRevoked runs before partitions are given up in a rebalance.
+	OnRevoked func(context.Context, *kgo.Client, map[string][]int32)
+	// OnLost runs when partitions were lost without a clean revoke.
+	OnLost func(context.Context, *kgo.Client, map[string][]int32)
+	// OnCommit runs after every offset commit, automatic ones included.
+	OnCommit func(*kgo.Client, *kmsg.OffsetCommitRequest, *kmsg.OffsetCommitResponse, error)
+}
+
+// NewConsumerClient returns a client in Group that starts from the oldest
+// offset, commits only offsets marked as processed, and never rebalances
+// while a polled batch is being processed.
+func NewConsumerClient(opts ConsumerOptions) (*kgo.Client, error) {
+	return kgo.NewClient(append(baseOpts(opts.Options),
+		kgo.ConsumerGroup(opts.Group),
+		kgo.ConsumeTopics(opts.Topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.AutoCommitMarks(),
+		kgo.OnPartitionsRevoked(opts.OnRevoked),
+		kgo.OnPartitionsLost(opts.OnLost),
+		kgo.AutoCommitCallback(opts.OnCommit),
+	)...)
+}
+
+// NewAdminClient returns a plain client for metadata and admin requests.
+func NewAdminClient(opts Options) (*kgo.Client, error) {
+	return kgo.NewClient(baseOpts(opts)...)
+}
+
+func baseOpts(opts Options) []kgo.Opt {
+	o := []kgo.Opt{
+		kgo.SeedBrokers(opts.Brokers...),
+		kgo.ClientID(opts.ClientID),
+		kgo.WithHooks(opts.Hooks...),
+	}
+	if opts.Logger != nil {
+		o = append(o, kgo.WithLogger(kslog.New(opts.Logger)))
+	}
+	return o
+}
+
+// TopicSpec describes a topic krest makes sure exists.
+type TopicSpec struct {
+	Name              string
+	Partitions        int32
+	ReplicationFactor int16 // -1 takes the broker's default
+}
+
+// ErrTopicMissing is returned by Check when a topic does not exist and krest
+// does not create it.
+var ErrTopicMissing = errors.New("topic does not exist")
+
+// Check asks the cluster for the topics' metadata: it fails when no broker
+// answers, and, unless create is set (then it creates them), when a topic is
+// missing.
+func Check(ctx context.Context, adm *kadm.Client, topics []TopicSpec, create bool) error {
+	names := make([]string, len(topics))
+	for i, t := range topics {
+		names[i] = t.Name
+	}
+	details, err := adm.ListTopics(ctx, names...)
+	if err != nil {
+		return fmt.Errorf("broker unreachable: %w", err)
+	}
+	for _, t := range topics {
+		d, ok := details[t.Name]
+		if ok && d.Err == nil {
+			continue
+		}
+		if ok && !errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+			return fmt.Errorf("topic %s: %w", t.Name, d.Err)
+		}
+		if !create {
+			return fmt.Errorf("%s: %w", t.Name, ErrTopicMissing)
+		}
+		resp, err := adm.CreateTopic(ctx, t.Partitions, t.ReplicationFactor, nil, t.Name)
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("creating topic %s: %w", t.Name, err)
+		}
+		if resp.Err != nil && !errors.Is(resp.Err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("creating topic %s: %w", t.Name, resp.Err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+// Package metrics holds krest's Prometheus metrics and serves them.
+//
+// Metric names:
+//
+//	krest_http_requests_total{route,method,code}          requests answered
+//	krest_http_request_duration_seconds{route,method,code} request latency
+//	krest_produced_records_total                           records acknowledged by Kafka
+//	krest_produce_errors_total{class}                      records that failed to produce
+//	krest_consumed_records_total                           records the consumer processed
+//	krest_dead_lettered_records_total                      records sent to the dead-letter topic
+//	krest_consumer_commit_errors_total                     failed offset commits
+//	kafka_*                                                the Kafka clients' own metrics (kprom)
+//
+// Labels are bounded: route is the route pattern, never a raw path or a
+// topic taken from a request.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/plugin/kprom"
+)
+
+// Metrics is krest's metric registry.
+type Metrics struct {
+	reg           *prometheus.Registry
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	produced      prometheus.Counter
+	produceErrors *prometheus.CounterVec
+	consumed      prometheus.Counter
+	deadLettered  prometheus.Counter
+	commitErrors  prometheus.Counter
+}
+
+// New returns a registry holding krest's metrics and the Go and process
+// collectors.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "krest_http_requests_total", Help: "HTTP requests answered, by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "krest_http_request_duration_seconds", Help: "HTTP request latency, by route pattern, method and status code.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route", "method", "code"}),
+		produced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "krest_produced_records_total", Help: "Records acknowledged by Kafka.",
+		}),
+		produceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "krest_produce_errors_total", Help: "Records that failed to produce, by error class.",
+		}, []string{"class"}),
+		consumed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "krest_consumed_records_total", Help: "Records the consumer group processed.",
+		}),
+		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "krest_dead_lettered_records_total", Help: "Records written to the dead-letter topic.",
+		}),
+		commitErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "krest_consumer_commit_errors_total", Help: "Offset commits that failed.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.produced, m.produceErrors, m.consumed, m.deadLettered, m.commitErrors,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// KafkaHooks returns kprom hooks that export a Kafka client's metrics under
+// the given client label ("producer", "consumer", …). Produce and fetch
+// metrics are labelled by broker, not by topic, since topics can come from
+// requests.
+func (m *Metrics) KafkaHooks(client string) *kprom.Metrics {
+	return kprom.NewMetrics("kafka",
+		kprom.Registerer(m.reg), kprom.Gatherer(m.reg),
+		kprom.WithStaticLabel(prometheus.Labels{"client": client}),
+		kprom.FetchAndProduceDetail(kprom.ByNode, kprom.Records, kprom.UncompressedBytes))
+}
+
+// Handler serves the metrics in Prometheus' text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// ObserveRequest records one answered HTTP request.
+func (m *Metrics) ObserveRequest(route, method string, code int, d time.Duration) {
+	c := strconv.Itoa(code)
+	m.requests.WithLabelValues(route, method, c).Inc()
+	m.duration.WithLabelValues(route, method, c).Observe(d.Seconds())
+}
+
+// Produced counts n records acknowledged by Kafka.
+func (m *Metrics) Produced(n int) { m.produced.Add(float64(n)) }
+
+// ProduceFailed counts one record that failed to produce.
+func (m *Metrics) ProduceFailed(class string) { m.produceErrors.WithLabelValues(class).Inc() }
+
+// Consumed counts one record the consumer processed.
+func (m *Metrics) Consumed() { m.consumed.Inc() }
+
+// DeadLettered counts one record written to the dead-letter topic.
+func (m *Metrics) DeadLettered() { m.deadLettered.Inc() }
+
+// CommitFailed counts one failed offset commit.
+func (m *Metrics) CommitFailed() { m.commitErrors.Inc() }

@@ -1,0 +1,112 @@
+// Package produce sends records to Kafka and reports, for each one, the
+// broker's acknowledgement or an error from a small set callers can map
+// (errors.go), so that no caller needs to know Kafka's error codes.
+package produce
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Metrics counts what the producer does; metrics.Metrics implements it.
+type Metrics interface {
+	// Produced counts n acknowledged records.
+	Produced(n int)
+	// ProduceFailed counts one failed record by error class.
+	ProduceFailed(class string)
+}
+
+// Options configure a Producer.
+type Options struct {
+	// Timeout bounds how long a record may wait for its acknowledgement.
+	Timeout time.Duration
+	// Metrics, if set, counts records and errors.
+	Metrics Metrics
+}
+
+// Producer produces records through one franz-go client configured for
+// acks=all and idempotence (see kafka.NewProducerClient). It is safe for
+// concurrent use; concurrent callers share the client's batches.
+type Producer struct {
+	cl      *kgo.Client
+	timeout time.Duration
+	metrics Metrics
+}
+
+// New returns a Producer over cl.
+func New(cl *kgo.Client, opts Options) *Producer {
+	return &Producer{cl: cl, timeout: opts.Timeout, metrics: opts.Metrics}
+}
+
+// Result is the outcome of producing one record. On success Record holds the
+// partition, offset and timestamp the broker assigned; otherwise Err wraps
+// one of this package's errors.
+type Result struct {
+	Record *kgo.Record
+	Err    error
+}
+
+// Produce sends recs and waits until each is acknowledged or failed, or the
+// producer's timeout passes. It returns one Result per record, in order. A
+// record still unanswered at the timeout gets ErrTimeout: it may yet be
+// written.
+func (p *Producer) Produce(ctx context.Context, recs ...*kgo.Record) []Result {
+	results := make([]Result, len(recs))
+	var wg sync.WaitGroup
+	wg.Add(len(recs))
+	for i, r := range recs {
+		p.Send(ctx, r, func(res Result) {
+			results[i] = res
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	return results
+}
+
+// Send sends r without waiting and calls done exactly once with its outcome,
+// at the latest shortly after the producer's timeout (with ErrTimeout). done
+// runs on a producer goroutine and must not block.
+func (p *Producer) Send(ctx context.Context, r *kgo.Record, done func(Result)) {
+	// A record that has not been sent by the deadline is failed by the
+	// client with the context's error: it was never written. A record
+	// already in flight cannot be taken back, so the timer below answers
+	// for it.
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	var once sync.Once
+	finish := func(res Result) {
+		once.Do(func() {
+			cancel()
+			p.count(res.Err)
+			done(res)
+		})
+	}
+	timer := time.AfterFunc(p.timeout+timeoutGrace, func() {
+		finish(Result{Record: r, Err: errTimeout(p.timeout)})
+	})
+	p.cl.TryProduce(ctx, r, func(r *kgo.Record, err error) {
+		timer.Stop()
+		finish(Result{Record: r, Err: classify(err)})
+	})
+}
+
+// timeoutGrace is how long past the timeout the client gets to fail a record
+// on its own before Send gives up waiting for it.
+const timeoutGrace = 250 * time.Millisecond
+
+// Flush waits until every buffered record is acknowledged or failed.
+func (p *Producer) Flush(ctx context.Context) error { return p.cl.Flush(ctx) }
+
+func (p *Producer) count(err error) {
+	if p.metrics == nil {
+		return
+	}
+	if err == nil {
+		p.metrics.Produced(1)
+		return
+	}
+	p.metrics.ProduceFailed(Class(err))
+}
