@@ -1,0 +1,102 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func TestCluster(t *testing.T) {
+	a, _ := newAdmin(t, kfake.NumBrokers(3), kfake.ClusterID("krest-cluster"))
+	ctx := testCtx(t)
+
+	id, err := a.ClusterID(ctx)
+	wantErr(t, err, nil)
+	if id != "krest-cluster" {
+		t.Errorf("ClusterID = %q, want %q", id, "krest-cluster")
+	}
+
+	cluster, err := a.Cluster(ctx)
+	wantErr(t, err, nil)
+	if cluster.ID != "krest-cluster" {
+		t.Errorf("Cluster().ID = %q, want %q", cluster.ID, "krest-cluster")
+	}
+	if _, err := a.Broker(ctx, cluster.ControllerID); err != nil {
+		t.Errorf("controller %d is not a broker: %v", cluster.ControllerID, err)
+	}
+}
+
+func TestValidTopicName(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		topic string
+		ok    bool
+	}{
+		{"simple", "orders", true},
+		{"all legal characters", "Orders.v1_EU-west-2", true},
+		{"one character", "a", true},
+		{"max length", strings.Repeat("x", 249), true},
+		{"dots inside", "a..b", true},
+		{"three dots", "...", true},
+		{"empty", "", false},
+		{"dot", ".", false},
+		{"dot dot", "..", false},
+		{"too long", strings.Repeat("x", 250), false},
+		{"space", "my topic", false},
+		{"slash", "a/b", false},
+		{"colon", "a:b", false},
+		{"non-ASCII letter", "tópico", false},
+		{"NUL", "a\x00b", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ValidTopicName(tt.topic)
+			if tt.ok {
+				wantErr(t, err, nil)
+				return
+			}
+			wantErr(t, err, ErrInvalidRequest)
+		})
+	}
+}
+
+// TestUnavailable checks that broker faults come back as ErrUnavailable, for
+// a retriable error code in a response and for a cluster that is gone.
+func TestUnavailable(t *testing.T) {
+	t.Run("retriable error code", func(t *testing.T) {
+		a, c := newAdmin(t, kfake.SeedTopics(1, "t"))
+		c.ControlKey(int16(kmsg.DescribeConfigs), func(req kmsg.Request) (kmsg.Response, error, bool) {
+			resp := req.(*kmsg.DescribeConfigsRequest).ResponseKind().(*kmsg.DescribeConfigsResponse)
+			for _, rr := range req.(*kmsg.DescribeConfigsRequest).Resources {
+				r := kmsg.NewDescribeConfigsResponseResource()
+				r.ResourceType = rr.ResourceType
+				r.ResourceName = rr.ResourceName
+				r.ErrorCode = kerr.RequestTimedOut.Code
+				resp.Resources = append(resp.Resources, r)
+			}
+			return resp, nil, true
+		})
+		_, err := a.TopicConfigs(testCtx(t), "t")
+		wantErr(t, err, ErrUnavailable)
+		if !errors.Is(err, kerr.RequestTimedOut) {
+			t.Errorf("error %v does not wrap the broker's error code", err)
+		}
+	})
+
+	t.Run("cluster gone", func(t *testing.T) {
+		a, c := newAdmin(t, kfake.SeedTopics(1, "t"))
+		if _, err := a.Topics(testCtx(t)); err != nil {
+			t.Fatalf("Topics before close: %v", err)
+		}
+		c.Close()
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		defer cancel()
+		_, err := a.Topics(ctx)
+		wantErr(t, err, ErrUnavailable)
+	})
+}

@@ -1,0 +1,320 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+// Topic describes a topic and its partitions.
+type Topic struct {
+	Name              string // Name is the topic name.
+	Internal          bool   // Internal is whether Kafka marks the topic internal (__consumer_offsets, ...).
+	PartitionsCount   int    // PartitionsCount is the number of partitions.
+	ReplicationFactor int    // ReplicationFactor is the number of replicas of the topic's first partition.
+
+	// Partitions holds every partition sorted by id. It is nil in the
+	// Topic that CreateTopic returns.
+	Partitions []Partition
+
+	// AuthorizedOperations lists the operations krest's principal may
+	// perform on the topic, named as Kafka's AclOperation enum names them
+	// (READ, WRITE, DESCRIBE_CONFIGS, ...). It is nil if the broker does
+	// not report them.
+	AuthorizedOperations []string
+}
+
+// Partition describes one partition of a topic.
+type Partition struct {
+	Topic    string    // Topic is the topic the partition belongs to.
+	ID       int32     // ID is the partition number.
+	Leader   int32     // Leader is the id of the leader broker, or -1 if the partition has no leader.
+	Replicas []Replica // Replicas lists the partition's replicas in Kafka's replica order (the preferred leader first).
+}
+
+// Replica is one replica of a partition.
+type Replica struct {
+	Broker int32 // Broker is the id of the broker holding the replica.
+	Leader bool  // Leader is whether this replica is the partition's leader.
+	InSync bool  // InSync is whether this replica is in the partition's in-sync replica set.
+}
+
+// PartitionOffsets holds the offset range of one partition.
+type PartitionOffsets struct {
+	Topic     string // Topic is the topic the partition belongs to.
+	Partition int32  // Partition is the partition number.
+	Earliest  int64  // Earliest is the log start offset: the first offset still stored.
+	Latest    int64  // Latest is the high watermark: the offset the next record will get.
+}
+
+// NewTopic is a topic to create.
+type NewTopic struct {
+	Name string // Name is the topic name; see ValidTopicName.
+
+	// Partitions is the number of partitions; 0 uses the broker's
+	// num.partitions.
+	Partitions int32
+
+	// ReplicationFactor is the number of replicas of each partition; 0
+	// uses the broker's default.replication.factor.
+	ReplicationFactor int16
+
+	// Configs are topic configs to set at creation, by name.
+	Configs map[string]string
+
+	// ValidateOnly asks the broker to check the request without creating
+	// the topic.
+	ValidateOnly bool
+}
+
+// maxTopicNameLen is Kafka's limit on topic name length (Topic.MAX_NAME_LENGTH).
+const maxTopicNameLen = 249
+
+// ValidTopicName returns nil if name is a legal Kafka topic name, or an error
+// wrapping ErrInvalidRequest that says why not. Kafka's rules: 1 to 249
+// characters, only ASCII letters, digits, '.', '_' and '-', and neither "."
+// nor "..". It asks no broker, so handlers can call it first.
+func ValidTopicName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("topic name is empty: %w", ErrInvalidRequest)
+	case name == "." || name == "..":
+		return fmt.Errorf("topic name cannot be %q: %w", name, ErrInvalidRequest)
+	case len(name) > maxTopicNameLen:
+		return fmt.Errorf("topic name is %d characters long, more than %d: %w", len(name), maxTopicNameLen, ErrInvalidRequest)
+	}
+	for i := range len(name) {
+		c := name[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-' {
+			continue
+		}
+		return fmt.Errorf("topic name %q contains %q; legal characters are ASCII letters, digits, '.', '_' and '-': %w", name, rune(c), ErrInvalidRequest)
+	}
+	return nil
+}
+
+// Topics returns every topic, internal ones included, sorted by name.
+func (a *Admin) Topics(ctx context.Context) ([]Topic, error) {
+	tds, err := a.adm.ListTopicsWithInternal(fresh(ctx))
+	if err != nil {
+		return nil, brokerErr("list topics", err, "")
+	}
+	ts := make([]Topic, 0, len(tds))
+	for _, td := range tds.Sorted() {
+		if td.Err != nil {
+			return nil, brokerErr(fmt.Sprintf("list topics: topic %q", td.Topic), td.Err, "")
+		}
+		ts = append(ts, topicFrom(td))
+	}
+	return ts, nil
+}
+
+// TopicNames returns the names of every topic except internal ones, sorted,
+// as API v2's topic list wants them.
+func (a *Admin) TopicNames(ctx context.Context) ([]string, error) {
+	tds, err := a.adm.ListTopics(fresh(ctx)) // filters internal topics
+	if err != nil {
+		return nil, brokerErr("list topics", err, "")
+	}
+	return tds.Names(), nil
+}
+
+// Topic describes the named topic, or returns an error wrapping
+// ErrTopicNotFound.
+func (a *Admin) Topic(ctx context.Context, name string) (Topic, error) {
+	op := fmt.Sprintf("describe topic %q", name)
+	tds, err := a.adm.ListTopicsWithInternal(fresh(ctx), name)
+	if err != nil {
+		return Topic{}, brokerErr(op, err, "")
+	}
+	td, ok := tds[name]
+	if !ok {
+		return Topic{}, fmt.Errorf("%s: %w", op, ErrTopicNotFound)
+	}
+	if td.Err != nil {
+		return Topic{}, brokerErr(op, td.Err, "")
+	}
+	return topicFrom(td), nil
+}
+
+// topicFrom converts kadm's topic detail, which must have no error.
+func topicFrom(td kadm.TopicDetail) Topic {
+	t := Topic{
+		Name:            td.Topic,
+		Internal:        td.IsInternal,
+		PartitionsCount: len(td.Partitions),
+		Partitions:      make([]Partition, 0, len(td.Partitions)),
+	}
+	for _, pd := range td.Partitions.Sorted() {
+		p := Partition{Topic: td.Topic, ID: pd.Partition, Leader: pd.Leader}
+		if pd.Leader < 0 {
+			p.Leader = -1
+		}
+		for _, b := range pd.Replicas {
+			p.Replicas = append(p.Replicas, Replica{
+				Broker: b,
+				Leader: b == pd.Leader,
+				InSync: slices.Contains(pd.ISR, b),
+			})
+		}
+		t.Partitions = append(t.Partitions, p)
+	}
+	if len(t.Partitions) > 0 {
+		t.ReplicationFactor = len(t.Partitions[0].Replicas)
+	}
+	for _, op := range td.AuthorizedOperations {
+		t.AuthorizedOperations = append(t.AuthorizedOperations, op.String())
+	}
+	return t
+}
+
+// CreateTopic creates a topic, or with t.ValidateOnly only checks that it
+// could be created. The returned Topic carries the name, partition count and
+// replication factor the broker used (the request's values if the broker
+// predates Kafka 2.4), and no Partitions. Errors wrap ErrTopicExists or
+// ErrInvalidRequest (an invalid name, a replication factor larger than the
+// number of brokers, an unknown config, ...).
+func (a *Admin) CreateTopic(ctx context.Context, t NewTopic) (Topic, error) {
+	op := fmt.Sprintf("create topic %q", t.Name)
+	if err := ValidTopicName(t.Name); err != nil {
+		return Topic{}, fmt.Errorf("%s: %w", op, err)
+	}
+	switch {
+	case t.Partitions < 0:
+		return Topic{}, fmt.Errorf("%s: partition count %d is negative: %w", op, t.Partitions, ErrInvalidRequest)
+	case t.ReplicationFactor < 0:
+		return Topic{}, fmt.Errorf("%s: replication factor %d is negative: %w", op, t.ReplicationFactor, ErrInvalidRequest)
+	}
+	partitions, rf := t.Partitions, t.ReplicationFactor
+	if partitions == 0 {
+		partitions = -1 // broker default
+	}
+	if rf == 0 {
+		rf = -1 // broker default
+	}
+	create := a.adm.CreateTopics
+	if t.ValidateOnly {
+		create = a.adm.ValidateCreateTopics
+	}
+	var configs map[string]*string
+	if len(t.Configs) > 0 {
+		configs = make(map[string]*string, len(t.Configs))
+		for k, v := range t.Configs {
+			configs[k] = &v
+		}
+	}
+	rs, err := create(ctx, partitions, rf, configs, t.Name)
+	if err != nil {
+		return Topic{}, brokerErr(op, err, "")
+	}
+	r, ok := rs[t.Name]
+	if !ok {
+		return Topic{}, fmt.Errorf("%s: the response does not mention the topic: %w", op, ErrUnavailable)
+	}
+	if r.Err != nil {
+		return Topic{}, brokerErr(op, r.Err, r.ErrMessage)
+	}
+	created := Topic{Name: t.Name, PartitionsCount: int(partitions), ReplicationFactor: int(rf)}
+	if r.NumPartitions > 0 {
+		created.PartitionsCount = int(r.NumPartitions)
+	}
+	if r.ReplicationFactor > 0 {
+		created.ReplicationFactor = int(r.ReplicationFactor)
+	}
+	return created, nil
+}
+
+// DeleteTopic deletes the named topic, or returns an error wrapping
+// ErrTopicNotFound.
+func (a *Admin) DeleteTopic(ctx context.Context, name string) error {
+	op := fmt.Sprintf("delete topic %q", name)
+	rs, err := a.adm.DeleteTopics(ctx, name)
+	if err != nil {
+		return brokerErr(op, err, "")
+	}
+	r, ok := rs[name]
+	if !ok {
+		return fmt.Errorf("%s: the response does not mention the topic: %w", op, ErrUnavailable)
+	}
+	return brokerErr(op, r.Err, r.ErrMessage)
+}
+
+// SetPartitionCount raises the named topic's partition count to count.
+// Kafka cannot remove partitions: it rejects a count below the current one,
+// and an unchanged one too, with an error wrapping ErrInvalidRequest. Errors
+// also wrap ErrTopicNotFound.
+func (a *Admin) SetPartitionCount(ctx context.Context, topic string, count int) error {
+	op := fmt.Sprintf("set partition count of topic %q to %d", topic, count)
+	if count < 1 {
+		return fmt.Errorf("%s: a topic needs at least one partition: %w", op, ErrInvalidRequest)
+	}
+	rs, err := a.adm.UpdatePartitions(ctx, count, topic)
+	if err != nil {
+		return brokerErr(op, err, "")
+	}
+	r, ok := rs[topic]
+	if !ok {
+		return fmt.Errorf("%s: the response does not mention the topic: %w", op, ErrUnavailable)
+	}
+	return brokerErr(op, r.Err, r.ErrMessage)
+}
+
+// Partitions returns the named topic's partitions sorted by id, or an error
+// wrapping ErrTopicNotFound.
+func (a *Admin) Partitions(ctx context.Context, topic string) ([]Partition, error) {
+	t, err := a.Topic(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	return t.Partitions, nil
+}
+
+// Partition describes one partition, or returns an error wrapping
+// ErrTopicNotFound or ErrPartitionNotFound.
+func (a *Admin) Partition(ctx context.Context, topic string, partition int32) (Partition, error) {
+	t, err := a.Topic(ctx, topic)
+	if err != nil {
+		return Partition{}, err
+	}
+	for _, p := range t.Partitions {
+		if p.ID == partition {
+			return p, nil
+		}
+	}
+	return Partition{}, fmt.Errorf("topic %q partition %d: %w", topic, partition, ErrPartitionNotFound)
+}
+
+// Offsets returns the earliest and latest offsets of one partition, or an
+// error wrapping ErrTopicNotFound or ErrPartitionNotFound.
+func (a *Admin) Offsets(ctx context.Context, topic string, partition int32) (PartitionOffsets, error) {
+	op := fmt.Sprintf("list offsets of topic %q partition %d", topic, partition)
+	po := PartitionOffsets{Topic: topic, Partition: partition}
+	for _, list := range []struct {
+		fn  func(context.Context, ...string) (kadm.ListedOffsets, error)
+		dst *int64
+	}{
+		{a.adm.ListStartOffsets, &po.Earliest},
+		{a.adm.ListEndOffsets, &po.Latest},
+	} {
+		// A listing can fail in part (*kadm.ShardErrors); only the
+		// partition asked about matters.
+		listed, err := list.fn(fresh(ctx), topic)
+		if missing, ok := listed.Lookup(topic, -1); ok { // kadm's marker for a topic that could not be described
+			return PartitionOffsets{}, brokerErr(op, missing.Err, "")
+		}
+		lo, ok := listed.Lookup(topic, partition)
+		switch {
+		case ok && lo.Err != nil:
+			return PartitionOffsets{}, brokerErr(op, lo.Err, "")
+		case ok:
+			*list.dst = lo.Offset
+		case err != nil:
+			return PartitionOffsets{}, brokerErr(op, err, "")
+		default:
+			return PartitionOffsets{}, fmt.Errorf("%s: %w", op, ErrPartitionNotFound)
+		}
+	}
+	return po, nil
+}
