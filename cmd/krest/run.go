@@ -214,7 +214,7 @@ func consumeMessages(ctx context.Context, cfg config.Config, logger *slog.Logger
 		DrainTimeout: cfg.ShutdownTimeout / 2,
 	})
 	cl, err := kafka.NewConsumerClient(kafka.ConsumerOptions{
-		Options: kopts, Group: cfg.Group, Topics: []string{cfg.Topic},
+		Options: kopts, Group: cfg.Group, Topics: []string{cfg.Topic}, SessionTimeout: cfg.SessionTimeout,
 		OnRevoked: group.OnRevoked, OnLost: group.OnLost, OnCommit: group.OnCommit,
 	})
 	if err != nil {

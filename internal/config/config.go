@@ -70,6 +70,10 @@ type Config struct {
 	// Consumer runs the background consumer group. Default true; --consumer,
 	// KREST_CONSUMER.
 	Consumer bool
+	// SessionTimeout is how long the group waits for a silent member (a
+	// crashed krest) before giving its partitions to others. Default 45s;
+	// --session-timeout, KREST_SESSION_TIMEOUT.
+	SessionTimeout time.Duration
 	// ShutdownTimeout bounds a graceful shutdown. Default 30s;
 	// --shutdown-timeout, KREST_SHUTDOWN_TIMEOUT.
 	ShutdownTimeout time.Duration
@@ -102,6 +106,7 @@ func Defaults() Config {
 		MaxBufferedRecords: 100_000,
 		MaxInFlight:        4096,
 		Consumer:           true,
+		SessionTimeout:     45 * time.Second,
 		ShutdownTimeout:    30 * time.Second,
 		LogFormat:          "text",
 		LogLevel:           "info",
@@ -109,12 +114,13 @@ func Defaults() Config {
 }
 
 // Load builds the configuration from defaults, then the environment read
-// through getenv, then the flags in args, and validates it. name is the
-// command name shown in usage, which goes to output.
+// through getenv, then the flags in args, and validates it. For -h it writes
+// the flags to output, under name, and returns ErrHelp.
 func Load(name string, args []string, getenv func(string) string, output io.Writer) (Config, error) {
 	c := Defaults()
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(output)
+	// Errors come back as one line; only -h prints the flags.
+	fs.SetOutput(io.Discard)
 	brokers := ""
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "HTTP listen address (KREST_HTTP_ADDR)")
 	fs.StringVar(&brokers, "brokers", "", "comma-separated Kafka seed brokers; empty starts the embedded broker (KREST_BROKERS)")
@@ -133,6 +139,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.IntVar(&c.MaxBufferedRecords, "max-buffered-records", c.MaxBufferedRecords, "records waiting in the producer before produce answers 503 (KREST_MAX_BUFFERED_RECORDS)")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", c.MaxInFlight, "API requests served at once before answering 429 (KREST_MAX_IN_FLIGHT)")
 	fs.BoolVar(&c.Consumer, "consumer", c.Consumer, "run the background consumer group (KREST_CONSUMER)")
+	fs.DurationVar(&c.SessionTimeout, "session-timeout", c.SessionTimeout, "consumer group session timeout (KREST_SESSION_TIMEOUT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "bound on a graceful shutdown (KREST_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json (KREST_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error (KREST_LOG_LEVEL)")
@@ -152,6 +159,11 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 		return c, envErr
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(output)
+			fmt.Fprintf(output, "usage of %s:\n", name)
+			fs.PrintDefaults()
+		}
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -187,6 +199,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max buffered records must be positive, not %d", c.MaxBufferedRecords)
 	case c.MaxInFlight < 1:
 		return fmt.Errorf("max in flight must be positive, not %d", c.MaxInFlight)
+	case c.SessionTimeout <= 0:
+		return fmt.Errorf("session timeout must be positive, not %s", c.SessionTimeout)
 	case c.ShutdownTimeout <= 0:
 		return fmt.Errorf("shutdown timeout must be positive, not %s", c.ShutdownTimeout)
 	case c.LogFormat != "text" && c.LogFormat != "json":

@@ -60,6 +60,8 @@ type ConsumerOptions struct {
 	Group string
 	// Topics are the topics to consume.
 	Topics []string
+	// SessionTimeout is how long the group waits for a silent member.
+	SessionTimeout time.Duration
 	// OnRevoked runs before partitions are given up in a rebalance.
 	OnRevoked func(context.Context, *kgo.Client, map[string][]int32)
 	// OnLost runs when partitions were lost without a clean revoke.
@@ -69,15 +71,17 @@ type ConsumerOptions struct {
 }
 
 // NewConsumerClient returns a client in Group that starts from the oldest
-// offset, commits only offsets marked as processed, and never rebalances
+// offset, commits offsets marked as processed every second, and never rebalances
 // while a polled batch is being processed.
 func NewConsumerClient(opts ConsumerOptions) (*kgo.Client, error) {
 	return kgo.NewClient(append(baseOpts(opts.Options),
 		kgo.ConsumerGroup(opts.Group),
 		kgo.ConsumeTopics(opts.Topics...),
+		kgo.SessionTimeout(opts.SessionTimeout),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.AutoCommitMarks(),
+		kgo.AutoCommitInterval(time.Second),
 		kgo.OnPartitionsRevoked(opts.OnRevoked),
 		kgo.OnPartitionsLost(opts.OnLost),
 		kgo.AutoCommitCallback(opts.OnCommit),

@@ -82,7 +82,9 @@ func (f *Fake) start(t testing.TB, opts ...kfake.Opt) {
 }
 
 // Brokers returns the broker's address.
-func (f *Fake) Brokers() []string { return []string{net.JoinHostPort("127.0.0.1", strconv.Itoa(f.port))} }
+func (f *Fake) Brokers() []string {
+	return []string{net.JoinHostPort("127.0.0.1", strconv.Itoa(f.port))}
+}
 
 // Stop closes the broker, keeping its data.
 func (f *Fake) Stop(testing.TB) {
