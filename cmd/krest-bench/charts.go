@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// chart is one PNG written next to results.json.
+type chart struct {
+	file  string // name inside the output directory
+	title string
+}
+
+// series is one line of a chart: a target (and batch size) across the concurrency sweep.
+type series struct {
+	name   string
+	points []point
+}
+
+// charts draws records/s and p99 latency against concurrency, one line per target, into dir.
+func (r *report) charts(dir string) ([]chart, error) {
+	lines := r.series()
+	if len(lines) == 0 {
+		return nil, nil
+	}
+	charts := []struct {
+		chart
+		yLabel string
+		logY   bool
+		value  func(point) float64
+	}{
+		{chart{"throughput.png", "Throughput vs concurrency"}, "records/s (requests/s for the HTTP ceiling)", false,
+			func(p point) float64 { return p.RecordsPerSec }},
+		{chart{"p99.png", "p99 latency vs concurrency"}, "p99 latency, ms (log scale)", true,
+			func(p point) float64 { return p.Latency.P99 }},
+	}
+	var written []chart
+	for _, c := range charts {
+		p := plot.New()
+		p.Title.Text = fmt.Sprintf("%s (%s records)", c.title, sizeLabel(r.Settings.BodyBytes))
+		p.X.Label.Text = "concurrent requests (log scale)"
+		p.Y.Label.Text = c.yLabel
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = concurrencyTicks(r.Settings.Concurrency)
+		if c.logY {
+			p.Y.Scale = plot.LogScale{}
+			p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		} else {
+			p.Y.Min = 0
+		}
+		p.Legend.Top = true
+		p.Legend.Left = true
+		p.Add(plotter.NewGrid())
+		var args []any
+		for _, s := range lines {
+			xys := make(plotter.XYs, len(s.points))
+			for i, pt := range s.points {
+				xys[i] = plotter.XY{X: float64(pt.Concurrency), Y: c.value(pt)}
+			}
+			args = append(args, s.name, xys)
+		}
+		if err := plotutil.AddLinePoints(p, args...); err != nil {
+			return nil, err
+		}
+		if err := p.Save(9*vg.Inch, 6*vg.Inch, filepath.Join(dir, c.file)); err != nil {
+			return nil, err
+		}
+		written = append(written, c.chart)
+	}
+	return written, nil
+}
+
+// series groups the successful charted points by target and batch size, in run order.
+func (r *report) series() []series {
+	var out []series
+	index := map[string]int{}
+	for _, p := range r.Points {
+		if !p.Chart || p.Error != "" {
+			continue
+		}
+		name := p.Title
+		if p.Target == "batch" {
+			name = fmt.Sprintf("%s, %d records/request", p.Title, p.RecordsPerRequest)
+		}
+		i, ok := index[name]
+		if !ok {
+			i = len(out)
+			index[name] = i
+			out = append(out, series{name: name})
+		}
+		out[i].points = append(out[i].points, p)
+	}
+	return out
+}
+
+// concurrencyTicks marks each swept concurrency level on the x axis.
+func concurrencyTicks(levels []int) plot.ConstantTicks {
+	ticks := make(plot.ConstantTicks, len(levels))
+	for i, c := range levels {
+		ticks[i] = plot.Tick{Value: float64(c), Label: strconv.Itoa(c)}
+	}
+	return ticks
+}

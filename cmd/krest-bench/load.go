@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// outcome is what one request achieved.
+type outcome struct {
+	sent       int   // records in the request
+	acked      int   // records the target acknowledged
+	status     int   // HTTP status; 0 when there was no HTTP response
+	retryAfter bool  // the response carried a Retry-After header
+	err        error // why the request did not complete, if it did not
+}
+
+// sendFunc sends request number seq and waits for the answer.
+type sendFunc func(ctx context.Context, seq int64) outcome
+
+// load is one closed-loop run: concurrency workers each send a request, wait for the answer and send the
+// next, until duration has passed or, when requests is positive, that many requests have been sent.
+type load struct {
+	concurrency int
+	duration    time.Duration
+	requests    int64
+	send        sendFunc
+}
+
+// loadResult sums up a load run. Latencies are those of fully acknowledged requests.
+type loadResult struct {
+	elapsed      time.Duration
+	requests     int64         // requests answered or failed
+	okRequests   int64         // requests whose every record was acknowledged
+	sent         int64         // records sent
+	acked        int64         // records acknowledged
+	failed       int64         // requests without an HTTP response or client acknowledgement
+	statuses     map[int]int64 // answers by HTTP status
+	noRetryAfter int64         // 429 and 503 answers without a Retry-After header
+	firstErr     string        // the first failure, as an example
+	latency      *hdrhistogram.Histogram
+}
+
+// newHistogram returns a histogram of microseconds from 1 µs to 2 minutes at 3 significant digits.
+func newHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, int64(2*time.Minute/time.Microsecond), 3)
+}
+
+// seqs numbers requests across every run, so that record ids are unique in a bench run.
+var seqs atomic.Int64
+
+// run drives the load and returns its result once every worker has stopped.
+func (l load) run(ctx context.Context) loadResult {
+	// Workers share a few locked histograms: one per worker would cost 140 KB each at 2 000 clients.
+	shards := make([]struct {
+		sync.Mutex
+		h *hdrhistogram.Histogram
+	}, 16)
+	for i := range shards {
+		shards[i].h = newHistogram()
+	}
+	results := make([]loadResult, l.concurrency)
+	var budget atomic.Int64
+	start := time.Now()
+	deadline := start.Add(l.duration)
+	var wg sync.WaitGroup
+	for w := range l.concurrency {
+		wg.Go(func() {
+			r := &results[w]
+			r.statuses = map[int]int64{}
+			shard := &shards[w%len(shards)]
+			for ctx.Err() == nil {
+				if l.requests > 0 {
+					if budget.Add(1) > l.requests {
+						return
+					}
+				} else if time.Now().After(deadline) {
+					return
+				}
+				t0 := time.Now()
+				o := l.send(ctx, seqs.Add(1))
+				took := time.Since(t0)
+				r.add(o)
+				if o.err == nil && o.acked == o.sent {
+					shard.Lock()
+					shard.h.RecordValue(max(1, took.Microseconds()))
+					shard.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	total := loadResult{elapsed: time.Since(start), statuses: map[int]int64{}, latency: newHistogram()}
+	for _, r := range results {
+		total.merge(r)
+	}
+	for i := range shards {
+		total.latency.Merge(shards[i].h)
+	}
+	return total
+}
+
+// add counts one request.
+func (r *loadResult) add(o outcome) {
+	r.requests++
+	r.sent += int64(o.sent)
+	r.acked += int64(o.acked)
+	if o.status != 0 {
+		r.statuses[o.status]++
+		if (o.status == http.StatusTooManyRequests || o.status == http.StatusServiceUnavailable) && !o.retryAfter {
+			r.noRetryAfter++
+		}
+	}
+	switch {
+	case o.err != nil:
+		if o.status == 0 {
+			r.failed++
+		}
+		if r.firstErr == "" {
+			r.firstErr = o.err.Error()
+		}
+	case o.acked == o.sent:
+		r.okRequests++
+	}
+}
+
+// merge adds the counts of another result (not its latencies or elapsed time).
+func (r *loadResult) merge(o loadResult) {
+	r.requests += o.requests
+	r.okRequests += o.okRequests
+	r.sent += o.sent
+	r.acked += o.acked
+	r.failed += o.failed
+	r.noRetryAfter += o.noRetryAfter
+	for s, n := range o.statuses {
+		r.statuses[s] += n
+	}
+	if r.firstErr == "" {
+		r.firstErr = o.firstErr
+	}
+}
+
+// newHTTPClient returns a keep-alive client that holds up to conns connections to one host.
+func newHTTPClient(conns int) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			MaxIdleConns:        conns,
+			MaxIdleConnsPerHost: conns,
+			IdleConnTimeout:     time.Minute,
+			DisableCompression:  true,
+		},
+		Timeout: 30 * time.Second,
+	}
+}

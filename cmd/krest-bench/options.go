@@ -1,0 +1,159 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// allTargets lists every row group --targets accepts, in the order they run.
+var allTargets = []string{"http", "client", "minimal", "classic", "krest", "batch", "consume", "overload"}
+
+// options is the bench configuration. Every field has a flag of the same name in kebab case; --smoke
+// changes the defaults of the size flags (and flags given explicitly still win).
+type options struct {
+	brokers          string        // --brokers: existing cluster; default "" starts `krest broker`
+	duration         time.Duration // --duration: measured time per point; default 10s
+	warmup           time.Duration // --warmup: unmeasured load before each point; default 1s
+	requests         int64         // --requests: requests per point instead of --duration; default 0 (smoke 60)
+	concurrency      []int         // --concurrency: requests in flight; default 1,16,64,256 (smoke 1,4)
+	targets          []string      // --targets: row groups to run; default all
+	out              string        // --out: directory for results.json, charts and RESULTS.md; default bench
+	smoke            bool          // --smoke: a few hundred records, for tests; verification only
+	bodyBytes        int           // --body-bytes: size of one record's JSON body; default 200
+	largeBytes       int           // --large-bytes: size of the large-record run; default 65536; 0 skips it
+	largeConcurrency int           // --large-concurrency: concurrency of the large-record run; default 16
+	batchSizes       []int         // --batch-sizes: records per batch request; default 1,10,100
+	checkConcurrency int           // --check-concurrency: concurrency the target checks compare at; default 64
+	partitions       int           // --partitions: partitions of every topic the bench creates; default 8
+	consumeRecords   int64         // --consume-records: records pre-filled for the consume row; default 1000000
+	overloadClients  int           // --overload-clients: concurrent clients of the overload run; default 2000
+	overloadDuration time.Duration // --overload-duration: length of the overload run; default 30s
+	overloadRSSMiB   int           // --overload-rss-mib: peak RSS krest must stay under when overloaded; default 512
+	krestBin         string        // --krest-bin: prebuilt krest binary; default "" builds ./cmd/krest
+	krestEnv         []string      // --krest-env: KEY=VALUE pairs for every krest process; default KREST_LOG_LEVEL=warn
+	seedDir          string        // --seed-dir: the classic design's source; default ../shared/peers/seed-app
+}
+
+// smokeDefaults are the defaults --smoke applies to flags that were not given.
+var smokeDefaults = map[string]string{
+	"warmup":            "0s",
+	"requests":          "60",
+	"concurrency":       "1,4",
+	"large-concurrency": "2",
+	"check-concurrency": "4",
+	"batch-sizes":       "1,10",
+	"partitions":        "2",
+	"consume-records":   "300",
+	"overload-clients":  "40",
+	"overload-duration": "1s",
+}
+
+// parseOptions reads the bench flags from args (without the program name).
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("krest-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.brokers, "brokers", "", "comma-separated seed brokers of an existing cluster (default: start `krest broker`)")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per point")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each point")
+	fs.Int64Var(&o.requests, "requests", 0, "requests per point instead of --duration (0: use --duration)")
+	fs.Func("concurrency", "comma-separated requests in flight (default 1,16,64,256)", intList(&o.concurrency))
+	fs.Func("targets", "comma-separated row groups: "+strings.Join(allTargets, ","), func(s string) error {
+		o.targets = strings.Split(s, ",")
+		for _, t := range o.targets {
+			if !slices.Contains(allTargets, t) {
+				return fmt.Errorf("unknown target %q", t)
+			}
+		}
+		return nil
+	})
+	fs.StringVar(&o.out, "out", "bench", "directory for results.json, the charts and RESULTS.md (\"\": none)")
+	fs.BoolVar(&o.smoke, "smoke", false, "tiny run for tests: a few hundred records, verification only")
+	fs.IntVar(&o.bodyBytes, "body-bytes", 200, "size of one record's JSON body")
+	fs.IntVar(&o.largeBytes, "large-bytes", 64<<10, "record size of the large-record run (0: skip it)")
+	fs.IntVar(&o.largeConcurrency, "large-concurrency", 16, "concurrency of the large-record run")
+	fs.Func("batch-sizes", "comma-separated records per batch request (default 1,10,100)", intList(&o.batchSizes))
+	fs.IntVar(&o.checkConcurrency, "check-concurrency", 64, "concurrency at which the target checks compare rows")
+	fs.IntVar(&o.partitions, "partitions", 8, "partitions of every topic the bench creates")
+	fs.Int64Var(&o.consumeRecords, "consume-records", 1_000_000, "records pre-filled for the consume row")
+	fs.IntVar(&o.overloadClients, "overload-clients", 2000, "concurrent clients of the overload run")
+	fs.DurationVar(&o.overloadDuration, "overload-duration", 30*time.Second, "length of the overload run")
+	fs.IntVar(&o.overloadRSSMiB, "overload-rss-mib", 512, "peak RSS in MiB krest must stay under when overloaded")
+	fs.StringVar(&o.krestBin, "krest-bin", "", "prebuilt krest binary (default: go build ./cmd/krest)")
+	fs.Func("krest-env", "comma-separated KEY=VALUE for every krest process (default KREST_LOG_LEVEL=warn)", func(s string) error {
+		o.krestEnv = strings.Split(s, ",")
+		return nil
+	})
+	fs.StringVar(&o.seedDir, "seed-dir", "", "source of the classic design (default: ../shared/peers/seed-app beside the checkout)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	defaults := map[string]string{"concurrency": "1,16,64,256", "batch-sizes": "1,10,100", "krest-env": "KREST_LOG_LEVEL=warn"}
+	if o.smoke {
+		for name, v := range smokeDefaults {
+			defaults[name] = v
+		}
+	}
+	for name, v := range defaults {
+		if !given[name] {
+			if err := fs.Set(name, v); err != nil {
+				return o, err
+			}
+		}
+	}
+	if len(o.targets) == 0 {
+		o.targets = allTargets
+	}
+	return o, o.validate()
+}
+
+// validate reports the first option that cannot work.
+func (o options) validate() error {
+	switch {
+	case o.duration <= 0 && o.requests <= 0:
+		return fmt.Errorf("either --duration or --requests must be positive")
+	case o.bodyBytes < 40:
+		return fmt.Errorf("--body-bytes must be at least 40 to hold a message")
+	case o.partitions < 1:
+		return fmt.Errorf("--partitions must be at least 1")
+	case o.consumeRecords < 1:
+		return fmt.Errorf("--consume-records must be at least 1")
+	case o.overloadClients < 1:
+		return fmt.Errorf("--overload-clients must be at least 1")
+	}
+	return nil
+}
+
+// runs reports whether the row group name was selected with --targets.
+func (o options) runs(name string) bool { return slices.Contains(o.targets, name) }
+
+// needsKafka reports whether any selected target uses the broker.
+func (o options) needsKafka() bool {
+	return slices.ContainsFunc(o.targets, func(t string) bool { return t != "http" })
+}
+
+// intList returns a flag.Func parser that stores a comma-separated list of positive integers in dst.
+func intList(dst *[]int) func(string) error {
+	return func(s string) error {
+		*dst = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return fmt.Errorf("%q is not a positive integer", f)
+			}
+			*dst = append(*dst, n)
+		}
+		return nil
+	}
+}

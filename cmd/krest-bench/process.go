@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat: 100 on every Linux
+// architecture Go runs on.
+const clockTicks = 100
+
+// usage is what /proc reports a process has consumed so far.
+type usage struct {
+	cpu  time.Duration // user plus system CPU time
+	peak int64         // peak resident set size (VmHWM) in bytes
+}
+
+// readUsage reads the CPU time and peak RSS of pid from /proc.
+func readUsage(pid int) (usage, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return usage{}, err
+	}
+	// The command name in field 2 may hold spaces; the fields after its closing parenthesis start at 3.
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(fields) < 13 {
+		return usage{}, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return usage{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	u := usage{cpu: time.Duration(utime+stime) * time.Second / clockTicks}
+
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return usage{}, err
+	}
+	for line := range strings.Lines(string(status)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return usage{}, fmt.Errorf("/proc/%d/status: %w", pid, err)
+			}
+			u.peak = kib << 10
+		}
+	}
+	return u, nil
+}
+
+// meter measures one process over one interval: CPU seconds spent and peak RSS reached. A zero pid
+// means the process is not on this machine, and every reading is missing.
+type meter struct {
+	pid       int
+	peakReset bool // the kernel reset VmHWM at start, so the peak belongs to this interval
+	start     usage
+	err       error
+}
+
+// startMeter resets pid's peak RSS (writing 5 to clear_refs) and takes the first reading.
+func startMeter(pid int) *meter {
+	m := &meter{pid: pid}
+	if pid == 0 {
+		return m
+	}
+	m.peakReset = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
+	m.start, m.err = readUsage(pid)
+	return m
+}
+
+// stop takes the second reading and returns the CPU used since start and the peak RSS. ok is false when
+// the process could not be read.
+func (m *meter) stop() (cpu time.Duration, peak int64, ok bool) {
+	if m.pid == 0 || m.err != nil {
+		return 0, 0, false
+	}
+	end, err := readUsage(m.pid)
+	if err != nil {
+		return 0, 0, false
+	}
+	return end.cpu - m.start.cpu, end.peak, true
+}
+
+// proc is a child process whose output goes to a log file.
+type proc struct {
+	name    string
+	cmd     *exec.Cmd
+	logPath string
+	exited  chan struct{} // closed once the process has exited
+	waitErr error         // set before exited is closed
+}
+
+// startProc starts path with args and extra environment, its output in logPath. The child is killed if the
+// bench dies first.
+func startProc(name, logPath string, env []string, path string, args ...string) (*proc, error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
+	go func() {
+		p.waitErr = cmd.Wait()
+		logFile.Close()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// pid returns the process id.
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// running reports whether the process has not exited.
+func (p *proc) running() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop sends SIGTERM, and SIGKILL if the process has not exited 15 seconds later.
+func (p *proc) stop() {
+	if !p.running() {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(15 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// exitError describes how the process ended, with the end of its log.
+func (p *proc) exitError() error {
+	return fmt.Errorf("%s exited (%v); log %s ends:\n%s", p.name, p.waitErr, p.logPath, p.logTail())
+}
+
+// logTail returns the last lines of the process log.
+func (p *proc) logTail() string {
+	b, _ := os.ReadFile(p.logPath)
+	if len(b) > 1500 {
+		b = b[len(b)-1500:]
+	}
+	return string(b)
+}
+
+// waitReady polls url until check accepts the response, the process exits or timeout passes.
+func (p *proc) waitReady(ctx context.Context, url string, check func(status int) bool, timeout time.Duration) error {
+	cl := &http.Client{Timeout: time.Second}
+	err := poll(ctx, timeout, 50*time.Millisecond, func() error {
+		if !p.running() {
+			return errGaveUp{p.exitError()}
+		}
+		resp, err := cl.Get(url)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if !check(resp.StatusCode) {
+			return fmt.Errorf("GET %s: %s", url, resp.Status)
+		}
+		return nil
+	})
+	if err != nil && p.running() {
+		return fmt.Errorf("%s not ready after %v: %w; log %s ends:\n%s", p.name, timeout, err, p.logPath, p.logTail())
+	}
+	return err
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// goBuild runs `go build -o out pkg` in dir.
+func goBuild(ctx context.Context, dir, out, pkg string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Dir = dir
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s in %s: %v\n%s", pkg, dir, err, output)
+	}
+	return nil
+}
+
+// moduleRoot returns the directory of the krest module that contains the working directory.
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	src, err := os.ReadFile(gomod)
+	if err != nil || !bytes.HasPrefix(src, []byte("module krest\n")) {
+		return "", fmt.Errorf("not inside the krest checkout (go.mod: %q)", gomod)
+	}
+	return strings.TrimSuffix(gomod, "/go.mod"), nil
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// message is the body of every single-record request: the classic design's Message.
+type message struct {
+	ID      string `json:"id"`
+	Content string `json:"content"`
+}
+
+// produced is the answer of the reference servers, shaped like krest's.
+type produced struct {
+	Status    string `json:"status"`
+	ID        string `json:"id"`
+	Topic     string `json:"topic,omitempty"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+}
+
+// maxBody caps request bodies in the reference servers, as krest caps its own.
+const maxBody = 1 << 20
+
+// runRef runs a reference server, `krest-bench ref http|minimal`, until ctx ends. The bench starts it as
+// a child process so that its CPU and memory are measured apart from the load generator's:
+//   - http: decodes the body and answers 201 without touching Kafka (the HTTP ceiling);
+//   - minimal: decodes the body and calls ProduceSync with acks=all (the smallest correct HTTP→Kafka hop).
+func runRef(ctx context.Context, args []string) error {
+	if len(args) < 1 || (args[0] != "http" && args[0] != "minimal") {
+		return errors.New("usage: krest-bench ref http|minimal --http-addr ADDR [--brokers B --topic T]")
+	}
+	kind := args[0]
+	fs := flag.NewFlagSet("ref "+kind, flag.ContinueOnError)
+	addr := fs.String("http-addr", "127.0.0.1:8080", "listen address")
+	brokers := fs.String("brokers", "", "seed brokers (minimal only)")
+	topic := fs.String("topic", "", "topic to produce to (minimal only)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+
+	produce := func(context.Context, *kgo.Record) (produced, error) { return produced{}, nil }
+	if kind == "minimal" {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(*brokers), kgo.DefaultProduceTopic(*topic))
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		if err := cl.Ping(ctx); err != nil {
+			return err
+		}
+		produce = func(ctx context.Context, r *kgo.Record) (produced, error) {
+			r, err := cl.ProduceSync(ctx, r).First()
+			return produced{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}, err
+		}
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/messages", handleRefProduce(produce))
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:       2 * time.Minute,
+	}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// handleRefProduce decodes a message, keys a record by its id with the body as value, and answers 201.
+func handleRefProduce(produce func(context.Context, *kgo.Record) (produced, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		var m message
+		if err == nil {
+			err = json.Unmarshal(body, &m)
+		}
+		if err != nil || m.ID == "" {
+			http.Error(w, fmt.Sprintf("invalid message: %v", err), http.StatusBadRequest)
+			return
+		}
+		res, err := produce(r.Context(), &kgo.Record{Key: []byte(m.ID), Value: body})
+		if err != nil {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		res.Status, res.ID = "message produced", m.ID
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(res)
+	})
+}

@@ -1,0 +1,348 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// report is every figure of one run; results.json is its JSON form.
+type report struct {
+	Started  time.Time       `json:"started"`
+	Seconds  float64         `json:"seconds"`
+	Command  string          `json:"command"`
+	Machine  machine         `json:"machine"`
+	Settings settings        `json:"settings"`
+	Points   []point         `json:"points"`
+	Skipped  []skipped       `json:"skipped"`
+	Consume  []consumeResult `json:"consume"`
+	Overload *overloadResult `json:"overload"`
+	Checks   []check         `json:"checks"`
+}
+
+// machine describes where the run happened.
+type machine struct {
+	CPUs      int     `json:"cpus"`
+	CPUModel  string  `json:"cpu_model"`
+	MemoryGiB float64 `json:"memory_gib"`
+	Kernel    string  `json:"kernel"`
+	Go        string  `json:"go"`
+}
+
+// settings are the options that shape the figures.
+type settings struct {
+	Broker           string   `json:"broker"`
+	Duration         string   `json:"duration"`
+	Warmup           string   `json:"warmup"`
+	Requests         int64    `json:"requests_per_point,omitempty"`
+	Concurrency      []int    `json:"concurrency"`
+	BodyBytes        int      `json:"body_bytes"`
+	LargeBytes       int      `json:"large_bytes"`
+	LargeConcurrency int      `json:"large_concurrency"`
+	BatchSizes       []int    `json:"batch_sizes"`
+	Partitions       int      `json:"partitions"`
+	ConsumeRecords   int64    `json:"consume_records"`
+	OverloadClients  int      `json:"overload_clients"`
+	OverloadDuration string   `json:"overload_duration"`
+	KrestEnv         []string `json:"krest_env"`
+}
+
+// point is one measured load shape of one produce target. A point that failed has Error and no figures.
+type point struct {
+	Target            string           `json:"target"`
+	Title             string           `json:"title"`
+	Concurrency       int              `json:"concurrency"`
+	RecordBytes       int              `json:"record_bytes"`
+	RecordsPerRequest int              `json:"records_per_request"`
+	Chart             bool             `json:"chart"`
+	Seconds           float64          `json:"seconds,omitempty"`
+	Requests          int64            `json:"requests,omitempty"`
+	Errors            int64            `json:"errors"`
+	Records           int64            `json:"records,omitempty"`
+	RequestsPerSec    float64          `json:"requests_per_sec,omitempty"`
+	RecordsPerSec     float64          `json:"records_per_sec,omitempty"`
+	Latency           latency          `json:"latency_ms"`
+	Statuses          map[string]int64 `json:"statuses,omitempty"`
+	FirstError        string           `json:"first_error,omitempty"`
+	Gateway           *resources       `json:"gateway"`
+	Broker            *resources       `json:"broker"`
+	Verification      string           `json:"verification,omitempty"`
+	Error             string           `json:"error,omitempty"`
+}
+
+// latency holds percentiles of acknowledged requests, in milliseconds.
+type latency struct {
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p99_9"`
+	Max  float64 `json:"max"`
+}
+
+// resources is what a process used during a point.
+type resources struct {
+	CPUSecondsPer100k float64 `json:"cpu_seconds_per_100k_records"`
+	PeakRSSMiB        float64 `json:"peak_rss_mib"`
+	PeakSinceStart    bool    `json:"peak_since_process_start,omitempty"` // the kernel could not reset VmHWM
+}
+
+// skipped is a row group that did not run: Reason when it cannot run here, Error when it failed to start.
+type skipped struct {
+	Target string `json:"target"`
+	Title  string `json:"title"`
+	Reason string `json:"reason,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// consumeResult is one row of the consume table.
+type consumeResult struct {
+	Target        string     `json:"target"`
+	Title         string     `json:"title"`
+	Records       int64      `json:"records"`
+	Seconds       float64    `json:"seconds,omitempty"`
+	RecordsPerSec float64    `json:"records_per_sec,omitempty"`
+	Gateway       *resources `json:"gateway"`
+	Broker        *resources `json:"broker"`
+	Verification  string     `json:"verification,omitempty"`
+	Skipped       string     `json:"skipped,omitempty"`
+	Error         string     `json:"error,omitempty"`
+}
+
+// overloadResult is the overload run. Shares are percentages of requests.
+type overloadResult struct {
+	Clients           int              `json:"clients"`
+	Seconds           float64          `json:"seconds"`
+	Requests          int64            `json:"requests"`
+	Statuses          map[string]int64 `json:"statuses"`
+	NoResponse        int64            `json:"no_response"`
+	Share2xx          float64          `json:"share_2xx"`
+	Share429          float64          `json:"share_429"`
+	Share503          float64          `json:"share_503"`
+	ShareOther        float64          `json:"share_other"`
+	ShareNoResponse   float64          `json:"share_no_response"`
+	MissingRetryAfter int64            `json:"missing_retry_after"`
+	OKPerSec          float64          `json:"ok_per_sec"`
+	P99OKMs           float64          `json:"p99_ok_ms"`
+	PeakRSSMiB        float64          `json:"peak_rss_mib"`
+	RSSLimitMiB       int              `json:"rss_limit_mib"`
+	Alive             bool             `json:"alive"`
+	Healthz           int              `json:"healthz_status"`
+	FirstError        string           `json:"first_error,omitempty"`
+	Verification      string           `json:"verification,omitempty"`
+	Skipped           string           `json:"skipped,omitempty"`
+	Error             string           `json:"error,omitempty"`
+}
+
+// newReport starts the report of a run of args.
+func newReport(o options, args []string) *report {
+	broker := "krest broker --in-memory (a child process)"
+	if o.brokers != "" {
+		broker = o.brokers
+	}
+	return &report{
+		Started: time.Now(),
+		Command: strings.Join(append([]string{"go run ./cmd/krest-bench"}, args[1:]...), " "),
+		Machine: readMachine(),
+		Settings: settings{
+			Broker: broker, Duration: o.duration.String(), Warmup: o.warmup.String(), Requests: o.requests,
+			Concurrency: o.concurrency, BodyBytes: o.bodyBytes, LargeBytes: o.largeBytes,
+			LargeConcurrency: o.largeConcurrency, BatchSizes: o.batchSizes, Partitions: o.partitions,
+			ConsumeRecords: o.consumeRecords, OverloadClients: o.overloadClients,
+			OverloadDuration: o.overloadDuration.String(), KrestEnv: o.krestEnv,
+		},
+	}
+}
+
+// readMachine reads the CPU, memory and kernel from /proc.
+func readMachine() machine {
+	m := machine{CPUs: runtime.NumCPU(), Go: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kib float64
+		fmt.Sscanf(string(b), "MemTotal: %f kB", &kib)
+		m.MemoryGiB = kib / (1 << 20)
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	return m
+}
+
+// write prints the Markdown report to stdout and, when out is set, writes results.json, the charts and
+// RESULTS.md there.
+func (r *report) write(out string, stdout io.Writer) error {
+	md := r.markdown()
+	if _, err := io.WriteString(stdout, md); err != nil || out == "" {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "results.json"), append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	charts, err := r.charts(out)
+	if err != nil {
+		return err
+	}
+	var doc strings.Builder
+	doc.WriteString("# krest benchmark results\n\n")
+	doc.WriteString("Written by `krest-bench` (see `bench/README.md`); every figure is also in `results.json`.\n\n")
+	doc.WriteString(md)
+	if len(charts) > 0 {
+		doc.WriteString("\n## Charts\n\n")
+		for _, c := range charts {
+			fmt.Fprintf(&doc, "![%s](%s)\n\n", c.title, c.file)
+		}
+	}
+	return os.WriteFile(filepath.Join(out, "RESULTS.md"), []byte(doc.String()), 0o644)
+}
+
+// markdown renders the report as Markdown tables.
+func (r *report) markdown() string {
+	var b strings.Builder
+	m := r.Machine
+	fmt.Fprintf(&b, "Run of %s, %.0f s. Machine: %d CPUs (%s), %.1f GiB memory, Linux %s, %s.\n\n",
+		r.Started.Format("2006-01-02 15:04 MST"), r.Seconds, m.CPUs, m.CPUModel, m.MemoryGiB, m.Kernel, m.Go)
+	fmt.Fprintf(&b, "Command: `%s`\n\n", r.Command)
+	s := r.Settings
+	fmt.Fprintf(&b, "Broker: %s. Every target writes a fresh topic of %d partitions. Each point: %s warm-up, then %s "+
+		"(closed loop, keep-alive). krest runs with default settings plus `%s`.\n\n",
+		s.Broker, s.Partitions, s.Warmup, r.pointLength(), strings.Join(s.KrestEnv, " "))
+
+	b.WriteString("## Produce\n\n")
+	b.WriteString("Latency in ms (HDR histogram of fully acknowledged requests); CPU in seconds per 100 k records; " +
+		"RSS is the peak during the point. *verified*: the topic grew by exactly the acknowledged records.\n\n")
+	b.WriteString("| target | c | record | rec/req | req/s | rec/s | p50 | p90 | p99 | p99.9 | errors | gateway CPU | broker CPU | gateway RSS MiB | broker RSS MiB | verified |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	for _, p := range r.Points {
+		head := fmt.Sprintf("| %s | %d | %s | %d |", p.Title, p.Concurrency, sizeLabel(p.RecordBytes), p.RecordsPerRequest)
+		if p.Error != "" {
+			fmt.Fprintf(&b, "%s **FAILED** | | | | | | | | | | | | %s |\n", head, cell(p.Error))
+			continue
+		}
+		l := p.Latency
+		fmt.Fprintf(&b, "%s %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %d | %s | %s | %s | %s | %s |\n", head,
+			p.RequestsPerSec, p.RecordsPerSec, l.P50, l.P90, l.P99, l.P999, p.Errors,
+			cpuCell(p.Gateway), cpuCell(p.Broker), rssCell(p.Gateway), rssCell(p.Broker), verifiedCell(p.Verification))
+	}
+	for _, sk := range r.Skipped {
+		if sk.Error != "" {
+			fmt.Fprintf(&b, "\n- **%s: FAILED** to start: %s", sk.Title, cell(sk.Error))
+		} else {
+			fmt.Fprintf(&b, "\n- %s: skipped: %s", sk.Title, cell(sk.Reason))
+		}
+	}
+	if len(r.Skipped) > 0 {
+		b.WriteString("\n")
+	}
+
+	if len(r.Consume) > 0 {
+		fmt.Fprintf(&b, "\n## Consume\n\n%d pre-filled records of %d B; each consumer drains them in a fresh group, timed "+
+			"from its start until the group's committed offsets reach the end offsets.\n\n", r.Consume[0].Records, s.BodyBytes)
+		b.WriteString("| consumer | records | seconds | rec/s | consumer CPU | broker CPU | consumer RSS MiB | broker RSS MiB | verified |\n")
+		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
+		for _, c := range r.Consume {
+			if c.Error != "" {
+				fmt.Fprintf(&b, "| %s | %d | **FAILED** | | | | | | %s |\n", c.Title, c.Records, cell(c.Error))
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | %d | %.2f | %.0f | %s | %s | %s | %s | %s |\n", c.Title, c.Records, c.Seconds,
+				c.RecordsPerSec, cpuCell(c.Gateway), cpuCell(c.Broker), rssCell(c.Gateway), rssCell(c.Broker), c.Verification)
+		}
+	}
+
+	if o := r.Overload; o != nil {
+		fmt.Fprintf(&b, "\n## Overload\n\n%d closed-loop clients against krest for %s.\n\n", o.Clients, s.OverloadDuration)
+		if o.Error != "" {
+			fmt.Fprintf(&b, "**FAILED**: %s\n", cell(o.Error))
+		}
+		if o.Requests > 0 {
+			b.WriteString("| requests | 2xx | 429 | 503 | other | unanswered | 2xx/s | p99 of 2xx ms | no Retry-After | peak RSS MiB | alive | /healthz after |\n")
+			b.WriteString("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|\n")
+			fmt.Fprintf(&b, "| %d | %.1f %% | %.1f %% | %.1f %% | %.1f %% | %.1f %% | %.0f | %.2f | %d | %.0f | %v | %d |\n",
+				o.Requests, o.Share2xx, o.Share429, o.Share503, o.ShareOther, o.ShareNoResponse, o.OKPerSec, o.P99OKMs,
+				o.MissingRetryAfter, o.PeakRSSMiB, o.Alive, o.Healthz)
+		}
+	}
+
+	b.WriteString("\n## Target checks\n\n| check | want | ratio | detail | result |\n|---|---|--:|---|---|\n")
+	for _, c := range r.Checks {
+		ratio := ""
+		if c.Ratio != nil {
+			ratio = fmt.Sprintf("%.2f", *c.Ratio)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | **%s** |\n", c.Name, c.Want, ratio, c.Detail, c.Status)
+	}
+	return b.String()
+}
+
+// pointLength describes how long each point is measured.
+func (r *report) pointLength() string {
+	if r.Settings.Requests > 0 {
+		return strconv.FormatInt(r.Settings.Requests, 10) + " requests"
+	}
+	return r.Settings.Duration + " measured"
+}
+
+// sizeLabel renders a record size.
+func sizeLabel(n int) string {
+	if n >= 1024 && n%1024 == 0 {
+		return strconv.Itoa(n/1024) + " KiB"
+	}
+	return strconv.Itoa(n) + " B"
+}
+
+// cpuCell renders CPU seconds per 100 k records, or a dash when unknown.
+func cpuCell(r *resources) string {
+	if r == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", r.CPUSecondsPer100k)
+}
+
+// rssCell renders a peak RSS, or a dash when unknown; a star marks a peak since the process started.
+func rssCell(r *resources) string {
+	switch {
+	case r == nil:
+		return "–"
+	case r.PeakSinceStart:
+		return fmt.Sprintf("%.0f*", r.PeakRSSMiB)
+	}
+	return fmt.Sprintf("%.0f", r.PeakRSSMiB)
+}
+
+// verifiedCell renders a verification, or n/a for a target that writes no topic.
+func verifiedCell(v string) string {
+	if v == "" {
+		return "n/a (no Kafka)"
+	}
+	return "yes: " + v
+}
+
+// cell makes text safe for one Markdown table cell.
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "|", "\\|")
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// run is the whole program: `krest-bench [flags]` runs the bench, `krest-bench ref …` a reference server.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 1 && args[1] == "ref" {
+		return runRef(ctx, args[2:])
+	}
+	opt, err := parseOptions(args[1:], stderr)
+	if err != nil {
+		return err
+	}
+	b, err := newBench(ctx, opt, stderr)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	rep := b.run(ctx, args)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return rep.write(opt.out, stdout)
+}
+
+// bench is one run: the binaries under test, the broker, and the report being filled.
+type bench struct {
+	opt      options
+	log      io.Writer // progress lines
+	tmp      string    // binaries and process logs; removed by close
+	self     string    // this executable, which also serves the reference servers
+	krestBin string
+	krestErr error // why krest cannot run, if it cannot
+	seedBin  string
+	seedErr  error    // why the classic design cannot run, if it cannot
+	broker   *proc    // the `krest broker` process; nil with --brokers
+	kafka    *cluster // nil when there is no broker
+	kafkaErr error    // why there is no broker, if there is none
+	runID    string   // suffix of every topic and group name of this run
+	rep      *report
+}
+
+// newBench builds the binaries the selected targets need and starts or dials the broker. A binary that
+// cannot be built skips its rows; a broker that fails to start is an error.
+func newBench(ctx context.Context, opt options, log io.Writer) (*bench, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "krest-bench-")
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{opt: opt, log: log, tmp: tmp, self: self, runID: strconv.FormatInt(time.Now().UnixMilli()%1e8, 36)}
+	b.buildKrest(ctx)
+	b.buildSeed(ctx)
+	if err := b.connect(ctx); err != nil {
+		b.close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// run measures every selected row group and evaluates the target checks.
+func (b *bench) run(ctx context.Context, args []string) *report {
+	b.rep = newReport(b.opt, args)
+	for _, t := range produceTargets {
+		if b.opt.runs(t.name) && ctx.Err() == nil {
+			b.runTarget(ctx, t)
+		}
+	}
+	if b.opt.runs("consume") && ctx.Err() == nil {
+		b.runConsume(ctx)
+	}
+	if b.opt.runs("overload") && ctx.Err() == nil {
+		b.runOverload(ctx)
+	}
+	b.rep.Seconds = time.Since(b.rep.Started).Seconds()
+	b.rep.Checks = b.rep.checks(b.checkConcurrency(), slices.Max(b.opt.batchSizes), b.opt.overloadRSSMiB)
+	return b.rep
+}
+
+// needsKrest reports whether the selected targets run the krest binary, as broker or gateway.
+func (b *bench) needsKrest() bool {
+	return b.opt.brokers == "" && b.opt.needsKafka() || b.opt.runs("krest") || b.opt.runs("batch") || b.opt.runs("consume") || b.opt.runs("overload")
+}
+
+// buildKrest builds ./cmd/krest, unless --krest-bin names a binary.
+func (b *bench) buildKrest(ctx context.Context) {
+	if b.opt.krestBin != "" || !b.needsKrest() {
+		b.krestBin = b.opt.krestBin
+		return
+	}
+	root, err := moduleRoot(ctx)
+	if err == nil {
+		b.krestBin = filepath.Join(b.tmp, "krest")
+		fmt.Fprintln(b.log, "building krest")
+		err = goBuild(ctx, root, b.krestBin, "./cmd/krest")
+	}
+	if err != nil {
+		b.krestErr = errSkip{"krest could not be built: " + firstLine([]byte(err.Error()))}
+	}
+}
+
+// buildSeed builds the classic design from its read-only folder beside the checkout.
+func (b *bench) buildSeed(ctx context.Context) {
+	if !b.opt.runs("classic") {
+		return
+	}
+	dir := b.opt.seedDir
+	if dir == "" {
+		root, err := moduleRoot(ctx)
+		if err != nil {
+			b.seedErr = errSkip{"the classic design's folder is unknown: " + err.Error()}
+			return
+		}
+		dir = filepath.Join(root, "..", "shared", "peers", "seed-app")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "main.go")); err != nil {
+		b.seedErr = errSkip{"../shared is absent, so the classic design cannot be built (" + dir + ")"}
+		return
+	}
+	b.seedBin = filepath.Join(b.tmp, "seed-app")
+	fmt.Fprintln(b.log, "building the classic design in", dir)
+	if err := goBuild(ctx, dir, b.seedBin, "."); err != nil {
+		b.seedErr = errSkip{"the classic design could not be built: " + firstLine([]byte(err.Error()))}
+	}
+}
+
+// connect dials --brokers, or starts `krest broker` in memory on a free port and dials it.
+func (b *bench) connect(ctx context.Context) error {
+	brokers := b.opt.brokers
+	if brokers == "" {
+		if !b.opt.needsKafka() {
+			b.kafkaErr = errSkip{"no Kafka target selected"}
+			return nil
+		}
+		if b.krestErr != nil {
+			b.kafkaErr = errSkip{"no broker: " + b.krestErr.Error()}
+			return nil
+		}
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		b.broker, err = startProc("broker", filepath.Join(b.tmp, "broker.log"), nil, b.krestBin,
+			"broker", "--embedded-addr", addr, "--in-memory")
+		if err != nil {
+			return err
+		}
+		brokers = addr
+	}
+	var err error
+	b.kafka, err = dialCluster(ctx, brokers, 30*time.Second)
+	if err != nil && b.broker != nil {
+		return fmt.Errorf("%w; broker log ends:\n%s", err, b.broker.logTail())
+	}
+	return err
+}
+
+// brokerPID returns the broker's pid, or 0 when the broker is not a child of the bench.
+func (b *bench) brokerPID() int {
+	if b.broker == nil {
+		return 0
+	}
+	return b.broker.pid()
+}
+
+// topicName returns a fresh topic or group name for what.
+func (b *bench) topicName(what string) string { return "bench-" + what + "-" + b.runID }
+
+// close stops the broker and removes the temporary files.
+func (b *bench) close() {
+	if b.kafka != nil {
+		b.kafka.close()
+	}
+	if b.broker != nil {
+		b.broker.stop()
+	}
+	os.RemoveAll(b.tmp)
+}
+
+// skipReason returns the reason of an errSkip, or "" when err is a failure.
+func skipReason(err error) string {
+	var skip errSkip
+	if errors.As(err, &skip) {
+		return skip.reason
+	}
+	return ""
+}
+
+// progress prints one line of progress.
+func (b *bench) progress(format string, args ...any) {
+	fmt.Fprintf(b.log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}

@@ -1,0 +1,348 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// target is one row group of the produce table.
+type target struct {
+	name  string // --targets name and JSON key
+	title string // row label
+	kafka bool   // needs a broker and a topic
+	topic string // the topic the target is bound to; "" for a fresh one
+	start func(ctx context.Context, b *bench, topic string) (*instance, error)
+}
+
+// produceTargets are the produce row groups, in the order they run.
+var produceTargets = []target{
+	{name: "http", title: "HTTP ceiling (net/http, no Kafka)", start: startRef("http")},
+	{name: "client", title: "client ceiling (franz-go ProduceSync)", kafka: true, start: startClient},
+	{name: "minimal", title: "minimal gateway (net/http + ProduceSync)", kafka: true, start: startRef("minimal")},
+	{name: "classic", title: "classic design (Gorilla Mux + Sarama)", kafka: true, topic: "messages", start: startClassic},
+	{name: "krest", title: "krest POST /api/messages", kafka: true, start: startKrestSingle},
+	{name: "batch", title: "krest batch produce", kafka: true, start: startKrestBatch},
+}
+
+// spec is one point of a row group: its load shape.
+type spec struct {
+	concurrency int  // requests in flight
+	size        int  // bytes of one record's JSON message
+	batch       int  // records per request
+	chart       bool // part of the concurrency sweep the charts draw
+}
+
+// instance is a running target.
+type instance struct {
+	proc   *proc  // the gateway process; nil when the target runs inside the bench
+	topic  string // the topic the target writes; "" for none
+	sender func(hc *http.Client, s spec) sendFunc
+	close  func()
+}
+
+// pid returns the process whose CPU and memory are the target's.
+func (in *instance) pid() int {
+	if in.proc == nil {
+		return os.Getpid()
+	}
+	return in.proc.pid()
+}
+
+// errSkip marks a target that cannot run here; its rows are reported as skipped.
+type errSkip struct{ reason string }
+
+// Error returns the reason.
+func (e errSkip) Error() string { return e.reason }
+
+// startRef starts a reference server of kind http or minimal as a child process (see runRef).
+func startRef(kind string) func(ctx context.Context, b *bench, topic string) (*instance, error) {
+	return func(ctx context.Context, b *bench, topic string) (*instance, error) {
+		p, base, err := b.startServer(ctx, "ref-"+kind, "/readyz", b.self, func(addr string) ([]string, []string) {
+			args := []string{"ref", kind, "--http-addr", addr}
+			if kind == "minimal" {
+				args = append(args, "--brokers", b.kafka.brokers, "--topic", topic)
+			}
+			return args, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return singleInstance(p, base+"/api/messages", topic), nil
+	}
+}
+
+// startClient returns the client ceiling: ProduceSync from the bench's own goroutines.
+func startClient(ctx context.Context, b *bench, topic string) (*instance, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(b.kafka.brokers, ",")...), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		return nil, err
+	}
+	send := func(_ *http.Client, s spec) sendFunc {
+		return func(ctx context.Context, seq int64) outcome {
+			id := strconv.FormatInt(seq, 10)
+			err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte(id), Value: messageBody(id, s.size)}).FirstErr()
+			if err != nil {
+				return outcome{sent: 1, err: err}
+			}
+			return outcome{sent: 1, acked: 1}
+		}
+	}
+	return &instance{topic: topic, sender: send, close: cl.Close}, nil
+}
+
+// startClassic runs the classic design, built when the bench started.
+func startClassic(ctx context.Context, b *bench, topic string) (*instance, error) {
+	if b.seedErr != nil {
+		return nil, b.seedErr
+	}
+	// It has no readiness route; any HTTP answer means its producer has connected.
+	p, base, err := b.startServer(ctx, "seed-app", "/api/messages", b.seedBin, func(addr string) ([]string, []string) {
+		return nil, []string{"SEED_BROKERS=" + b.kafka.brokers, "SEED_HTTP_ADDR=" + addr}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return singleInstance(p, base+"/api/messages", topic), nil
+}
+
+// startKrestSingle runs krest for POST /api/messages.
+func startKrestSingle(ctx context.Context, b *bench, topic string) (*instance, error) {
+	p, base, err := b.startKrest(ctx, topic, "bench-"+topic)
+	if err != nil {
+		return nil, err
+	}
+	return singleInstance(p, base+"/api/messages", topic), nil
+}
+
+// startKrestBatch runs krest and probes its batch routes, v3 first; the target is skipped when neither
+// answers.
+func startKrestBatch(ctx context.Context, b *bench, topic string) (*instance, error) {
+	p, base, err := b.startKrest(ctx, topic, "bench-"+topic)
+	if err != nil {
+		return nil, err
+	}
+	in := &instance{proc: p, topic: topic, close: p.stop}
+	hc := newHTTPClient(1)
+	var answers []string
+	for _, route := range []batchRoute{
+		{url: fmt.Sprintf("%s/v3/clusters/%s/topics/%s/records:batch", base, url.PathEscape(b.kafka.id), topic), contentType: "application/json", body: v3Body, ack: v3Ack},
+		{url: base + "/topics/" + topic, contentType: "application/vnd.kafka.json.v2+json", body: v2Body, ack: v2Ack},
+	} {
+		o := route.sender(hc, spec{size: b.opt.bodyBytes, batch: 1})(ctx, seqs.Add(1))
+		if o.err == nil && o.acked == 1 {
+			in.sender = route.sender
+			return in, nil
+		}
+		answers = append(answers, fmt.Sprintf("POST %s: %v", route.url, o.err))
+	}
+	p.stop()
+	return nil, errSkip{"no batch route answers yet (" + strings.Join(answers, "; ") + ")"}
+}
+
+// singleInstance is an HTTP target that takes one message per POST to url.
+func singleInstance(p *proc, url, topic string) *instance {
+	send := func(hc *http.Client, s spec) sendFunc {
+		body := func(seq int64) []byte { return messageBody(strconv.FormatInt(seq, 10), s.size) }
+		return postSender(hc, url, "application/json", 1, body, singleAck)
+	}
+	return &instance{proc: p, topic: topic, sender: send, close: p.stop}
+}
+
+// batchRoute is one of krest's batch produce routes.
+type batchRoute struct {
+	url         string
+	contentType string
+	body        func(seq int64, s spec) []byte
+	ack         func(status int, body []byte) (int, error)
+}
+
+// sender sends batches of s.batch records.
+func (r batchRoute) sender(hc *http.Client, s spec) sendFunc {
+	return postSender(hc, r.url, r.contentType, s.batch, func(seq int64) []byte { return r.body(seq, s) }, r.ack)
+}
+
+// postSender POSTs the body of each request to url and counts the records ack finds acknowledged.
+func postSender(hc *http.Client, url, contentType string, records int, body func(seq int64) []byte,
+	ack func(status int, body []byte) (int, error)) sendFunc {
+	return func(ctx context.Context, seq int64) outcome {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body(seq)))
+		if err != nil {
+			return outcome{sent: records, err: err}
+		}
+		req.Header.Set("Content-Type", contentType)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return outcome{sent: records, err: err}
+		}
+		answer, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		o := outcome{sent: records, status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After") != ""}
+		if err == nil {
+			o.acked, err = ack(resp.StatusCode, answer)
+		}
+		if err != nil {
+			o.err = fmt.Errorf("HTTP %d: %w", resp.StatusCode, err)
+		}
+		return o
+	}
+}
+
+// singleAck acknowledges the one record of a 2xx answer.
+func singleAck(status int, body []byte) (int, error) {
+	if status/100 != 2 {
+		return 0, errors.New(firstLine(body))
+	}
+	return 1, nil
+}
+
+// v3Ack counts the successes of a 207 answer from the v3 batch route.
+func v3Ack(status int, body []byte) (int, error) {
+	var r struct {
+		Successes []json.RawMessage `json:"successes"`
+		Failures  []json.RawMessage `json:"failures"`
+	}
+	if status != http.StatusMultiStatus {
+		return 0, errors.New(firstLine(body))
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return 0, fmt.Errorf("decode answer: %w", err)
+	}
+	if len(r.Failures) > 0 {
+		return len(r.Successes), fmt.Errorf("%d records failed: %s", len(r.Failures), r.Failures[0])
+	}
+	return len(r.Successes), nil
+}
+
+// v2Ack counts the offsets without an error in a 200 answer from the v2 produce route.
+func v2Ack(status int, body []byte) (int, error) {
+	var r struct {
+		Offsets []struct {
+			ErrorCode *int   `json:"error_code"`
+			Error     string `json:"error"`
+		} `json:"offsets"`
+	}
+	if status != http.StatusOK {
+		return 0, errors.New(firstLine(body))
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return 0, fmt.Errorf("decode answer: %w", err)
+	}
+	var acked int
+	var failure string
+	for _, o := range r.Offsets {
+		if o.ErrorCode == nil && o.Error == "" {
+			acked++
+		} else if failure == "" {
+			failure = o.Error
+		}
+	}
+	if acked < len(r.Offsets) {
+		return acked, fmt.Errorf("%d records failed: %s", len(r.Offsets)-acked, failure)
+	}
+	return acked, nil
+}
+
+// filler pads message contents.
+var filler = strings.Repeat("x", 1<<20)
+
+// messageBody returns the JSON message with id, its content padded so the whole is about size bytes.
+func messageBody(id string, size int) []byte {
+	b := make([]byte, 0, size+len(id)+32)
+	b = append(b, `{"id":"`...)
+	b = append(b, id...)
+	b = append(b, `","content":"`...)
+	b = append(b, filler[:max(0, min(len(filler), size-len(b)-2))]...)
+	return append(b, `"}`...)
+}
+
+// v3Body returns a v3 batch of s.batch JSON entries.
+func v3Body(seq int64, s spec) []byte {
+	return batchBody(`{"entries":[`, seq, s, func(b []byte, id string) []byte {
+		b = append(b, `{"id":"`...)
+		b = append(b, id...)
+		b = append(b, `","value":{"type":"JSON","data":`...)
+		b = append(b, messageBody(id, s.size)...)
+		return append(b, `}}`...)
+	})
+}
+
+// v2Body returns a v2 JSON produce request of s.batch records keyed by id.
+func v2Body(seq int64, s spec) []byte {
+	return batchBody(`{"records":[`, seq, s, func(b []byte, id string) []byte {
+		b = append(b, `{"key":"`...)
+		b = append(b, id...)
+		b = append(b, `","value":`...)
+		b = append(b, messageBody(id, s.size)...)
+		return append(b, '}')
+	})
+}
+
+// batchBody wraps s.batch entries, with ids seq-0, seq-1, …, in head and `]}`.
+func batchBody(head string, seq int64, s spec, entry func(b []byte, id string) []byte) []byte {
+	b := make([]byte, 0, s.batch*(s.size+80)+len(head))
+	b = append(b, head...)
+	for i := range s.batch {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = entry(b, strconv.FormatInt(seq, 10)+"-"+strconv.Itoa(i))
+	}
+	return append(b, "]}"...)
+}
+
+// firstLine returns the first line of an answer body, shortened, for error messages.
+func firstLine(body []byte) string {
+	line, _, _ := strings.Cut(string(body), "\n")
+	if len(line) > 200 {
+		line = line[:200]
+	}
+	return line
+}
+
+// startKrest runs `krest serve` for topic with consumer group group, with the --krest-env settings.
+func (b *bench) startKrest(ctx context.Context, topic, group string) (*proc, string, error) {
+	if b.krestErr != nil {
+		return nil, "", b.krestErr
+	}
+	return b.startServer(ctx, "krest", "/readyz", b.krestBin, func(addr string) ([]string, []string) {
+		args := []string{"serve", "--brokers", b.kafka.brokers, "--http-addr", addr, "--topic", topic, "--group", group}
+		return args, b.opt.krestEnv
+	})
+}
+
+// startServer starts the HTTP server at path on a free address, with the arguments and environment
+// launch returns for that address, and polls readyPath until it answers (200 for /readyz, anything
+// otherwise). It returns the base URL.
+func (b *bench) startServer(ctx context.Context, name, readyPath, path string,
+	launch func(addr string) (args, env []string)) (*proc, string, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	args, env := launch(addr)
+	logPath := filepath.Join(b.tmp, fmt.Sprintf("%s-%d.log", name, seqs.Add(1)))
+	p, err := startProc(name, logPath, env, path, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	base := "http://" + addr
+	ready := func(status int) bool { return readyPath != "/readyz" || status == http.StatusOK }
+	if err := p.waitReady(ctx, base+readyPath, ready, 60*time.Second); err != nil {
+		p.stop()
+		return nil, "", err
+	}
+	return p, base, nil
+}
