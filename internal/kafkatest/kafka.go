@@ -255,12 +255,14 @@ func (k *Kafka) Stop(t testing.TB) {
 
 // Start brings every stopped node back on its addresses with its data, and
 // waits up to 60 s until every node is registered and answers metadata.
-// Nodes already running are left alone.
+// Nodes already running are left alone; one whose JVM exited on its own is
+// started again.
 func (k *Kafka) Start(t testing.TB) {
 	t.Helper()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for _, n := range k.nodes {
+		k.reap(n)
 		if n.cmd != nil {
 			continue
 		}
@@ -295,7 +297,7 @@ func (k *Kafka) StopNode(t testing.TB, node int) {
 	}
 }
 
-// StartNode starts a stopped or killed node again with its data. If a
+// StartNode starts a stopped, killed or crashed node again with its data. If a
 // majority of the nodes is then running, it waits up to 60 s until every
 // running node is registered and answers metadata; otherwise the quorum
 // cannot form yet and it returns once the JVM is launched.
@@ -304,6 +306,7 @@ func (k *Kafka) StartNode(t testing.TB, node int) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	n := k.node(t, node)
+	k.reap(n)
 	if n.cmd != nil {
 		t.Fatalf("kafkatest: StartNode(%d): node %d is already running", node, node)
 	}
@@ -389,6 +392,18 @@ func (k *Kafka) running(t testing.TB, i int) *kafkaNode {
 		t.Fatalf("kafkatest: node %d is not running", i)
 	}
 	return n
+}
+
+// reap marks node n stopped if its JVM has exited on its own. k.mu is held.
+func (k *Kafka) reap(n *kafkaNode) {
+	if n.cmd == nil {
+		return
+	}
+	select {
+	case <-n.done:
+		_ = k.stop(n, syscall.SIGKILL) // only retires the watchdog
+	default:
+	}
 }
 
 func (k *Kafka) runningNodes() []*kafkaNode {

@@ -118,6 +118,15 @@ func TestKafkaOneNode(t *testing.T) {
 	k.Start(t)
 	t.Logf("Stop and Start in %v", time.Since(start).Round(time.Millisecond))
 	kafkaTestConsume(t, k, "one", "a", "b")
+
+	// A JVM that dies behind the helper's back is started again by Start.
+	if err := k.nodes[0].cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-k.nodes[0].done
+	k.Start(t)
+	kafkaTestProduce(t, cl, "one", "c")
+	kafkaTestConsume(t, k, "one", "a", "b", "c")
 	if tail := k.LogTail(0, 1000); !strings.Contains(tail, "Kafka Server started") {
 		t.Errorf("node 0's log does not say it started; tail:\n%s", tail)
 	}
@@ -181,6 +190,18 @@ func TestKafkaThreeNodes(t *testing.T) {
 	k.Start(t)
 	t.Logf("started 3 nodes again in %v", time.Since(start).Round(time.Millisecond))
 	kafkaTestConsume(t, k, "three", "a", "b", "c")
+
+	// With the whole quorum killed, one node alone cannot register:
+	// StartNode returns once it is launched, and Start waits for all.
+	for i := range 3 {
+		k.Kill(t, i)
+	}
+	start = time.Now()
+	k.StartNode(t, 0)
+	k.Start(t)
+	t.Logf("recovered from killing all 3 nodes in %v", time.Since(start).Round(time.Millisecond))
+	kafkaTestProduce(t, cl, "three", "d")
+	kafkaTestConsume(t, k, "three", "a", "b", "c", "d")
 }
 
 func kafkaTestCreateTopic(t *testing.T, cl *kgo.Client, topic string, partitions int32) {
