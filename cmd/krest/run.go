@@ -100,7 +100,7 @@ func runBroker(ctx context.Context, cfg config.Config, logger *slog.Logger) erro
 func startBroker(cfg config.Config, logger *slog.Logger) (*broker.Broker, error) {
 	b, err := broker.Start(broker.Options{
 		Addr: cfg.EmbeddedAddr, DataDir: cfg.DataDir, InMemory: cfg.InMemory,
-		Partitions: cfg.Partitions, Logger: logger,
+		Partitions: cfg.Partitions, AutoCreateTopics: cfg.AutoCreateTopics, Logger: logger,
 	})
 	if errors.Is(err, broker.ErrAddrInUse) {
 		return nil, fmt.Errorf("%s is already taken, probably by a running broker; to use it, set KREST_BROKERS=%s (or --brokers %s), or pick another --embedded-addr",
@@ -130,7 +130,8 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		return kafka.Options{Brokers: brokers, ClientID: cfg.ClientID, Logger: kafkaLogger.With("client", client),
 			Hooks: []kgo.Hook{m.KafkaHooks(client)}}
 	}
-	pcl, err := kafka.NewProducerClient(kafka.ProducerOptions{Options: kopts("producer"), MaxBufferedRecords: cfg.MaxBufferedRecords})
+	pcl, err := kafka.NewProducerClient(kafka.ProducerOptions{Options: kopts("producer"), MaxBufferedRecords: cfg.MaxBufferedRecords,
+		AutoCreateTopics: cfg.AutoCreateTopics})
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,9 @@ type Options struct {
 	InMemory bool
 	// Partitions is the partition count of topics created without one.
 	Partitions int
+	// AutoCreateTopics creates a missing topic when a client's metadata
+	// request asks for it, as auto.create.topics.enable does in Kafka.
+	AutoCreateTopics bool
 	// Logger receives the broker's start-up notice.
 	Logger *slog.Logger
 }
@@ -60,6 +63,9 @@ func Start(opts Options) (*Broker, error) {
 	}
 	if opts.Partitions > 0 {
 		kopts = append(kopts, kfake.DefaultNumPartitions(opts.Partitions))
+	}
+	if opts.AutoCreateTopics {
+		kopts = append(kopts, kfake.AllowAutoTopicCreation())
 	}
 	b := &Broker{}
 	if !opts.InMemory {

@@ -50,6 +50,11 @@ type Config struct {
 	// CreateTopics makes krest create Topic and DLQTopic when they are
 	// missing. Default true; --create-topics, KREST_CREATE_TOPICS.
 	CreateTopics bool
+	// AutoCreateTopics lets a produce request create the topic it names when
+	// that topic is missing, as brokers with auto.create.topics.enable do
+	// for clients that ask (the embedded broker then allows it too).
+	// Default false; --auto-create-topics, KREST_AUTO_CREATE_TOPICS.
+	AutoCreateTopics bool
 	// ClientID is the Kafka client id. Default "krest"; --client-id,
 	// KREST_CLIENT_ID.
 	ClientID string
@@ -59,6 +64,9 @@ type Config struct {
 	// MaxBodyBytes limits a request body. Default 1048576; --max-body-bytes,
 	// KREST_MAX_BODY_BYTES.
 	MaxBodyBytes int64
+	// BatchMaxEntries bounds the entries of one records:batch request.
+	// Default 1000; --batch-max-entries, KREST_BATCH_MAX_ENTRIES.
+	BatchMaxEntries int
 	// MaxBufferedRecords bounds the records waiting in the producer; past it,
 	// produce answers 503. Default 100000; --max-buffered-records,
 	// KREST_MAX_BUFFERED_RECORDS.
@@ -103,6 +111,7 @@ func Defaults() Config {
 		ClientID:           "krest",
 		ProduceTimeout:     10 * time.Second,
 		MaxBodyBytes:       1 << 20,
+		BatchMaxEntries:    1000,
 		MaxBufferedRecords: 100_000,
 		MaxInFlight:        4096,
 		Consumer:           true,
@@ -133,9 +142,11 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.IntVar(&c.Partitions, "partitions", c.Partitions, "partitions of topics krest creates (KREST_PARTITIONS)")
 	fs.IntVar(&c.ReplicationFactor, "replication-factor", c.ReplicationFactor, "replication factor of topics krest creates, -1 for the broker default (KREST_REPLICATION_FACTOR)")
 	fs.BoolVar(&c.CreateTopics, "create-topics", c.CreateTopics, "create the topic and dead-letter topic when missing (KREST_CREATE_TOPICS)")
+	fs.BoolVar(&c.AutoCreateTopics, "auto-create-topics", c.AutoCreateTopics, "let produce requests create missing topics (KREST_AUTO_CREATE_TOPICS)")
 	fs.StringVar(&c.ClientID, "client-id", c.ClientID, "Kafka client id (KREST_CLIENT_ID)")
 	fs.DurationVar(&c.ProduceTimeout, "produce-timeout", c.ProduceTimeout, "bound on a produce request (KREST_PRODUCE_TIMEOUT)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "request body size limit (KREST_MAX_BODY_BYTES)")
+	fs.IntVar(&c.BatchMaxEntries, "batch-max-entries", c.BatchMaxEntries, "entries allowed in one records:batch request (KREST_BATCH_MAX_ENTRIES)")
 	fs.IntVar(&c.MaxBufferedRecords, "max-buffered-records", c.MaxBufferedRecords, "records waiting in the producer before produce answers 503 (KREST_MAX_BUFFERED_RECORDS)")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", c.MaxInFlight, "API requests served at once before answering 429 (KREST_MAX_IN_FLIGHT)")
 	fs.BoolVar(&c.Consumer, "consumer", c.Consumer, "run the background consumer group (KREST_CONSUMER)")
@@ -195,6 +206,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("produce timeout must be positive, not %s", c.ProduceTimeout)
 	case c.MaxBodyBytes < 1:
 		return fmt.Errorf("max body bytes must be positive, not %d", c.MaxBodyBytes)
+	case c.BatchMaxEntries < 1:
+		return fmt.Errorf("batch max entries must be positive, not %d", c.BatchMaxEntries)
 	case c.MaxBufferedRecords < 1:
 		return fmt.Errorf("max buffered records must be positive, not %d", c.MaxBufferedRecords)
 	case c.MaxInFlight < 1:

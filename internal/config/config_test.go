@@ -30,6 +30,12 @@ func TestLoad(t *testing.T) {
 			env:  map[string]string{"KREST_HTTP_ADDR": ":1", "KREST_DLQ_TOPIC": "x"},
 			want: func(c *Config) { c.HTTPAddr, c.DLQTopic = ":9", "dead" },
 		},
+		{
+			name: "produce settings",
+			args: []string{"--batch-max-entries", "10"},
+			env:  map[string]string{"KREST_AUTO_CREATE_TOPICS": "true", "KREST_BATCH_MAX_ENTRIES": "5"},
+			want: func(c *Config) { c.DLQTopic, c.AutoCreateTopics, c.BatchMaxEntries = "messages.dlq", true, 10 },
+		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Load("krest", tt.args, func(k string) string { return tt.env[k] }, io.Discard)
@@ -61,6 +67,7 @@ func TestLoadRejects(t *testing.T) {
 		{name: "dlq equals topic", args: []string{"--dlq-topic", "messages"}, want: "dead-letter topic"},
 		{name: "partitions", args: []string{"--partitions", "0"}, want: "partitions"},
 		{name: "replication", args: []string{"--replication-factor", "0"}, want: "replication factor"},
+		{name: "batch entries", env: map[string]string{"KREST_BATCH_MAX_ENTRIES": "0"}, want: "batch max entries must be positive"},
 		{name: "stray argument", args: []string{"extra"}, want: "unexpected argument"},
 		{name: "unknown flag", args: []string{"--nope"}, want: "flag provided but not defined"},
 	} {

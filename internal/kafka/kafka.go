@@ -38,19 +38,30 @@ type ProducerOptions struct {
 	// Zero sends as soon as the connection is free, which still batches
 	// whatever arrived while the previous request was in flight.
 	Linger time.Duration
+	// AutoCreateTopics asks the brokers to create a topic a record names
+	// when it does not exist (brokers create it only if their
+	// auto.create.topics.enable allows). Off, such records fail with
+	// UNKNOWN_TOPIC_OR_PARTITION.
+	AutoCreateTopics bool
 }
 
 // NewProducerClient returns a client that produces with acks from all
-// in-sync replicas and an idempotent producer.
+// in-sync replicas and an idempotent producer, partitioning with
+// Partitioner so that records pinned by ToPartition keep their partition.
 func NewProducerClient(opts ProducerOptions) (*kgo.Client, error) {
-	return kgo.NewClient(append(baseOpts(opts.Options),
+	o := append(baseOpts(opts.Options),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.MaxBufferedRecords(opts.MaxBufferedRecords),
 		kgo.ProducerLinger(opts.Linger),
+		kgo.RecordPartitioner(Partitioner()),
 		// Records to a topic that does not exist fail after a few metadata
 		// refreshes rather than waiting for the produce timeout.
 		kgo.UnknownTopicRetries(2),
-	)...)
+	)
+	if opts.AutoCreateTopics {
+		o = append(o, kgo.AllowAutoTopicCreation())
+	}
+	return kgo.NewClient(o...)
 }
 
 // ConsumerOptions configure a group-consuming client.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"krest/internal/kafka"
 )
 
 var (
@@ -59,6 +61,17 @@ func Class(err error) string {
 
 func errTimeout(d time.Duration) error {
 	return fmt.Errorf("%w (%s); the record may or may not have been written", ErrTimeout, d)
+}
+
+// classifyRecord wraps r's produce error in this package's error for its
+// kind, naming the partition count when r was pinned to a partition the
+// topic does not have.
+func classifyRecord(r *kgo.Record, err error) error {
+	if n, ok := kafka.PartitionOutOfRange(r); ok {
+		return fmt.Errorf("%w: topic %s has %d partitions, numbered from 0, so there is no partition %d",
+			ErrUnknownPartition, r.Topic, n, r.Partition)
+	}
+	return classify(err)
 }
 
 // classify wraps a franz-go error in this package's error for its kind.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"krest/internal/kafka"
 )
 
 // Metrics counts what the producer does; metrics.Metrics implements it.
@@ -89,9 +91,17 @@ func (p *Producer) Send(ctx context.Context, r *kgo.Record, done func(Result)) {
 	})
 	p.cl.TryProduce(ctx, r, func(r *kgo.Record, err error) {
 		timer.Stop()
-		finish(Result{Record: r, Err: classify(err)})
+		if err != nil {
+			err = classifyRecord(r, err)
+		}
+		finish(Result{Record: r, Err: err})
 	})
 }
+
+// ToPartition pins r to partition instead of letting the producer choose
+// one. A partition the topic does not have fails r with
+// ErrUnknownPartition.
+func ToPartition(r *kgo.Record, partition int32) { kafka.ToPartition(r, partition) }
 
 // timeoutGrace is how long past the timeout the client gets to fail a record
 // on its own before Send gives up waiting for it.
