@@ -276,3 +276,30 @@ func endOffsets(t *testing.T, brokers []string, topic string) int64 {
 	ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
 	return n
 }
+
+// TestMetrics checks the request, produce and Kafka client metrics, and that
+// labels carry route patterns, never raw paths.
+func TestMetrics(t *testing.T) {
+	c := kafkatest.NewCluster(t)
+	k := startKrest(t, "--brokers", strings.Join(c.Brokers(), ","), "--consumer=false")
+	k.waitReady(t)
+	k.produceMessage(t, "1", "x")
+	k.get(t, "/no/such/path")
+	code, body := k.get(t, "/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("metrics: %d", code)
+	}
+	for _, want := range []string{
+		`krest_http_requests_total{code="201",method="POST",route="POST /api/messages"} 1`,
+		`krest_http_requests_total{code="404",method="GET",route="unmatched"} 1`,
+		`krest_produced_records_total 1`,
+		`kafka_produce_records_total{client="producer",node_id="`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(body, "/no/such/path") {
+		t.Error("a raw path became a label")
+	}
+}

@@ -16,6 +16,14 @@ type message struct {
 	Content *string `json:"content"`
 }
 
+// validate reports what a decoded message lacks.
+func (m message) validate() error {
+	if m.Content == nil {
+		return &apiError{http.StatusBadRequest, codeInvalidField, "field content is required"}
+	}
+	return nil
+}
+
 // messageValue is the record value: exactly {"id":…,"content":…}.
 type messageValue struct {
 	ID      string `json:"id"`
@@ -36,12 +44,11 @@ type produced struct {
 func handleMessages(p producer, topic string, maxBody int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		msg, err := decode[message](w, r, maxBody)
+		if err == nil {
+			err = msg.validate()
+		}
 		if err != nil {
 			writeError(w, err)
-			return
-		}
-		if msg.Content == nil {
-			writeError(w, &apiError{http.StatusBadRequest, codeInvalidField, "field content is required"})
 			return
 		}
 		if msg.ID == "" {

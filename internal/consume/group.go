@@ -39,6 +39,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, if set, counts records and commit failures.
 	Metrics Metrics
+	// MaxPollRecords bounds the records processed between two chances to
+	// rebalance. Default 10000.
+	MaxPollRecords int
 	// DrainTimeout bounds how long, once Run's context ends, the group keeps
 	// processing the batch in hand before committing and leaving. Records
 	// not reached by then are processed again by the next member.
@@ -53,10 +56,12 @@ type Group struct {
 }
 
 // New returns a Group; Run starts it.
-func New(opts Options) *Group { return &Group{opts: opts} }
-
-// pollMax bounds the records taken in one poll.
-const pollMax = 10_000
+func New(opts Options) *Group {
+	if opts.MaxPollRecords <= 0 {
+		opts.MaxPollRecords = 10_000
+	}
+	return &Group{opts: opts}
+}
 
 // Run polls and processes records until ctx ends, then finishes the batch
 // in hand (within DrainTimeout), commits what was processed and closes cl,
@@ -69,7 +74,7 @@ func (g *Group) Run(ctx context.Context, cl *kgo.Client) error {
 	defer stop()
 	defer g.leave(cl)
 	for ctx.Err() == nil {
-		fetches := cl.PollRecords(ctx, pollMax)
+		fetches := cl.PollRecords(ctx, g.opts.MaxPollRecords)
 		if fetches.IsClientClosed() {
 			return nil
 		}

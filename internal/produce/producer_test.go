@@ -1,0 +1,149 @@
+package produce_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"krest/internal/kafka"
+	"krest/internal/kafkatest"
+	"krest/internal/produce"
+)
+
+const timeout = time.Second
+
+// newProducer returns a Producer on brokers with the given buffer limit and
+// a one-second timeout, with topic "t" created when the broker is up.
+func newProducer(t *testing.T, brokers []string, maxBuffered int) *produce.Producer {
+	t.Helper()
+	cl, err := kafka.NewProducerClient(kafka.ProducerOptions{
+		Options: kafka.Options{Brokers: brokers, ClientID: "test"}, MaxBufferedRecords: maxBuffered,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return produce.New(cl, produce.Options{Timeout: timeout})
+}
+
+func createTopic(t *testing.T, brokers []string, topic string) {
+	t.Helper()
+	adm := kadm.NewClient(kafkatest.NewClient(t, brokers))
+	if _, err := adm.CreateTopic(context.Background(), 1, -1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestProduceAcknowledged(t *testing.T) {
+	c := kafkatest.NewFake(t)
+	createTopic(t, c.Brokers(), "t")
+	p := newProducer(t, c.Brokers(), 100)
+	res := p.Produce(context.Background(),
+		&kgo.Record{Topic: "t", Value: []byte("a")}, &kgo.Record{Topic: "t", Value: []byte("b")})
+	for i, r := range res {
+		if r.Err != nil || r.Record.Offset != int64(i) {
+			t.Errorf("result %d: offset %d err %v", i, r.Record.Offset, r.Err)
+		}
+	}
+}
+
+// TestProduceFailures checks that each fault ends in its error within about
+// the timeout, never a hang.
+func TestProduceFailures(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		setup func(t *testing.T, c *kafkatest.Fake)
+		topic string
+		want  error
+	}{
+		{
+			name:  "broker down",
+			setup: func(t *testing.T, c *kafkatest.Fake) { c.Stop(t) },
+			topic: "t", want: produce.ErrUnavailable,
+		},
+		{
+			name: "broker does not answer",
+			setup: func(t *testing.T, c *kafkatest.Fake) {
+				release := make(chan struct{})
+				t.Cleanup(func() { close(release) })
+				c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+					c.KeepControl()
+					c.SleepControl(func() { <-release })
+					return nil, nil, false
+				})
+			},
+			topic: "t", want: produce.ErrTimeout,
+		},
+		{
+			name:  "unknown topic",
+			topic: "missing", want: produce.ErrUnknownTopic,
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := kafkatest.NewFake(t)
+			createTopic(t, c.Brokers(), "t")
+			p := newProducer(t, c.Brokers(), 100)
+			if tt.setup != nil {
+				tt.setup(t, c)
+			}
+			start := time.Now()
+			res := p.Produce(context.Background(), &kgo.Record{Topic: tt.topic, Value: []byte("x")})[0]
+			if took := time.Since(start); took > timeout+time.Second {
+				t.Errorf("answered after %s, want about %s", took, timeout)
+			}
+			if !errors.Is(res.Err, tt.want) {
+				t.Errorf("got %v, want %v", res.Err, tt.want)
+			}
+		})
+	}
+}
+
+// TestBufferFull fills the producer's buffer against a broker that does not
+// answer: the record past the limit fails at once.
+func TestBufferFull(t *testing.T) {
+	c := kafkatest.NewFake(t)
+	createTopic(t, c.Brokers(), "t")
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		c.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+	p := newProducer(t, c.Brokers(), 2)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		p.Send(context.Background(), &kgo.Record{Topic: "t", Value: []byte("held")}, func(produce.Result) { wg.Done() })
+	}
+	start := time.Now()
+	res := p.Produce(context.Background(), &kgo.Record{Topic: "t", Value: []byte("one too many")})[0]
+	if !errors.Is(res.Err, produce.ErrBufferFull) {
+		t.Errorf("got %v, want ErrBufferFull", res.Err)
+	}
+	if took := time.Since(start); took > timeout/2 {
+		t.Errorf("buffer-full answer took %s, want at once", took)
+	}
+	wg.Wait()
+}
+
+func TestClass(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{produce.ErrUnavailable, "unavailable"},
+		{errors.Join(errors.New("wrapped"), produce.ErrTimeout), "timeout"},
+		{errors.New("something else"), "other"},
+	} {
+		if got := produce.Class(tt.err); got != tt.want {
+			t.Errorf("Class(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
