@@ -60,12 +60,17 @@ type Fake struct {
 // NewFake starts a kfake broker on a free loopback port; t.Cleanup closes it.
 func NewFake(t testing.TB, opts ...kfake.Opt) *Fake {
 	t.Helper()
-	f := &Fake{port: FreePort(t), dir: t.TempDir()}
+	dir, err := os.MkdirTemp("", "kfake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fake{port: FreePort(t), dir: dir}
 	f.start(t, opts...)
 	t.Cleanup(func() {
-		if f.Cluster != nil {
-			f.Cluster.Close()
-		}
+		f.Stop(t)
+		// A request the broker was still finishing may write after Close;
+		// the directory goes regardless.
+		_ = os.RemoveAll(dir)
 	})
 	return f
 }
