@@ -36,7 +36,7 @@ const DefaultKafkaVersion = "4.4.0"
 // Bounds on the waits of the real-Kafka backend. Every wait fails the test
 // with a clear message once its bound runs out.
 const (
-	kafkaResolveTimeout = 10 * time.Minute // mvn, first run only: downloads about 30 MB
+	kafkaResolveTimeout = 10 * time.Minute // mvn, first run only: about 45 MB of jars
 	kafkaFormatTimeout  = 60 * time.Second // kafka-storage format, all nodes
 	kafkaStartTimeout   = 60 * time.Second // JVMs up until every node is registered
 	kafkaStopTimeout    = 30 * time.Second // SIGTERM until the JVM exits
