@@ -101,6 +101,7 @@ func (g *Group) handle(ctx context.Context, r *kgo.Record) bool {
 		g.count(Metrics.Consumed)
 		return true
 	}
+	g.opts.Logger.Warn("dead-lettering record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
 	if err := g.opts.DeadLetters.Send(ctx, r, err); err != nil {
 		g.opts.Logger.Error("dead-lettering failed; the record will be processed again",
 			"topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
