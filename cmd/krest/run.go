@@ -131,7 +131,7 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 			Hooks: []kgo.Hook{m.KafkaHooks(client)}}
 	}
 	pcl, err := kafka.NewProducerClient(kafka.ProducerOptions{Options: kopts("producer"), MaxBufferedRecords: cfg.MaxBufferedRecords,
-		AutoCreateTopics: cfg.AutoCreateTopics})
+		MaxBufferedBytes: cfg.MaxBufferedBytes, AutoCreateTopics: cfg.AutoCreateTopics})
 	if err != nil {
 		return err
 	}

@@ -71,8 +71,12 @@ type Config struct {
 	// produce answers 503. Default 100000; --max-buffered-records,
 	// KREST_MAX_BUFFERED_RECORDS.
 	MaxBufferedRecords int
+	// MaxBufferedBytes bounds the bytes of records waiting in the producer;
+	// past it, produce answers 503. Default 268435456 (256 MiB);
+	// --max-buffered-bytes, KREST_MAX_BUFFERED_BYTES.
+	MaxBufferedBytes int
 	// MaxInFlight bounds the API requests served at once; past it, requests
-	// get 429 with Retry-After. Default 4096; --max-in-flight,
+	// get 429 with Retry-After. Default 1024; --max-in-flight,
 	// KREST_MAX_IN_FLIGHT.
 	MaxInFlight int
 	// Consumer runs the background consumer group. Default true; --consumer,
@@ -113,7 +117,8 @@ func Defaults() Config {
 		MaxBodyBytes:       1 << 20,
 		BatchMaxEntries:    1000,
 		MaxBufferedRecords: 100_000,
-		MaxInFlight:        4096,
+		MaxBufferedBytes:   256 << 20,
+		MaxInFlight:        1024,
 		Consumer:           true,
 		SessionTimeout:     45 * time.Second,
 		ShutdownTimeout:    30 * time.Second,
@@ -148,6 +153,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "request body size limit (KREST_MAX_BODY_BYTES)")
 	fs.IntVar(&c.BatchMaxEntries, "batch-max-entries", c.BatchMaxEntries, "entries allowed in one records:batch request (KREST_BATCH_MAX_ENTRIES)")
 	fs.IntVar(&c.MaxBufferedRecords, "max-buffered-records", c.MaxBufferedRecords, "records waiting in the producer before produce answers 503 (KREST_MAX_BUFFERED_RECORDS)")
+	fs.IntVar(&c.MaxBufferedBytes, "max-buffered-bytes", c.MaxBufferedBytes, "bytes waiting in the producer before produce answers 503 (KREST_MAX_BUFFERED_BYTES)")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", c.MaxInFlight, "API requests served at once before answering 429 (KREST_MAX_IN_FLIGHT)")
 	fs.BoolVar(&c.Consumer, "consumer", c.Consumer, "run the background consumer group (KREST_CONSUMER)")
 	fs.DurationVar(&c.SessionTimeout, "session-timeout", c.SessionTimeout, "consumer group session timeout (KREST_SESSION_TIMEOUT)")
@@ -210,6 +216,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("batch max entries must be positive, not %d", c.BatchMaxEntries)
 	case c.MaxBufferedRecords < 1:
 		return fmt.Errorf("max buffered records must be positive, not %d", c.MaxBufferedRecords)
+	case c.MaxBufferedBytes < 1:
+		return fmt.Errorf("max buffered bytes must be positive, not %d", c.MaxBufferedBytes)
 	case c.MaxInFlight < 1:
 		return fmt.Errorf("max in flight must be positive, not %d", c.MaxInFlight)
 	case c.SessionTimeout <= 0:

@@ -34,6 +34,9 @@ type ProducerOptions struct {
 	// MaxBufferedRecords bounds the records waiting to be sent; past it,
 	// TryProduce fails at once with kgo.ErrMaxBuffered.
 	MaxBufferedRecords int
+	// MaxBufferedBytes bounds the bytes of records waiting to be sent, the
+	// same way.
+	MaxBufferedBytes int
 	// Linger is how long a partition waits for more records before sending.
 	// Zero sends as soon as the connection is free, which still batches
 	// whatever arrived while the previous request was in flight.
@@ -52,6 +55,7 @@ func NewProducerClient(opts ProducerOptions) (*kgo.Client, error) {
 	o := append(baseOpts(opts.Options),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.MaxBufferedRecords(opts.MaxBufferedRecords),
+		kgo.MaxBufferedBytes(opts.MaxBufferedBytes),
 		kgo.ProducerLinger(opts.Linger),
 		kgo.RecordPartitioner(Partitioner()),
 		// Records to a topic that does not exist fail after a few metadata
