@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 
@@ -32,12 +33,11 @@ func (r *report) charts(dir string) ([]chart, error) {
 	charts := []struct {
 		chart
 		yLabel string
-		logY   bool
 		value  func(point) float64
 	}{
-		{chart{"throughput.png", "Throughput vs concurrency"}, "records/s (requests/s for the HTTP ceiling)", false,
+		{chart{"throughput.png", "Throughput vs concurrency"}, "records/s, log scale (requests/s for the HTTP ceiling)",
 			func(p point) float64 { return p.RecordsPerSec }},
-		{chart{"p99.png", "p99 latency vs concurrency"}, "p99 latency, ms (log scale)", true,
+		{chart{"p99.png", "p99 latency vs concurrency"}, "p99 latency, ms, log scale",
 			func(p point) float64 { return p.Latency.P99 }},
 	}
 	var written []chart
@@ -48,12 +48,8 @@ func (r *report) charts(dir string) ([]chart, error) {
 		p.Y.Label.Text = c.yLabel
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = concurrencyTicks(r.Settings.Concurrency)
-		if c.logY {
-			p.Y.Scale = plot.LogScale{}
-			p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-		} else {
-			p.Y.Min = 0
-		}
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = logTicks{}
 		p.Legend.Top = true
 		p.Legend.Left = true
 		p.Add(plotter.NewGrid())
@@ -61,13 +57,15 @@ func (r *report) charts(dir string) ([]chart, error) {
 		for _, s := range lines {
 			xys := make(plotter.XYs, len(s.points))
 			for i, pt := range s.points {
-				xys[i] = plotter.XY{X: float64(pt.Concurrency), Y: c.value(pt)}
+				xys[i] = plotter.XY{X: float64(pt.Concurrency), Y: max(c.value(pt), 1e-3)}
 			}
 			args = append(args, s.name, xys)
 		}
 		if err := plotutil.AddLinePoints(p, args...); err != nil {
 			return nil, err
 		}
+		// Headroom above the highest line keeps the legend clear of the data.
+		p.Y.Max *= math.Pow(p.Y.Max/p.Y.Min, 0.045*float64(len(lines)))
 		if err := p.Save(9*vg.Inch, 6*vg.Inch, filepath.Join(dir, c.file)); err != nil {
 			return nil, err
 		}
@@ -106,4 +104,31 @@ func concurrencyTicks(levels []int) plot.ConstantTicks {
 		ticks[i] = plot.Tick{Value: float64(c), Label: strconv.Itoa(c)}
 	}
 	return ticks
+}
+
+// logTicks marks 1, 2 and 5 times each power of ten on a log axis, with short labels (20k, 1M).
+type logTicks struct{}
+
+// Ticks returns the ticks between lo and hi.
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	for d := math.Floor(math.Log10(lo)); d <= math.Ceil(math.Log10(hi)); d++ {
+		for _, m := range []float64{1, 2, 5} {
+			if v := m * math.Pow(10, d); v >= lo && v <= hi {
+				ticks = append(ticks, plot.Tick{Value: v, Label: shortNumber(v)})
+			}
+		}
+	}
+	return ticks
+}
+
+// shortNumber renders v with a k or M suffix.
+func shortNumber(v float64) string {
+	switch {
+	case v >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'g', -1, 64) + "M"
+	case v >= 1e3:
+		return strconv.FormatFloat(v/1e3, 'g', -1, 64) + "k"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }

@@ -38,8 +38,8 @@ func (b *bench) runConsume(ctx context.Context) {
 		}
 		b.progress("consume: %v", err)
 	}
-	if b.kafka == nil {
-		fail(b.kafkaErr)
+	if err := b.freshBroker(ctx); err != nil {
+		fail(err)
 		return
 	}
 	topic := b.topicName("consume")

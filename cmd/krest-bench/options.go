@@ -29,7 +29,7 @@ type options struct {
 	largeConcurrency int           // --large-concurrency: concurrency of the large-record run; default 16
 	batchSizes       []int         // --batch-sizes: records per batch request; default 1,10,100
 	checkConcurrency int           // --check-concurrency: concurrency the target checks compare at; default 64
-	partitions       int           // --partitions: partitions of every topic the bench creates; default 8
+	partitions       int           // --partitions: partitions of every topic the bench creates; default 3, as krest creates
 	consumeRecords   int64         // --consume-records: records pre-filled for the consume row; default 1000000
 	overloadClients  int           // --overload-clients: concurrent clients of the overload run; default 2000
 	overloadDuration time.Duration // --overload-duration: length of the overload run; default 30s
@@ -79,7 +79,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.largeConcurrency, "large-concurrency", 16, "concurrency of the large-record run")
 	fs.Func("batch-sizes", "comma-separated records per batch request (default 1,10,100)", intList(&o.batchSizes))
 	fs.IntVar(&o.checkConcurrency, "check-concurrency", 64, "concurrency at which the target checks compare rows")
-	fs.IntVar(&o.partitions, "partitions", 8, "partitions of every topic the bench creates")
+	fs.IntVar(&o.partitions, "partitions", 3, "partitions of every topic the bench creates (krest creates 3)")
 	fs.Int64Var(&o.consumeRecords, "consume-records", 1_000_000, "records pre-filled for the consume row")
 	fs.IntVar(&o.overloadClients, "overload-clients", 2000, "concurrent clients of the overload run")
 	fs.DurationVar(&o.overloadDuration, "overload-duration", 30*time.Second, "length of the overload run")

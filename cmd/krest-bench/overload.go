@@ -14,8 +14,8 @@ func (b *bench) runOverload(ctx context.Context) {
 	r := &overloadResult{Clients: b.opt.overloadClients, RSSLimitMiB: b.opt.overloadRSSMiB}
 	b.rep.Overload = r
 	defer func() { b.progress("overload: %s", r.summary()) }()
-	if b.kafka == nil {
-		r.Skipped, r.Error = skipReason(b.kafkaErr), b.kafkaErr.Error()
+	if err := b.freshBroker(ctx); err != nil {
+		r.Skipped, r.Error = skipReason(err), err.Error()
 		return
 	}
 	topic := b.topicName("overload")

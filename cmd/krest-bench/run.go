@@ -43,9 +43,9 @@ type bench struct {
 	krestErr error // why krest cannot run, if it cannot
 	seedBin  string
 	seedErr  error    // why the classic design cannot run, if it cannot
-	broker   *proc    // the `krest broker` process; nil with --brokers
-	kafka    *cluster // nil when there is no broker
-	kafkaErr error    // why there is no broker, if there is none
+	broker   *proc    // the current `krest broker` process; nil with --brokers
+	kafka    *cluster // the broker of the current row group; nil when there is none
+	kafkaErr error    // why there can be no broker, if there cannot
 	runID    string   // suffix of every topic and group name of this run
 	rep      *report
 }
@@ -137,35 +137,56 @@ func (b *bench) buildSeed(ctx context.Context) {
 	}
 }
 
-// connect dials --brokers, or starts `krest broker` in memory on a free port and dials it.
+// connect dials --brokers. Without it there is nothing to dial yet: each row group starts its own broker
+// (see freshBroker).
 func (b *bench) connect(ctx context.Context) error {
-	brokers := b.opt.brokers
-	if brokers == "" {
-		if !b.opt.needsKafka() {
-			b.kafkaErr = errSkip{"no Kafka target selected"}
-			return nil
-		}
-		if b.krestErr != nil {
-			b.kafkaErr = errSkip{"no broker: " + b.krestErr.Error()}
-			return nil
-		}
-		addr, err := freeAddr()
-		if err != nil {
-			return err
-		}
-		b.broker, err = startProc("broker", filepath.Join(b.tmp, "broker.log"), nil, b.krestBin,
-			"broker", "--embedded-addr", addr, "--in-memory")
-		if err != nil {
-			return err
-		}
-		brokers = addr
+	switch {
+	case !b.opt.needsKafka():
+		b.kafkaErr = errSkip{"no Kafka target selected"}
+	case b.opt.brokers != "":
+		var err error
+		b.kafka, err = dialCluster(ctx, b.opt.brokers, 30*time.Second)
+		return err
+	case b.krestErr != nil:
+		b.kafkaErr = errSkip{"no broker: " + b.krestErr.Error()}
 	}
-	var err error
-	b.kafka, err = dialCluster(ctx, brokers, 30*time.Second)
-	if err != nil && b.broker != nil {
+	return nil
+}
+
+// freshBroker gives the next row group a broker: with --brokers, the given cluster; otherwise a new
+// in-memory `krest broker` process on a free port replaces the previous one, so that no row group pays for
+// the memory and heap the ones before it left in the broker.
+func (b *bench) freshBroker(ctx context.Context) error {
+	if b.opt.brokers != "" || b.kafkaErr != nil {
+		return b.kafkaErr
+	}
+	b.stopBroker()
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	logPath := filepath.Join(b.tmp, fmt.Sprintf("broker-%d.log", seqs.Add(1)))
+	b.broker, err = startProc("broker", logPath, nil, b.krestBin, "broker", "--embedded-addr", addr, "--in-memory")
+	if err != nil {
+		return err
+	}
+	b.kafka, err = dialCluster(ctx, addr, 30*time.Second)
+	if err != nil {
 		return fmt.Errorf("%w; broker log ends:\n%s", err, b.broker.logTail())
 	}
-	return err
+	return nil
+}
+
+// stopBroker closes the admin client and, when the bench started the broker, stops it.
+func (b *bench) stopBroker() {
+	if b.kafka != nil {
+		b.kafka.close()
+		b.kafka = nil
+	}
+	if b.broker != nil {
+		b.broker.stop()
+		b.broker = nil
+	}
 }
 
 // brokerPID returns the broker's pid, or 0 when the broker is not a child of the bench.
@@ -181,12 +202,7 @@ func (b *bench) topicName(what string) string { return "bench-" + what + "-" + b
 
 // close stops the broker and removes the temporary files.
 func (b *bench) close() {
-	if b.kafka != nil {
-		b.kafka.close()
-	}
-	if b.broker != nil {
-		b.broker.stop()
-	}
+	b.stopBroker()
 	os.RemoveAll(b.tmp)
 }
 

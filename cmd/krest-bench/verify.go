@@ -70,6 +70,15 @@ func (c *cluster) deleteTopic(ctx context.Context, topic string) {
 	c.adm.DeleteTopic(ctx, topic)
 }
 
+// trim deletes the records of topic up to its end offsets, which frees them in the broker; failures only
+// cost memory, so they are ignored.
+func (c *cluster) trim(ctx context.Context, topic string) {
+	ends, err := c.adm.ListEndOffsets(ctx, topic)
+	if err == nil {
+		c.adm.DeleteRecords(ctx, ends.Offsets())
+	}
+}
+
 // records returns how many records topic holds: the sum over its partitions of end minus start offsets.
 func (c *cluster) records(ctx context.Context, topic string) (int64, error) {
 	starts, err := c.adm.ListStartOffsets(ctx, topic)
