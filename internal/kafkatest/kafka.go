@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -94,6 +95,11 @@ type KafkaOptions struct {
 // Maven. Nothing else is downloaded. Without java, or without mvn and a cached
 // classpath, the test is skipped.
 //
+// A node is ready when it is registered and unfenced, answers metadata that
+// lists every running node, leads or follows every partition that has a
+// running in-sync replica, and hands out producer IDs: a test can produce
+// idempotently at once.
+//
 // Every node writes its log to <node dir>/kafka.log; LogTail reads it, and a
 // failed test prints the tail of each. On the 3-node cluster
 // default.replication.factor is 3 and min.insync.replicas is 2; internal
@@ -154,7 +160,7 @@ func SkipIfNoKafka(t testing.TB) {
 }
 
 // StartKafka formats and starts a fresh cluster and returns once every node
-// is registered and answers metadata. It resolves the version's classpath
+// is ready (see Kafka). It resolves the version's classpath
 // with Maven first if it is not cached. t.Cleanup kills the nodes and wipes
 // their data; if the test failed, it first logs each node's log tail. It
 // skips the test where java or mvn is missing (see SkipIfNoKafka) and fails
@@ -254,7 +260,7 @@ func (k *Kafka) Stop(t testing.TB) {
 }
 
 // Start brings every stopped node back on its addresses with its data, and
-// waits up to 60 s until every node is registered and answers metadata.
+// waits up to 60 s until every node is ready (see Kafka).
 // Nodes already running are left alone; one whose JVM exited on its own is
 // started again.
 func (k *Kafka) Start(t testing.TB) {
@@ -299,7 +305,7 @@ func (k *Kafka) StopNode(t testing.TB, node int) {
 
 // StartNode starts a stopped, killed or crashed node again with its data. If a
 // majority of the nodes is then running, it waits up to 60 s until every
-// running node is registered and answers metadata; otherwise the quorum
+// running node is ready (see Kafka); otherwise the quorum
 // cannot form yet and it returns once the JVM is launched.
 func (k *Kafka) StartNode(t testing.TB, node int) {
 	t.Helper()
@@ -591,8 +597,8 @@ func (k *Kafka) stop(n *kafkaNode, sig syscall.Signal) error {
 	return err
 }
 
-// waitReady polls until every running node is registered, unfenced and
-// answers metadata listing every running node, for up to kafkaStartTimeout.
+// waitReady polls until every running node is ready (see ready), for up to
+// kafkaStartTimeout.
 // It fails t at once if a JVM exits. k.mu is held.
 func (k *Kafka) waitReady(t testing.TB) {
 	t.Helper()
@@ -634,26 +640,62 @@ func (k *Kafka) waitReady(t testing.TB) {
 	})
 }
 
-// ready asks each running node, through its seed broker, for metadata and
-// checks that it lists every running node.
+// ready asks each running node, through its seed broker, whether it is
+// ready for a test: its metadata lists every running node, every partition
+// with a running in-sync replica has a leader, and it hands out producer IDs
+// (which it cannot for a moment after starting, so an idempotent producer's
+// first request would fail).
 func (k *Kafka) ready(seeds []*kgo.Broker, up []*kafkaNode, want []int32) error {
 	for i, n := range up {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		resp, err := seeds[i].Request(ctx, kmsg.NewPtrMetadataRequest())
-		cancel()
-		if err != nil {
-			return fmt.Errorf("node %d: %w", n.id, err)
+		if err := k.nodeReady(seeds[i], n, want); err != nil {
+			return err
 		}
-		var got []int32
-		for _, b := range resp.(*kmsg.MetadataResponse).Brokers {
-			got = append(got, b.NodeID)
+	}
+	return nil
+}
+
+// nodeReady is ready for one node, asked through seed.
+func (k *Kafka) nodeReady(seed *kgo.Broker, n *kafkaNode, want []int32) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	resp, err := seed.Request(ctx, kmsg.NewPtrMetadataRequest()) // every topic
+	if err != nil {
+		return fmt.Errorf("node %d: metadata: %w", n.id, err)
+	}
+	meta := resp.(*kmsg.MetadataResponse)
+	var got []int32
+	for _, b := range meta.Brokers {
+		got = append(got, b.NodeID)
+	}
+	for _, id := range want {
+		if !slices.Contains(got, id) {
+			slices.Sort(got)
+			return fmt.Errorf("node %d lists brokers %v, want %v", n.id, got, want)
 		}
-		for _, id := range want {
-			if !slices.Contains(got, id) {
-				slices.Sort(got)
-				return fmt.Errorf("node %d lists brokers %v, want %v", n.id, got, want)
+	}
+	for _, tp := range meta.Topics {
+		topic := ""
+		if tp.Topic != nil {
+			topic = *tp.Topic
+		}
+		for _, p := range tp.Partitions {
+			if slices.Contains(want, p.Leader) {
+				continue
+			}
+			for _, r := range p.ISR {
+				if slices.Contains(want, r) {
+					return fmt.Errorf("node %d: partition %s/%d has no running leader yet", n.id, topic, p.Partition)
+				}
 			}
 		}
+	}
+
+	resp, err = seed.Request(ctx, kmsg.NewPtrInitProducerIDRequest())
+	if err != nil {
+		return fmt.Errorf("node %d: init producer ID: %w", n.id, err)
+	}
+	if err := kerr.ErrorForCode(resp.(*kmsg.InitProducerIDResponse).ErrorCode); err != nil {
+		return fmt.Errorf("node %d: init producer ID: %w", n.id, err)
 	}
 	return nil
 }

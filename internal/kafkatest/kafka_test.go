@@ -146,13 +146,17 @@ func TestKafkaThreeNodes(t *testing.T) {
 	kafkaTestCreateTopic(t, cl, "three", 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	m, err := adm.Metadata(ctx, "three")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := len(m.Topics["three"].Partitions[0].Replicas); got != 3 {
-		t.Errorf("topic has %d replicas, want the default replication factor 3", got)
-	}
+	// Brokers learn of a new topic a moment after CreateTopics returns.
+	WaitFor(t, 10*time.Second, func() error {
+		m, err := adm.Metadata(ctx, "three")
+		if err != nil {
+			return err
+		}
+		if got := m.Topics["three"].Partitions[0].Replicas; len(got) != 3 {
+			return fmt.Errorf("topic has replicas %v, want 3 (the default replication factor)", got)
+		}
+		return nil
+	})
 	rc, err := adm.DescribeTopicConfigs(ctx, "three")
 	if err != nil {
 		t.Fatal(err)
