@@ -79,8 +79,9 @@ type KafkaOptions struct {
 }
 
 // Kafka is a real Apache Kafka cluster for tests, started by StartKafka: one
-// node, or three, each a combined KRaft broker and controller listening on
-// loopback ports that stay reserved for the cluster's life. Node i has
+// node, or three, each a combined KRaft broker and controller on loopback
+// ports chosen once and kept for the cluster's life (while a node is down
+// its ports are free, and another process could take them). Node i has
 // node.id i, so broker IDs and node indexes are the same numbers.
 //
 // Tests run it only when asked (SkipIfNoKafka):
@@ -90,9 +91,9 @@ type KafkaOptions struct {
 //
 // It needs java (17 or newer; JAVA_HOME is honoured) and, the first time a
 // version is used, mvn: Maven resolves org.apache.kafka:kafka_2.13 and its
-// dependencies from Maven Central into the cache directory (KREST_KAFKA_CACHE,
-// default ~/.cache/krest/kafka/<version>), which later runs reuse without
-// Maven. Nothing else is downloaded. Without java, or without mvn and a cached
+// dependencies from Maven Central into <cache>/<version>/ (cache:
+// KREST_KAFKA_CACHE, default ~/.cache/krest/kafka), which later runs reuse
+// without Maven. Nothing else is downloaded. Without java, or without mvn and a cached
 // classpath, the test is skipped.
 //
 // A node is ready when it is registered and unfenced, answers metadata that
