@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
+	"krest/internal/admin"
 	"krest/internal/api"
 	"krest/internal/broker"
 	"krest/internal/config"
@@ -155,6 +156,7 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		Handler: api.NewServer(api.Options{
 			Logger: logger, Producer: producer, Health: monitor, Metrics: m,
 			Topic: cfg.Topic, MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight,
+			Admin: admin.New(pcl), APIV2: cfg.APIV2, APIV3: cfg.APIV3,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// ReadTimeout and WriteTimeout stay unset: a streaming produce

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"krest/internal/admin"
 	"krest/internal/produce"
 )
 
@@ -48,6 +49,13 @@ const (
 	codeTopicNotFound     = 40401
 	codePartitionNotFound = 40402
 	codeRecordTooLarge    = 41302
+
+	// Codes of the REST Proxy metadata and admin routes, as upstream
+	// answers them.
+	codeNotAuthorized         = 40301 // the broker denied the operation
+	codeUnknownTopicPartition = 40403 // v3's unknown topic (Kafka's UNKNOWN_TOPIC_OR_PARTITION)
+	codeInvalidPayload        = 42206 // a well-formed body that cannot be served (an invalid topic name)
+	codeKafkaRetriable        = 50003 // a retriable Kafka error; krest answers 503 where upstream answers 500
 )
 
 // errorFor maps any error a handler meets to its response. It is the one
@@ -75,12 +83,32 @@ func errorFor(err error) *apiError {
 		{produce.ErrUnknownTopic, http.StatusNotFound, codeTopicNotFound},
 		{produce.ErrUnknownPartition, http.StatusNotFound, codePartitionNotFound},
 		{produce.ErrRejected, http.StatusInternalServerError, codeKafkaRejected},
+
+		{admin.ErrTopicNotFound, http.StatusNotFound, codeTopicNotFound},
+		{admin.ErrPartitionNotFound, http.StatusNotFound, codePartitionNotFound},
+		{admin.ErrBrokerNotFound, http.StatusNotFound, http.StatusNotFound},
+		{admin.ErrGroupNotFound, http.StatusNotFound, http.StatusNotFound},
+		{admin.ErrConsumerNotFound, http.StatusNotFound, http.StatusNotFound},
+		{admin.ErrConfigNotFound, http.StatusNotFound, http.StatusNotFound},
+		{admin.ErrTopicExists, http.StatusBadRequest, codeInvalidField},
+		{admin.ErrInvalidRequest, http.StatusBadRequest, codeInvalidField},
+		{admin.ErrNotAuthorized, http.StatusForbidden, codeNotAuthorized},
+		{admin.ErrUnavailable, http.StatusServiceUnavailable, codeKafkaRetriable},
 	} {
 		if errors.Is(err, m.err) {
 			return &apiError{m.status, m.code, err.Error()}
 		}
 	}
 	return &apiError{http.StatusInternalServerError, codeInternal, "internal error"}
+}
+
+// v3ErrorFor is errorFor for API v3, which answers an unknown topic with
+// upstream's code and text instead of v2's 40401.
+func v3ErrorFor(err error) *apiError {
+	if errors.Is(err, admin.ErrTopicNotFound) {
+		return &apiError{http.StatusNotFound, codeUnknownTopicPartition, "This server does not host this topic-partition."}
+	}
+	return errorFor(err)
 }
 
 // writeError writes err's response; 429 and 503 carry Retry-After.

@@ -103,9 +103,12 @@ func jsonKind(goKind string) string {
 	return "number"
 }
 
-// encode writes v as the JSON response body with the given status.
+// encode writes v as the JSON response body with the given status, typed
+// application/json unless the route already set a JSON type of its own.
 func encode(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	w.WriteHeader(status)
 	// The status is sent; an encoding error can only be a broken client
 	// connection, which there is no one left to tell about.

@@ -44,6 +44,12 @@ type Options struct {
 	// MaxInFlight bounds the API requests served at once (429 past it).
 	// Health and metrics routes are not counted.
 	MaxInFlight int
+	// Admin answers the REST Proxy metadata and admin routes
+	// (restproxy.go declares the interface; admin.Admin implements it).
+	Admin adminer
+	// APIV2 serves Confluent REST Proxy API v2 at the root, and APIV3 API
+	// v3 under /v3; off, their routes do not exist (404).
+	APIV2, APIV3 bool
 }
 
 // NewServer returns the HTTP handler serving every route in routes.go.

@@ -95,6 +95,12 @@ type Config struct {
 	// LogLevel is "debug", "info", "warn" or "error". Default "info";
 	// --log-level, KREST_LOG_LEVEL.
 	LogLevel string
+	// APIV2 serves Confluent REST Proxy API v2 at the root, as upstream's
+	// api.v2.enable does. Default true; --api-v2, KREST_API_V2.
+	APIV2 bool
+	// APIV3 serves Confluent REST Proxy API v3 under /v3, as upstream's
+	// api.v3.enable does. Default true; --api-v3, KREST_API_V3.
+	APIV3 bool
 }
 
 // ErrHelp is returned by Load when the arguments ask for help; the usage has
@@ -124,6 +130,8 @@ func Defaults() Config {
 		ShutdownTimeout:    30 * time.Second,
 		LogFormat:          "text",
 		LogLevel:           "info",
+		APIV2:              true,
+		APIV3:              true,
 	}
 }
 
@@ -160,6 +168,8 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "bound on a graceful shutdown (KREST_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json (KREST_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error (KREST_LOG_LEVEL)")
+	fs.BoolVar(&c.APIV2, "api-v2", c.APIV2, "serve Confluent REST Proxy API v2 at the root (KREST_API_V2)")
+	fs.BoolVar(&c.APIV3, "api-v3", c.APIV3, "serve Confluent REST Proxy API v3 under /v3 (KREST_API_V3)")
 
 	// The environment goes in as the flags' values before parsing, so that
 	// explicit flags win.

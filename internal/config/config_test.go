@@ -36,6 +36,12 @@ func TestLoad(t *testing.T) {
 			env:  map[string]string{"KREST_AUTO_CREATE_TOPICS": "true", "KREST_BATCH_MAX_ENTRIES": "5"},
 			want: func(c *Config) { c.DLQTopic, c.AutoCreateTopics, c.BatchMaxEntries = "messages.dlq", true, 10 },
 		},
+		{
+			name: "REST Proxy switches",
+			args: []string{"--api-v3=false"},
+			env:  map[string]string{"KREST_API_V2": "false", "KREST_API_V3": "true"},
+			want: func(c *Config) { c.DLQTopic, c.APIV2, c.APIV3 = "messages.dlq", false, false },
+		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Load("krest", tt.args, func(k string) string { return tt.env[k] }, io.Discard)
