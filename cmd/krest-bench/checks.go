@@ -83,7 +83,7 @@ func ratio(name string, a, b *float64, want float64, atLeast bool) check {
 	}
 	v := *a / *b
 	c.Ratio = &v
-	c.Detail = fmt.Sprintf("%.4g vs %.4g", *a, *b)
+	c.Detail = figure(*a) + " vs " + figure(*b)
 	c.Status = passOrMiss(atLeast && v >= want || !atLeast && v <= want)
 	return c
 }
@@ -110,6 +110,14 @@ func (o *overloadResult) checks(rssLimitMiB int) []check {
 			Detail: fmt.Sprintf("%d without Retry-After", o.MissingRetryAfter)},
 		{Name: names[4], Want: "200", Status: passOrMiss(o.Healthz == 200), Detail: fmt.Sprintf("answered %d", o.Healthz)},
 	}
+}
+
+// figure renders a rate or latency with the precision it deserves.
+func figure(v float64) string {
+	if v >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
 }
 
 // passOrMiss names a check outcome.

@@ -31,13 +31,7 @@ var consumers = []consumer{
 // fresh group. A consumer is done when its group's committed offsets reach the end offsets; the clock runs
 // from its start, so group join and the last commit count.
 func (b *bench) runConsume(ctx context.Context) {
-	fail := func(err error) {
-		b.rep.Skipped = append(b.rep.Skipped, skipped{Target: "consume", Title: "consume", Reason: skipReason(err)})
-		if skipReason(err) == "" {
-			b.rep.Skipped[len(b.rep.Skipped)-1].Error = err.Error()
-		}
-		b.progress("consume: %v", err)
-	}
+	fail := func(err error) { b.skip("consume", "consume", err) }
 	if err := b.freshBroker(ctx); err != nil {
 		fail(err)
 		return
@@ -97,7 +91,9 @@ func (b *bench) prefill(ctx context.Context, topic string, n int64) error {
 func (b *bench) drain(ctx context.Context, c consumer, topic string) consumeResult {
 	r := consumeResult{Target: c.name, Title: c.title, Records: b.opt.consumeRecords}
 	group := b.topicName("consume-" + c.name)
-	inBench, broker := startMeter(os.Getpid()), startMeter(b.brokerPID())
+	inBench, broker := newMeter(os.Getpid()), newMeter(b.brokerPID())
+	inBench.begin()
+	broker.begin()
 	start := time.Now()
 	p, stop, err := c.start(ctx, b, topic, group)
 	if err != nil {
@@ -108,11 +104,13 @@ func (b *bench) drain(ctx context.Context, c consumer, topic string) consumeResu
 	gateway := inBench
 	if p != nil {
 		// A fresh process: everything it has used so far is this run's.
-		gateway = &meter{pid: p.pid(), peakReset: true}
+		gateway = meterSinceStart(p.pid())
 	}
 	err = b.waitCommitted(ctx, p, group, topic, r.Records)
 	elapsed := time.Since(start)
-	r.Gateway, r.Broker = resourcesOf(gateway, r.Records), resourcesOf(broker, r.Records)
+	gateway.end()
+	broker.end()
+	r.Gateway, r.Broker = gateway.resources(r.Records), broker.resources(r.Records)
 	stop()
 	if err != nil {
 		r.Gateway, r.Broker = nil, nil

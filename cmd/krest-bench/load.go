@@ -94,7 +94,8 @@ func (l load) run(ctx context.Context) loadResult {
 		})
 	}
 	wg.Wait()
-	total := loadResult{elapsed: time.Since(start), statuses: map[int]int64{}, latency: newHistogram()}
+	total := newLoadResult()
+	total.elapsed = time.Since(start)
 	for _, r := range results {
 		total.merge(r)
 	}
@@ -102,6 +103,11 @@ func (l load) run(ctx context.Context) loadResult {
 		total.latency.Merge(shards[i].h)
 	}
 	return total
+}
+
+// newLoadResult returns an empty result.
+func newLoadResult() loadResult {
+	return loadResult{statuses: map[int]int64{}, latency: newHistogram()}
 }
 
 // add counts one request.
@@ -128,8 +134,12 @@ func (r *loadResult) add(o outcome) {
 	}
 }
 
-// merge adds the counts of another result (not its latencies or elapsed time).
+// merge adds another result to r.
 func (r *loadResult) merge(o loadResult) {
+	r.elapsed += o.elapsed
+	if o.latency != nil {
+		r.latency.Merge(o.latency)
+	}
 	r.requests += o.requests
 	r.okRequests += o.okRequests
 	r.sent += o.sent

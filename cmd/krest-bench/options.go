@@ -20,6 +20,7 @@ type options struct {
 	duration         time.Duration // --duration: measured time per point; default 10s
 	warmup           time.Duration // --warmup: unmeasured load before each point; default 1s
 	requests         int64         // --requests: requests per point instead of --duration; default 0 (smoke 60)
+	rounds           int           // --rounds: turns each point's time is split into, interleaved with the other targets; default 3 (smoke 2)
 	concurrency      []int         // --concurrency: requests in flight; default 1,16,64,256 (smoke 1,4)
 	targets          []string      // --targets: row groups to run; default all
 	out              string        // --out: directory for results.json, charts and RESULTS.md; default bench
@@ -42,6 +43,7 @@ type options struct {
 // smokeDefaults are the defaults --smoke applies to flags that were not given.
 var smokeDefaults = map[string]string{
 	"warmup":            "0s",
+	"rounds":            "2",
 	"requests":          "60",
 	"concurrency":       "1,4",
 	"large-concurrency": "2",
@@ -62,6 +64,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per point")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each point")
 	fs.Int64Var(&o.requests, "requests", 0, "requests per point instead of --duration (0: use --duration)")
+	fs.IntVar(&o.rounds, "rounds", 3, "turns each point's time is split into, interleaved with the other targets")
 	fs.Func("concurrency", "comma-separated requests in flight (default 1,16,64,256)", intList(&o.concurrency))
 	fs.Func("targets", "comma-separated row groups: "+strings.Join(allTargets, ","), func(s string) error {
 		o.targets = strings.Split(s, ",")
@@ -125,6 +128,8 @@ func (o options) validate() error {
 		return fmt.Errorf("either --duration or --requests must be positive")
 	case o.bodyBytes < 40:
 		return fmt.Errorf("--body-bytes must be at least 40 to hold a message")
+	case o.rounds < 1:
+		return fmt.Errorf("--rounds must be at least 1")
 	case o.partitions < 1:
 		return fmt.Errorf("--partitions must be at least 1")
 	case o.consumeRecords < 1:

@@ -40,10 +40,12 @@ func (b *bench) runOverload(ctx context.Context) {
 	hc := newHTTPClient(r.Clients)
 	defer hc.CloseIdleConnections()
 	send := singleInstance(p, base+"/api/messages", topic).sender(hc, spec{size: b.opt.bodyBytes, batch: 1})
-	m := startMeter(p.pid())
+	m := newMeter(p.pid())
+	m.begin()
 	res := load{concurrency: r.Clients, duration: b.opt.overloadDuration, send: send}.run(ctx)
-	if _, peak, ok := m.stop(); ok {
-		r.PeakRSSMiB = float64(peak) / (1 << 20)
+	m.end()
+	if rss := m.resources(0); rss != nil {
+		r.PeakRSSMiB = rss.PeakRSSMiB
 	}
 	r.Alive = p.running()
 	r.Healthz = b.healthAfter(ctx, base+"/healthz")

@@ -59,37 +59,56 @@ func readUsage(pid int) (usage, error) {
 	return u, nil
 }
 
-// meter measures one process over one interval: CPU seconds spent and peak RSS reached. A zero pid
-// means the process is not on this machine, and every reading is missing.
+// meter sums the CPU time and keeps the peak RSS of one process over the intervals between begin and
+// end. A zero pid means the process is not on this machine, and nothing is measured.
 type meter struct {
 	pid       int
-	peakReset bool // the kernel reset VmHWM at start, so the peak belongs to this interval
-	start     usage
-	err       error
+	ok        bool          // every reading succeeded
+	peakReset bool          // every interval began with a reset VmHWM, so the peak belongs to the intervals
+	start     usage         // the reading at the last begin
+	cpu       time.Duration // summed over intervals
+	peak      int64         // highest over intervals
 }
 
-// startMeter resets pid's peak RSS (writing 5 to clear_refs) and takes the first reading.
-func startMeter(pid int) *meter {
-	m := &meter{pid: pid}
-	if pid == 0 {
-		return m
+// newMeter returns a meter of pid with no interval yet.
+func newMeter(pid int) *meter { return &meter{pid: pid, ok: pid != 0, peakReset: true} }
+
+// meterSinceStart returns a meter of pid whose first interval began when the process started.
+func meterSinceStart(pid int) *meter { return newMeter(pid) }
+
+// begin resets the peak RSS of the process (writing 5 to clear_refs) and takes the first reading.
+func (m *meter) begin() {
+	if !m.ok {
+		return
 	}
-	m.peakReset = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
-	m.start, m.err = readUsage(pid)
-	return m
+	reset := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", m.pid), []byte("5"), 0) == nil
+	m.peakReset = m.peakReset && reset
+	var err error
+	m.start, err = readUsage(m.pid)
+	m.ok = err == nil
 }
 
-// stop takes the second reading and returns the CPU used since start and the peak RSS. ok is false when
-// the process could not be read.
-func (m *meter) stop() (cpu time.Duration, peak int64, ok bool) {
-	if m.pid == 0 || m.err != nil {
-		return 0, 0, false
+// end takes the second reading and adds the interval.
+func (m *meter) end() {
+	if !m.ok {
+		return
 	}
-	end, err := readUsage(m.pid)
-	if err != nil {
-		return 0, 0, false
+	u, err := readUsage(m.pid)
+	m.ok = err == nil
+	m.cpu += u.cpu - m.start.cpu
+	m.peak = max(m.peak, u.peak)
+}
+
+// resources returns CPU seconds per 100 k records and the peak RSS, or nil when they are unknown.
+func (m *meter) resources(records int64) *resources {
+	if !m.ok {
+		return nil
 	}
-	return end.cpu - m.start.cpu, end.peak, true
+	r := &resources{PeakRSSMiB: float64(m.peak) / (1 << 20), PeakSinceStart: !m.peakReset}
+	if records > 0 {
+		r.CPUSecondsPer100k = m.cpu.Seconds() / float64(records) * 1e5
+	}
+	return r
 }
 
 // proc is a child process whose output goes to a log file.

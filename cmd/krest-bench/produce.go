@@ -1,62 +1,190 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
+	"time"
 )
 
-// runTarget starts target t on a fresh topic, measures every point of its sweep and stops it.
-func (b *bench) runTarget(ctx context.Context, t target) {
-	fail := func(err error) {
-		b.rep.Skipped = append(b.rep.Skipped, skipped{Target: t.name, Title: t.title, Reason: skipReason(err)})
-		if skipReason(err) == "" {
-			b.rep.Skipped[len(b.rep.Skipped)-1].Error = err.Error()
-		}
-		b.progress("%s: %v", t.name, err)
+// runProduce starts every selected produce target on one broker, each on a fresh topic, and measures
+// their points interleaved: --rounds times over, every target takes a turn of --duration/--rounds at one
+// load shape before the next shape comes. Whatever else the machine runs meanwhile then weighs on all
+// targets alike, which keeps the ratios between them honest.
+func (b *bench) runProduce(ctx context.Context, targets []target) {
+	var brokerErr error
+	if slices.ContainsFunc(targets, func(t target) bool { return t.kafka }) {
+		brokerErr = b.freshBroker(ctx)
 	}
-	topic, created := "", false
-	if t.kafka {
-		if err := b.freshBroker(ctx); err != nil {
-			fail(err)
-			return
-		}
-		topic = t.topic
-		if topic == "" {
-			topic = b.topicName(t.name)
-		}
-		var err error
-		created, err = b.kafka.createTopic(ctx, topic, b.opt.partitions)
+	var jobs []*job
+	for _, t := range targets {
+		in, err := b.startTarget(ctx, t, brokerErr)
 		if err != nil {
-			fail(err)
-			return
+			b.skip(t.name, t.title, err)
+			continue
 		}
-		if created {
-			defer b.kafka.deleteTopic(context.WithoutCancel(ctx), topic)
-		} else {
+		defer in.close()
+		brokerPID := 0
+		if t.kafka {
+			brokerPID = b.brokerPID()
+		}
+		for _, s := range b.specs(t) {
+			jobs = append(jobs, &job{t: t, in: in, s: s, res: newLoadResult(),
+				gateway: newMeter(in.pid()), broker: newMeter(brokerPID)})
+		}
+	}
+	// Turns go shape by shape: record size, then records in flight, then records per request.
+	order := slices.Clone(jobs)
+	slices.SortStableFunc(order, func(x, y *job) int {
+		return cmp.Or(cmp.Compare(x.s.size, y.s.size), cmp.Compare(x.s.concurrency*x.s.batch, y.s.concurrency*y.s.batch),
+			cmp.Compare(x.s.batch, y.s.batch))
+	})
+	for round := range b.opt.rounds {
+		for _, j := range order {
+			if ctx.Err() != nil {
+				return
+			}
+			b.turn(ctx, j, round)
+		}
+	}
+	for _, j := range jobs {
+		p := j.point()
+		b.rep.Points = append(b.rep.Points, p)
+		b.progress("%s", p.summary())
+	}
+}
+
+// startTarget creates the topic of t (unless it needs no Kafka or brokerErr says there is none) and
+// starts t on it. Closing the instance also deletes the topic when the bench created it.
+func (b *bench) startTarget(ctx context.Context, t target, brokerErr error) (*instance, error) {
+	topic, owned := "", false
+	if t.kafka {
+		if brokerErr != nil {
+			return nil, brokerErr
+		}
+		topic = cmp.Or(t.topic, b.topicName(t.name))
+		var err error
+		if owned, err = b.kafka.createTopic(ctx, topic, b.opt.partitions); err != nil {
+			return nil, err
+		}
+		if !owned {
 			b.progress("%s: topic %s already existed; records are counted by its growth", t.name, topic)
 		}
 	}
 	b.progress("%s: starting", t.name)
 	in, err := t.start(ctx, b, topic)
 	if err != nil {
-		fail(err)
+		if owned {
+			b.kafka.deleteTopic(context.WithoutCancel(ctx), topic)
+		}
+		return nil, err
+	}
+	if owned {
+		in.owned = true
+		stop := in.close
+		in.close = func() {
+			stop()
+			b.kafka.deleteTopic(context.Background(), topic)
+		}
+	}
+	return in, nil
+}
+
+// job is one point under measurement: a target at one load shape, summed over its turns.
+type job struct {
+	t       target
+	in      *instance
+	s       spec
+	hc      *http.Client
+	send    sendFunc
+	res     loadResult   // the measured load of every turn
+	v       verification // summed over turns
+	gateway *meter
+	broker  *meter
+	err     error // the first failure; the job takes no more turns
+}
+
+// turn gives job j its turn of round: in the first round, a warm-up; then --duration/--rounds of load (or its share of
+// --requests) with the meters running, and the verification that the topic grew by exactly the records
+// acknowledged during the turn. Verified records are then deleted, so that the broker does not carry them
+// into the next turn. Connections are closed after each turn, as servers may drop them while idle.
+func (b *bench) turn(ctx context.Context, j *job, round int) {
+	if j.err != nil {
 		return
 	}
-	defer in.close()
-	for _, s := range b.specs(t) {
-		if ctx.Err() != nil {
+	if j.send == nil {
+		j.hc = newHTTPClient(j.s.concurrency)
+		j.send = j.in.sender(j.hc, j.s)
+	}
+	topic := j.in.topic
+	var before int64
+	if topic != "" {
+		var err error
+		if before, err = b.kafka.records(ctx, topic); err != nil {
+			j.err = err
 			return
 		}
-		p := b.measure(ctx, t, in, s)
-		b.rep.Points = append(b.rep.Points, p)
-		b.progress("%s", p.summary())
-		if created {
-			// Verified records are dropped so that the broker does not carry them into the next point.
-			b.kafka.trim(ctx, topic)
-		}
 	}
+	var warm loadResult
+	if round == 0 && b.opt.warmup > 0 {
+		warm = load{concurrency: j.s.concurrency, duration: b.opt.warmup, send: j.send}.run(ctx)
+	}
+	rounds := int64(b.opt.rounds)
+	l := load{concurrency: j.s.concurrency, duration: b.opt.duration / time.Duration(rounds),
+		requests: (b.opt.requests + rounds - 1) / rounds, send: j.send}
+	j.gateway.begin()
+	j.broker.begin()
+	res := l.run(ctx)
+	j.gateway.end()
+	j.broker.end()
+	j.hc.CloseIdleConnections()
+	j.res.merge(res)
+	b.progress("round %d/%d %-8s c=%-5d %-7s x%-3d %9.0f rec/s", round+1, rounds, j.t.name, j.s.concurrency,
+		sizeLabel(j.s.size), j.s.batch, float64(res.acked)/res.elapsed.Seconds())
+	if j.in.proc != nil && !j.in.proc.running() {
+		j.err = j.in.proc.exitError()
+		return
+	}
+	if topic == "" {
+		return
+	}
+	after, err := b.kafka.records(ctx, topic)
+	v := verification{acked: warm.acked + res.acked, unacked: warm.sent - warm.acked + res.sent - res.acked, inTopic: after - before}
+	j.v = j.v.plus(v)
+	if err == nil {
+		err = v.err()
+	}
+	if err != nil {
+		j.err = fmt.Errorf("verification failed: %w", err)
+	}
+	if j.in.owned {
+		b.kafka.trim(ctx, topic)
+	}
+}
+
+// point returns the result of j: its figures, or its failure and none.
+func (j *job) point() point {
+	p := point{Target: j.t.name, Title: j.t.title, Concurrency: j.s.concurrency, RecordBytes: j.s.size,
+		RecordsPerRequest: j.s.batch, Chart: j.s.chart}
+	if j.in.route != "" {
+		p.Title += " (" + j.in.route + ")"
+	}
+	if j.in.topic != "" {
+		p.Verification = j.v.String()
+	}
+	switch {
+	case j.err != nil:
+		p.Error = j.err.Error()
+	case j.res.okRequests == 0:
+		p.Error = "no request succeeded: " + j.res.firstErr
+	default:
+		p.fill(j.res)
+		p.Gateway, p.Broker = j.gateway.resources(j.res.acked), j.broker.resources(j.res.acked)
+	}
+	return p
 }
 
 // specs returns the points of target t: the concurrency sweep at --body-bytes (for every batch size of
@@ -93,61 +221,6 @@ func (b *bench) checkConcurrency() int {
 	return slices.Max(b.opt.concurrency)
 }
 
-// measure runs one point: warm-up, measured load with CPU and memory meters on the gateway and broker,
-// then the verification that the topic grew by exactly the acknowledged records. A point that fails
-// carries its error and no figures.
-func (b *bench) measure(ctx context.Context, t target, in *instance, s spec) point {
-	p := point{Target: t.name, Title: t.title, Concurrency: s.concurrency, RecordBytes: s.size,
-		RecordsPerRequest: s.batch, Chart: s.chart}
-	hc := newHTTPClient(s.concurrency)
-	defer hc.CloseIdleConnections()
-	send := in.sender(hc, s)
-
-	var before int64
-	if in.topic != "" {
-		var err error
-		if before, err = b.kafka.records(ctx, in.topic); err != nil {
-			p.Error = err.Error()
-			return p
-		}
-	}
-	var warm loadResult
-	if b.opt.warmup > 0 {
-		warm = load{concurrency: s.concurrency, duration: b.opt.warmup, send: send}.run(ctx)
-	}
-	brokerPID := b.brokerPID()
-	if !t.kafka {
-		brokerPID = 0
-	}
-	gateway, broker := startMeter(in.pid()), startMeter(brokerPID)
-	res := load{concurrency: s.concurrency, duration: b.opt.duration, requests: b.opt.requests, send: send}.run(ctx)
-	p.Gateway, p.Broker = resourcesOf(gateway, res.acked), resourcesOf(broker, res.acked)
-
-	switch {
-	case in.proc != nil && !in.proc.running():
-		p.Error = in.proc.exitError().Error()
-	case res.okRequests == 0:
-		p.Error = "no request succeeded: " + res.firstErr
-	}
-	if in.topic != "" && p.Error == "" {
-		after, err := b.kafka.records(ctx, in.topic)
-		v := verification{acked: warm.acked + res.acked, unacked: warm.sent - warm.acked + res.sent - res.acked, inTopic: after - before}
-		if err == nil {
-			err = v.err()
-		}
-		if err != nil {
-			p.Error = "verification failed: " + err.Error()
-		}
-		p.Verification = v.String()
-	}
-	if p.Error != "" {
-		p.Gateway, p.Broker = nil, nil
-		return p
-	}
-	p.fill(res)
-	return p
-}
-
 // fill copies the figures of a measured load into p.
 func (p *point) fill(res loadResult) {
 	secs := res.elapsed.Seconds()
@@ -180,19 +253,6 @@ func statusCounts(res loadResult) map[string]int64 {
 		m[strconv.Itoa(s)] = n
 	}
 	return m
-}
-
-// resourcesOf stops m and returns CPU per 100 k records and peak RSS, or nil when unknown.
-func resourcesOf(m *meter, records int64) *resources {
-	cpu, peak, ok := m.stop()
-	if !ok {
-		return nil
-	}
-	r := &resources{PeakRSSMiB: float64(peak) / (1 << 20), PeakSinceStart: !m.peakReset}
-	if records > 0 {
-		r.CPUSecondsPer100k = cpu.Seconds() / float64(records) * 1e5
-	}
-	return r
 }
 
 // summary is the progress line of a point.

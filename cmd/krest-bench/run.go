@@ -74,10 +74,14 @@ func newBench(ctx context.Context, opt options, log io.Writer) (*bench, error) {
 // run measures every selected row group and evaluates the target checks.
 func (b *bench) run(ctx context.Context, args []string) *report {
 	b.rep = newReport(b.opt, args)
+	var targets []target
 	for _, t := range produceTargets {
-		if b.opt.runs(t.name) && ctx.Err() == nil {
-			b.runTarget(ctx, t)
+		if b.opt.runs(t.name) {
+			targets = append(targets, t)
 		}
+	}
+	if len(targets) > 0 {
+		b.runProduce(ctx, targets)
 	}
 	if b.opt.runs("consume") && ctx.Err() == nil {
 		b.runConsume(ctx)
@@ -204,6 +208,16 @@ func (b *bench) topicName(what string) string { return "bench-" + what + "-" + b
 func (b *bench) close() {
 	b.stopBroker()
 	os.RemoveAll(b.tmp)
+}
+
+// skip records that a row group did not run: skipped when err is an errSkip, failed otherwise.
+func (b *bench) skip(name, title string, err error) {
+	s := skipped{Target: name, Title: title, Reason: skipReason(err)}
+	if s.Reason == "" {
+		s.Error = err.Error()
+	}
+	b.rep.Skipped = append(b.rep.Skipped, s)
+	b.progress("%s: %v", name, err)
 }
 
 // skipReason returns the reason of an errSkip, or "" when err is a failure.

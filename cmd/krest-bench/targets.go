@@ -49,6 +49,8 @@ type spec struct {
 type instance struct {
 	proc   *proc  // the gateway process; nil when the target runs inside the bench
 	topic  string // the topic the target writes; "" for none
+	owned  bool   // the bench created the topic, so it may delete records from it
+	route  string // which route a target with several serves, for the row label
 	sender func(hc *http.Client, s spec) sendFunc
 	close  func()
 }
@@ -138,12 +140,13 @@ func startKrestBatch(ctx context.Context, b *bench, topic string) (*instance, er
 	hc := newHTTPClient(1)
 	var answers []string
 	for _, route := range []batchRoute{
-		{url: fmt.Sprintf("%s/v3/clusters/%s/topics/%s/records:batch", base, url.PathEscape(b.kafka.id), topic), contentType: "application/json", body: v3Body, ack: v3Ack},
-		{url: base + "/topics/" + topic, contentType: "application/vnd.kafka.json.v2+json", body: v2Body, ack: v2Ack},
+		{name: "v3 records:batch", url: fmt.Sprintf("%s/v3/clusters/%s/topics/%s/records:batch", base, url.PathEscape(b.kafka.id), topic),
+			contentType: "application/json", body: v3Body, ack: v3Ack},
+		{name: "v2 /topics", url: base + "/topics/" + topic, contentType: "application/vnd.kafka.json.v2+json", body: v2Body, ack: v2Ack},
 	} {
 		o := route.sender(hc, spec{size: b.opt.bodyBytes, batch: 1})(ctx, seqs.Add(1))
 		if o.err == nil && o.acked == 1 {
-			in.sender = route.sender
+			in.sender, in.route = route.sender, route.name
 			return in, nil
 		}
 		answers = append(answers, fmt.Sprintf("POST %s: %v", route.url, o.err))
@@ -163,6 +166,7 @@ func singleInstance(p *proc, url, topic string) *instance {
 
 // batchRoute is one of krest's batch produce routes.
 type batchRoute struct {
+	name        string
 	url         string
 	contentType string
 	body        func(seq int64, s spec) []byte

@@ -143,6 +143,11 @@ func (v verification) err() error {
 	return nil
 }
 
+// plus returns the sum of two verifications.
+func (v verification) plus(o verification) verification {
+	return verification{acked: v.acked + o.acked, unacked: v.unacked + o.unacked, inTopic: v.inTopic + o.inTopic}
+}
+
 // String describes a passing verification.
 func (v verification) String() string {
 	return fmt.Sprintf("%d acknowledged, %d in topic", v.acked, v.inTopic)
