@@ -84,7 +84,7 @@ func (r *report) series() []series {
 		}
 		name := p.Title
 		if p.Target == "batch" {
-			name = fmt.Sprintf("%s, %d records/request", p.Title, p.RecordsPerRequest)
+			name = fmt.Sprintf("krest batch produce, %d records/request", p.RecordsPerRequest)
 		}
 		i, ok := index[name]
 		if !ok {

@@ -228,6 +228,21 @@ func goBuild(ctx context.Context, dir, out, pkg string) error {
 	return nil
 }
 
+// describeCheckout names the commit checked out at root, and says when krest's sources differ from it.
+func describeCheckout(ctx context.Context, root string) string {
+	head, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "an unknown commit"
+	}
+	desc := "commit " + strings.TrimSpace(string(head))
+	changed, _ := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--",
+		"cmd/krest", "internal", "go.mod", "go.sum").Output()
+	if len(changed) > 0 {
+		desc += " plus uncommitted changes"
+	}
+	return desc
+}
+
 // moduleRoot returns the directory of the krest module that contains the working directory.
 func moduleRoot(ctx context.Context) (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()

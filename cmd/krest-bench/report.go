@@ -40,6 +40,7 @@ type settings struct {
 	Broker           string   `json:"broker"`
 	Duration         string   `json:"duration"`
 	Warmup           string   `json:"warmup"`
+	Rounds           int      `json:"rounds"`
 	Requests         int64    `json:"requests_per_point,omitempty"`
 	Concurrency      []int    `json:"concurrency"`
 	BodyBytes        int      `json:"body_bytes"`
@@ -51,6 +52,7 @@ type settings struct {
 	OverloadClients  int      `json:"overload_clients"`
 	OverloadDuration string   `json:"overload_duration"`
 	KrestEnv         []string `json:"krest_env"`
+	Krest            string   `json:"krest"` // where the krest binary came from
 }
 
 // point is one measured load shape of one produce target. A point that failed has Error and no figures.
@@ -147,16 +149,28 @@ func newReport(o options, args []string) *report {
 	}
 	return &report{
 		Started: time.Now(),
-		Command: strings.Join(append([]string{"go run ./cmd/krest-bench"}, args[1:]...), " "),
+		Command: shellCommand(append([]string{"go run ./cmd/krest-bench"}, args[1:]...)),
 		Machine: readMachine(),
 		Settings: settings{
-			Broker: broker, Duration: o.duration.String(), Warmup: o.warmup.String(), Requests: o.requests,
+			Broker: broker, Duration: o.duration.String(), Warmup: o.warmup.String(), Rounds: o.rounds, Requests: o.requests,
 			Concurrency: o.concurrency, BodyBytes: o.bodyBytes, LargeBytes: o.largeBytes,
 			LargeConcurrency: o.largeConcurrency, BatchSizes: o.batchSizes, Partitions: o.partitions,
 			ConsumeRecords: o.consumeRecords, OverloadClients: o.overloadClients,
 			OverloadDuration: o.overloadDuration.String(), KrestEnv: o.krestEnv,
 		},
 	}
+}
+
+// shellCommand joins args into a command line, quoting those a shell would split or expand.
+func shellCommand(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = a
+		if i > 0 && (a == "" || strings.ContainsAny(a, " \t'\"$&;|<>*?`\\")) {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(quoted, " ")
 }
 
 // readMachine reads the CPU, memory and kernel from /proc.
@@ -224,8 +238,9 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "Command: `%s`\n\n", r.Command)
 	s := r.Settings
 	fmt.Fprintf(&b, "Broker: %s. Every target writes a fresh topic of %d partitions. Each point: %s warm-up, then %s "+
-		"(closed loop, keep-alive). krest runs with default settings plus `%s`.\n\n",
-		s.Broker, s.Partitions, s.Warmup, r.pointLength(), strings.Join(s.KrestEnv, " "))
+		"in %d turns interleaved with the other targets (closed loop, keep-alive). krest (%s) runs with default "+
+		"settings plus `%s`.\n\n", s.Broker, s.Partitions, s.Warmup, r.pointLength(), s.Rounds, s.Krest,
+		strings.Join(s.KrestEnv, " "))
 
 	b.WriteString("## Produce\n\n")
 	b.WriteString("Latency in ms (HDR histogram of fully acknowledged requests); CPU in seconds per 100 k records; " +

@@ -35,19 +35,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // bench is one run: the binaries under test, the broker, and the report being filled.
 type bench struct {
-	opt      options
-	log      io.Writer // progress lines
-	tmp      string    // binaries and process logs; removed by close
-	self     string    // this executable, which also serves the reference servers
-	krestBin string
-	krestErr error // why krest cannot run, if it cannot
-	seedBin  string
-	seedErr  error    // why the classic design cannot run, if it cannot
-	broker   *proc    // the current `krest broker` process; nil with --brokers
-	kafka    *cluster // the broker of the current row group; nil when there is none
-	kafkaErr error    // why there can be no broker, if there cannot
-	runID    string   // suffix of every topic and group name of this run
-	rep      *report
+	opt       options
+	log       io.Writer // progress lines
+	tmp       string    // binaries and process logs; removed by close
+	self      string    // this executable, which also serves the reference servers
+	krestBin  string
+	krestErr  error  // why krest cannot run, if it cannot
+	krestFrom string // where the krest binary came from, for the report
+	seedBin   string
+	seedErr   error    // why the classic design cannot run, if it cannot
+	broker    *proc    // the current `krest broker` process; nil with --brokers
+	kafka     *cluster // the broker of the current row group; nil when there is none
+	kafkaErr  error    // why there can be no broker, if there cannot
+	runID     string   // suffix of every topic and group name of this run
+	rep       *report
 }
 
 // newBench builds the binaries the selected targets need and starts or dials the broker. A binary that
@@ -74,6 +75,7 @@ func newBench(ctx context.Context, opt options, log io.Writer) (*bench, error) {
 // run measures every selected row group and evaluates the target checks.
 func (b *bench) run(ctx context.Context, args []string) *report {
 	b.rep = newReport(b.opt, args)
+	b.rep.Settings.Krest = b.krestFrom
 	var targets []target
 	for _, t := range produceTargets {
 		if b.opt.runs(t.name) {
@@ -102,11 +104,12 @@ func (b *bench) needsKrest() bool {
 // buildKrest builds ./cmd/krest, unless --krest-bin names a binary.
 func (b *bench) buildKrest(ctx context.Context) {
 	if b.opt.krestBin != "" || !b.needsKrest() {
-		b.krestBin = b.opt.krestBin
+		b.krestBin, b.krestFrom = b.opt.krestBin, b.opt.krestBin
 		return
 	}
 	root, err := moduleRoot(ctx)
 	if err == nil {
+		b.krestFrom = "built from " + describeCheckout(ctx, root)
 		b.krestBin = filepath.Join(b.tmp, "krest")
 		fmt.Fprintln(b.log, "building krest")
 		err = goBuild(ctx, root, b.krestBin, "./cmd/krest")
