@@ -63,10 +63,13 @@ func errTimeout(d time.Duration) error {
 	return fmt.Errorf("%w (%s); the record may or may not have been written", ErrTimeout, d)
 }
 
-// classifyRecord wraps r's produce error in this package's error for its
-// kind, naming the partition count when r was pinned to a partition the
-// topic does not have.
-func classifyRecord(r *kgo.Record, err error) error {
+// classifyResult wraps r's produce error, if any, in this package's error
+// for its kind, naming the partition count when r was pinned to a partition
+// the topic does not have.
+func classifyResult(r *kgo.Record, err error) error {
+	if err == nil {
+		return nil
+	}
 	if n, ok := kafka.PartitionOutOfRange(r); ok {
 		return fmt.Errorf("%w: topic %s has %d partitions, numbered from 0, so there is no partition %d",
 			ErrUnknownPartition, r.Topic, n, r.Partition)

@@ -6,6 +6,7 @@ package produce
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -54,18 +55,46 @@ type Result struct {
 // Produce sends recs and waits until each is acknowledged or failed, or the
 // producer's timeout passes. It returns one Result per record, in order. A
 // record still unanswered at the timeout gets ErrTimeout: it may yet be
-// written.
+// written. The records share one deadline and one timer, so a call costs
+// little more per record than the client's own work.
 func (p *Producer) Produce(ctx context.Context, recs ...*kgo.Record) []Result {
 	results := make([]Result, len(recs))
-	var wg sync.WaitGroup
-	wg.Add(len(recs))
+	if len(recs) == 0 {
+		return results
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	// Each result is set once, by whoever claims it first: the record's
+	// promise, or the timeout. The last one set closes done.
+	claimed := make([]atomic.Bool, len(recs))
+	var left atomic.Int64
+	left.Store(int64(len(recs)))
+	done := make(chan struct{})
+	set := func(i int, res Result) {
+		if !claimed[i].CompareAndSwap(false, true) {
+			return
+		}
+		p.count(res.Err)
+		results[i] = res
+		if left.Add(-1) == 0 {
+			close(done)
+		}
+	}
 	for i, r := range recs {
-		p.Send(ctx, r, func(res Result) {
-			results[i] = res
-			wg.Done()
+		p.cl.TryProduce(ctx, r, func(r *kgo.Record, err error) {
+			set(i, Result{Record: r, Err: classifyResult(r, err)})
 		})
 	}
-	wg.Wait()
+	timer := time.NewTimer(p.timeout + timeoutGrace)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		for i, r := range recs {
+			set(i, Result{Record: r, Err: errTimeout(p.timeout)})
+		}
+		<-done // promises that claimed their result first finish setting it
+	}
 	return results
 }
 
@@ -91,10 +120,7 @@ func (p *Producer) Send(ctx context.Context, r *kgo.Record, done func(Result)) {
 	})
 	p.cl.TryProduce(ctx, r, func(r *kgo.Record, err error) {
 		timer.Stop()
-		if err != nil {
-			err = classifyRecord(r, err)
-		}
-		finish(Result{Record: r, Err: err})
+		finish(Result{Record: r, Err: classifyResult(r, err)})
 	})
 }
 
