@@ -45,12 +45,22 @@ const (
 	kafkaLogTailLines   = 60               // lines of each node's log printed when a test fails
 )
 
-// kafkaPOM is pom.xml: the one dependency, org.apache.kafka:kafka_2.13, plus a
-// logging binding. Its hash names the cached classpath, so editing it
-// resolves afresh.
+// kafkaPOM is pom.xml: one artifact of org.apache.kafka, named by the
+// property kafka.artifact, plus a logging binding. Its hash names the cached
+// classpath, so editing it resolves afresh.
 //
 //go:embed pom.xml
 var kafkaPOM []byte
+
+// kafkaClasspath is an artifact of org.apache.kafka with its runtime
+// dependencies, as kafkaResolve puts it in the cache.
+type kafkaClasspath struct {
+	artifact string // the artifactId; its jar marks a complete resolution
+	dir      string // the cache directory's name, before the hash of pom.xml
+}
+
+// kafkaBroker is the broker's classpath.
+var kafkaBroker = kafkaClasspath{artifact: "kafka_2.13", dir: "lib"}
 
 // kafkaVersionRE keeps KafkaOptions.Version a plain version: it becomes part
 // of a path and of a Maven property.
@@ -153,7 +163,7 @@ func SkipIfNoKafka(t testing.TB) {
 	if _, err := kafkaJava(); err != nil {
 		t.Skipf("real Apache Kafka unavailable: %v", err)
 	}
-	if _, cached := kafkaCachedLib(cacheRoot, version); !cached {
+	if _, cached := kafkaCachedLib(kafkaBroker, cacheRoot, version); !cached {
 		if _, err := exec.LookPath("mvn"); err != nil {
 			t.Skipf("real Apache Kafka unavailable: Kafka %s is not cached under %s and mvn is not on PATH to resolve it", version, cacheRoot)
 		}
@@ -183,7 +193,7 @@ func StartKafka(t testing.TB, opts KafkaOptions) *Kafka {
 	if err != nil {
 		t.Skipf("real Apache Kafka unavailable: %v", err)
 	}
-	libDir := kafkaResolve(t, cacheRoot, version)
+	libDir := kafkaResolve(t, kafkaBroker, cacheRoot, version)
 
 	k := &Kafka{version: version, dir: t.TempDir(), java: java, libDir: libDir}
 	ports := kafkaFreePorts(t, 2*opts.Nodes)
@@ -483,11 +493,11 @@ func (k *Kafka) properties(n *kafkaNode, extra map[string]string) []byte {
 	return []byte(b.String())
 }
 
-// jvmArgs are the JVM options of every Kafka process: a small heap, the
-// serial collector and the C1 compiler only, which start fastest and leave
-// CPU to the tests; logging through slf4j-simple to stdout without the
-// configuration dumps.
-func (k *Kafka) jvmArgs(heap string) []string {
+// jvmArgs are the JVM options of every Kafka process, on the classpath of
+// the jars in libDir: a small heap, the serial collector and the C1 compiler
+// only, which start fastest and leave CPU to the tests; logging through
+// slf4j-simple to stdout without the configuration dumps.
+func jvmArgs(libDir, heap string) []string {
 	return []string{
 		"-Xms64m", "-Xmx" + heap,
 		"-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
@@ -498,7 +508,7 @@ func (k *Kafka) jvmArgs(heap string) []string {
 		"-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
 		"-Dorg.slf4j.simpleLogger.showShortLogName=true",
 		"-Dorg.slf4j.simpleLogger.log.org.apache.kafka.common.config.AbstractConfig=warn",
-		"-cp", filepath.Join(k.libDir, "*"),
+		"-cp", filepath.Join(libDir, "*"),
 	}
 }
 
@@ -513,7 +523,7 @@ func (k *Kafka) format(t testing.TB) {
 	errs := make([]error, len(k.nodes))
 	for i, n := range k.nodes {
 		wg.Go(func() {
-			args := append(k.jvmArgs("256m"), "kafka.tools.StorageTool", "format",
+			args := append(jvmArgs(k.libDir, "256m"), "kafka.tools.StorageTool", "format",
 				"--cluster-id", id, "--config", filepath.Join(n.dir, "server.properties"))
 			cmd := exec.CommandContext(ctx, k.java, args...)
 			cmd.Dir = n.dir
@@ -542,7 +552,7 @@ func (k *Kafka) launch(n *kafkaNode) error {
 	defer logf.Close() // the JVM has its own descriptor once started
 	fmt.Fprintf(logf, "==== kafkatest: starting node %d (Kafka %s) at %s\n", n.id, k.version, time.Now().Format(time.RFC3339Nano))
 
-	cmd := exec.Command(k.java, append(k.jvmArgs("512m"), "kafka.Kafka", filepath.Join(n.dir, "server.properties"))...)
+	cmd := exec.Command(k.java, append(jvmArgs(k.libDir, "512m"), "kafka.Kafka", filepath.Join(n.dir, "server.properties"))...)
 	cmd.Dir = n.dir
 	cmd.Stdout = logf
 	cmd.Stderr = logf
@@ -761,28 +771,28 @@ func kafkaJava() (string, error) {
 	return java, nil
 }
 
-// kafkaCachedLib returns the directory of the version's cached classpath and
-// whether it is there. The directory's name carries a hash of pom.xml.
-func kafkaCachedLib(cacheRoot, version string) (string, bool) {
+// kafkaCachedLib returns the directory of the version's cached classpath cp
+// and whether it is there. The directory's name carries a hash of pom.xml.
+func kafkaCachedLib(cp kafkaClasspath, cacheRoot, version string) (string, bool) {
 	sum := sha256.Sum256(kafkaPOM)
-	dir := filepath.Join(cacheRoot, version, "lib-"+hex.EncodeToString(sum[:6]))
-	_, err := os.Stat(filepath.Join(dir, "kafka_2.13-"+version+".jar"))
+	dir := filepath.Join(cacheRoot, version, cp.dir+"-"+hex.EncodeToString(sum[:6]))
+	_, err := os.Stat(filepath.Join(dir, cp.artifact+"-"+version+".jar"))
 	return dir, err == nil
 }
 
-// kafkaResolve returns the version's classpath directory, resolving it with
-// Maven first if it is not cached. Test binaries resolving at once take turns
-// through a lock file, and each resolves into a directory of its own that is
-// renamed into place only when complete.
-func kafkaResolve(t testing.TB, cacheRoot, version string) string {
+// kafkaResolve returns the directory of the version's classpath cp,
+// resolving it with Maven first if it is not cached. Test binaries resolving
+// at once take turns through a lock file, and each resolves into a directory
+// of its own that is renamed into place only when complete.
+func kafkaResolve(t testing.TB, cp kafkaClasspath, cacheRoot, version string) string {
 	t.Helper()
-	lib, ok := kafkaCachedLib(cacheRoot, version)
+	lib, ok := kafkaCachedLib(cp, cacheRoot, version)
 	if ok {
 		return lib
 	}
 	mvn, err := exec.LookPath("mvn")
 	if err != nil {
-		t.Skipf("real Apache Kafka unavailable: Kafka %s is not cached under %s and mvn is not on PATH to resolve it", version, cacheRoot)
+		t.Skipf("kafkatest: org.apache.kafka:%s:%s is not cached under %s and mvn is not on PATH to resolve it", cp.artifact, version, cacheRoot)
 	}
 	vdir := filepath.Dir(lib)
 	if err := os.MkdirAll(vdir, 0o755); err != nil {
@@ -790,7 +800,7 @@ func kafkaResolve(t testing.TB, cacheRoot, version string) string {
 	}
 	unlock := kafkaLock(t, filepath.Join(vdir, ".lock"))
 	defer unlock()
-	if _, ok := kafkaCachedLib(cacheRoot, version); ok {
+	if _, ok := kafkaCachedLib(cp, cacheRoot, version); ok {
 		return lib
 	}
 
@@ -806,20 +816,20 @@ func kafkaResolve(t testing.TB, cacheRoot, version string) string {
 	defer cancel()
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, mvn, "-B", "-q", "-Dstyle.color=never",
-		"-f", filepath.Join(tmp, "pom.xml"), "-Dkafka.version="+version,
+		"-f", filepath.Join(tmp, "pom.xml"), "-Dkafka.version="+version, "-Dkafka.artifact="+cp.artifact,
 		"dependency:copy-dependencies", "-DincludeScope=runtime", "-DoutputDirectory="+filepath.Join(tmp, "lib"))
 	cmd.Dir = tmp
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("kafkatest: resolving org.apache.kafka:kafka_2.13:%s with Maven: %v\n%s", version, err, kafkaTail(out, 40))
+		t.Fatalf("kafkatest: resolving org.apache.kafka:%s:%s with Maven: %v\n%s", cp.artifact, version, err, kafkaTail(out, 40))
 	}
 	if err := os.Rename(filepath.Join(tmp, "lib"), lib); err != nil {
 		t.Fatalf("kafkatest: %v", err)
 	}
-	if _, ok := kafkaCachedLib(cacheRoot, version); !ok {
-		t.Fatalf("kafkatest: Maven resolved Kafka %s without kafka_2.13-%s.jar into %s", version, version, lib)
+	if _, ok := kafkaCachedLib(cp, cacheRoot, version); !ok {
+		t.Fatalf("kafkatest: Maven resolved org.apache.kafka:%s:%s without %s-%s.jar into %s", cp.artifact, version, cp.artifact, version, lib)
 	}
-	t.Logf("kafkatest: resolved Kafka %s into %s in %v", version, lib, time.Since(start).Round(time.Millisecond))
+	t.Logf("kafkatest: resolved org.apache.kafka:%s:%s into %s in %v", cp.artifact, version, lib, time.Since(start).Round(time.Millisecond))
 	return lib
 }
 
