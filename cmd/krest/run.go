@@ -155,7 +155,7 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 	srv := &http.Server{
 		Handler: api.NewServer(api.Options{
 			Logger: logger, Producer: producer, Health: monitor, Metrics: m,
-			Topic: cfg.Topic, MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight,
+			Topic: cfg.Topic, MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight, BatchMaxEntries: cfg.BatchMaxEntries,
 			Admin: admin.New(pcl), APIV2: cfg.APIV2, APIV3: cfg.APIV3,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -56,6 +56,10 @@ const (
 	codeUnknownTopicPartition = 40403 // v3's unknown topic (Kafka's UNKNOWN_TOPIC_OR_PARTITION)
 	codeInvalidPayload        = 42206 // a well-formed body that cannot be served (an invalid topic name)
 	codeKafkaRetriable        = 50003 // a retriable Kafka error; krest answers 503 where upstream answers 500
+
+	// Codes of the REST Proxy produce routes, as upstream answers them.
+	codeJSONConversion = 42203 // a key, value or header does not convert to bytes
+	codeSchemaRequired = 42205 // an embedded format that needs a Schema Registry
 )
 
 // errorFor maps any error a handler meets to its response. It is the one
@@ -105,10 +109,25 @@ func errorFor(err error) *apiError {
 // v3ErrorFor is errorFor for API v3, which answers an unknown topic with
 // upstream's code and text instead of v2's 40401.
 func v3ErrorFor(err error) *apiError {
-	if errors.Is(err, admin.ErrTopicNotFound) {
+	if errors.Is(err, admin.ErrTopicNotFound) || errors.Is(err, produce.ErrUnknownTopic) {
 		return &apiError{http.StatusNotFound, codeUnknownTopicPartition, "This server does not host this topic-partition."}
 	}
 	return errorFor(err)
+}
+
+// recordErrorCode is the error_code a produce answer gives in place of a
+// record the broker did not take: 40401 or 40402 for a missing topic or
+// partition, 50003 for a failure a retry may fix (errorFor answers it 503
+// or 504), 50002 for any other Kafka error.
+func recordErrorCode(err error) int {
+	switch ae := errorFor(err); {
+	case ae.Code == codeTopicNotFound || ae.Code == codePartitionNotFound:
+		return ae.Code
+	case ae.Status == http.StatusServiceUnavailable || ae.Status == http.StatusGatewayTimeout:
+		return codeKafkaRetriable
+	default:
+		return codeKafkaRejected
+	}
 }
 
 // writeError writes err's response; 429 and 503 carry Retry-After.

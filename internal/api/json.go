@@ -18,6 +18,12 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) (*bytes.Buffe
 	if err := requireJSON(r); err != nil {
 		return nil, err
 	}
+	return readNegotiated(w, r, limit)
+}
+
+// readNegotiated is readBody for a route that checked the content type
+// itself.
+func readNegotiated(w http.ResponseWriter, r *http.Request, limit int64) (*bytes.Buffer, error) {
 	buf := bufferPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
@@ -104,7 +110,8 @@ func jsonKind(goKind string) string {
 }
 
 // encode writes v as the JSON response body with the given status, typed
-// application/json unless the route already set a JSON type of its own.
+// application/json unless the route already set a JSON type of its own. A
+// json.RawMessage, JSON a handler built itself, is written as it is.
 func encode(w http.ResponseWriter, status int, v any) {
 	if w.Header().Get("Content-Type") == "" {
 		w.Header().Set("Content-Type", "application/json")
@@ -112,6 +119,10 @@ func encode(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	// The status is sent; an encoding error can only be a broken client
 	// connection, which there is no one left to tell about.
+	if raw, ok := v.(json.RawMessage); ok {
+		_, _ = w.Write(append(raw, '\n'))
+		return
+	}
 	_ = json.NewEncoder(w).Encode(v)
 }
 

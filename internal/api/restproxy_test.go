@@ -41,7 +41,7 @@ type proxyEnv struct {
 // newProxyEnv starts a kfake broker (cluster id "kfake", one broker) and
 // krest's handler on a free loopback port, its options changed by each of
 // opts; t.Cleanup stops both.
-func newProxyEnv(t *testing.T, opts ...func(*Options)) *proxyEnv {
+func newProxyEnv(t testing.TB, opts ...func(*Options)) *proxyEnv {
 	t.Helper()
 	fake := kafkatest.NewFake(t)
 	cl := kafkatest.NewClient(t, fake.Brokers())
@@ -53,14 +53,15 @@ func newProxyEnv(t *testing.T, opts ...func(*Options)) *proxyEnv {
 	}
 	t.Cleanup(pcl.Close)
 	o := Options{
-		Logger:       slog.New(slog.DiscardHandler),
-		Metrics:      metrics.New(),
-		Producer:     produce.New(pcl, produce.Options{Timeout: 3 * time.Second}),
-		MaxBodyBytes: 1 << 20,
-		MaxInFlight:  64,
-		Admin:        admin.New(cl),
-		APIV2:        true,
-		APIV3:        true,
+		Logger:          slog.New(slog.DiscardHandler),
+		Metrics:         metrics.New(),
+		Producer:        produce.New(pcl, produce.Options{Timeout: 3 * time.Second}),
+		MaxBodyBytes:    1 << 20,
+		MaxInFlight:     64,
+		BatchMaxEntries: 1000,
+		Admin:           admin.New(cl),
+		APIV2:           true,
+		APIV3:           true,
 	}
 	for _, opt := range opts {
 		opt(&o)

@@ -53,8 +53,8 @@ func withV2(h http.Handler) http.Handler {
 
 // v2EmbeddedFormat returns the embedded format r's Content-Type names
 // (v2FormatNone, v2FormatBinary or v2FormatJSON), or a 415 error for any
-// other type, including the Avro, JSON Schema and Protobuf ones that need a
-// schema registry.
+// other type; for the Avro, JSON Schema and Protobuf ones, with code 42205
+// and a message saying they need a Schema Registry.
 func v2EmbeddedFormat(r *http.Request) (string, error) {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
@@ -69,6 +69,10 @@ func v2EmbeddedFormat(r *http.Request) (string, error) {
 			return v2FormatBinary, nil
 		case mediaV2JSON:
 			return v2FormatJSON, nil
+		case "application/vnd.kafka.avro.v2+json", "application/vnd.kafka.jsonschema.v2+json", "application/vnd.kafka.protobuf.v2+json":
+			return "", &apiError{http.StatusUnsupportedMediaType, codeSchemaRequired,
+				"HTTP 415 Unsupported Media Type: " + mt + " embeds data that needs a Schema Registry, which krest does not have; send " +
+					mediaV2Binary + " or " + mediaV2JSON}
 		}
 	}
 	return "", &apiError{http.StatusUnsupportedMediaType, http.StatusUnsupportedMediaType,

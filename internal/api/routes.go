@@ -34,6 +34,8 @@ func addRoutes(mux *http.ServeMux, opts Options) []string {
 		handle("GET /topics/{topic_name}/partitions/{partition_id}", v2(handleV2Partition(adm)))
 		handle("GET /topics/{topic_name}/partitions/{partition_id}/offsets", v2(handleV2Offsets(adm)))
 		handle("GET /brokers", v2(handleV2Brokers(adm)))
+		handle("POST /topics/{topic_name}", v2(handleV2Produce(opts.Producer, maxBody)))
+		handle("POST /topics/{topic_name}/partitions/{partition_id}", v2(handleV2Produce(opts.Producer, maxBody)))
 	}
 
 	if opts.APIV3 {
@@ -60,6 +62,9 @@ func addRoutes(mux *http.ServeMux, opts Options) []string {
 		handle("PUT "+c+"/topics/{topic_name}/configs/{name}", limit(handleV3UpdateTopicConfig(adm, maxBody)))
 		handle("DELETE "+c+"/topics/{topic_name}/configs/{name}", limit(handleV3ResetTopicConfig(adm)))
 		handle("GET "+c+"/topics/-/configs", limit(handleV3AllTopicConfigs(adm)))
+
+		handle("POST "+c+"/topics/{topic_name}/records", limit(handleV3Records(opts.Producer, adm, maxBody)))
+		handle("POST "+c+"/topics/{topic_name}/records:batch", limit(handleV3Batch(opts.Producer, adm, maxBody, opts.BatchMaxEntries)))
 
 		handle("GET "+c+"/topics/{topic_name}/partitions", limit(handleV3Partitions(adm)))
 		handle("GET "+c+"/topics/{topic_name}/partitions/{partition_id}", limit(handleV3Partition(adm)))

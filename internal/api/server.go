@@ -18,6 +18,8 @@ import (
 // produce.Producer implements it.
 type producer interface {
 	Produce(ctx context.Context, recs ...*kgo.Record) []produce.Result
+	// Send sends r without waiting and calls done once with its outcome.
+	Send(ctx context.Context, r *kgo.Record, done func(produce.Result))
 }
 
 // checker reports whether krest can serve: nil when ready.
@@ -44,6 +46,8 @@ type Options struct {
 	// MaxInFlight bounds the API requests served at once (429 past it).
 	// Health and metrics routes are not counted.
 	MaxInFlight int
+	// BatchMaxEntries bounds the records of one records:batch request.
+	BatchMaxEntries int
 	// Admin answers the REST Proxy metadata and admin routes
 	// (restproxy.go declares the interface; admin.Admin implements it).
 	Admin adminer

@@ -1,0 +1,193 @@
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"krest/internal/kafkatest"
+)
+
+// TestV2Produce checks each v2 produce answer against its golden file, and
+// what reached the topics.
+func TestV2Produce(t *testing.T) {
+	e := newProxyEnv(t)
+	e.mustDo(t, http.StatusCreated, "POST", "/v3/clusters/kfake/topics", `{"topic_name":"one","partitions_count":1}`)
+	e.mustDo(t, http.StatusCreated, "POST", "/v3/clusters/kfake/topics", `{"topic_name":"three","partitions_count":3}`)
+	const binary, jsonType = mediaV2Binary, mediaV2JSON
+	for _, tt := range []struct {
+		name, path, contentType, body string
+		status                        int
+	}{
+		{"json", "/topics/one", jsonType, `{"records":[{"value":{"foo":"bar"}}, {"key":"k","value":[1, 2.50, null]}]}`, 200},
+		{"binary", "/topics/one", binary, `{"records":[{"value":"S2Fma2E="},{"key":"a2V5","value":"S2Fma2E"},{"value":null}]}`, 200},
+		{"application_json", "/topics/one", "application/json", `{"records":[{"value":"plain JSON is the JSON format"}]}`, 200},
+		{"no_content_type", "/topics/one", "", `{"records":[{"value":"so is no Content-Type"}]}`, 200},
+		{"partitions", "/topics/three", binary, `{"records":[{"value":"MA==","partition":2},{"value":"MQ==","partition":0},{"value":"Mg==","partition":7}]}`, 200},
+		{"partition_route", "/topics/three/partitions/1", jsonType, `{"records":[{"value":1},{"value":2,"partition":1}]}`, 200},
+		{"partition_route_missing", "/topics/three/partitions/3", jsonType, `{"records":[{"value":1}]}`, 200},
+		{"unknown_topic", "/topics/nope", jsonType, `{"records":[{"value":1}]}`, 200},
+		{"extensions", "/topics/one", binary, `{"records":[{"value":"dg==","timestamp":1700000000123,"headers":[{"name":"h1","value":"aGVhZGVy"},{"key":"h2","value":null}]},{"value":"dw==","timestamp":"2024-02-03T04:05:06.789Z"}]}`, 200},
+		{"bad_base64", "/topics/one", binary, `{"records":[{"value":"S2Fma2E="},{"value":"not base64!"}]}`, 422},
+		{"binary_not_string", "/topics/one", binary, `{"records":[{"key":{"a":1},"value":"S2Fma2E="}]}`, 422},
+		{"no_records", "/topics/one", jsonType, `{"records":[]}`, 422},
+		{"partition_conflict", "/topics/three/partitions/1", jsonType, `{"records":[{"value":1,"partition":2}]}`, 422},
+		{"bad_header", "/topics/one", jsonType, `{"records":[{"value":1,"headers":[{"value":"eA=="}]}]}`, 422},
+		{"bad_timestamp", "/topics/one", jsonType, `{"records":[{"value":1,"timestamp":"yesterday"}]}`, 422},
+		{"avro", "/topics/one", "application/vnd.kafka.avro.v2+json", `{"value_schema":"\"string\"","records":[{"value":"x"}]}`, 415},
+		{"unknown_field", "/topics/one", jsonType, `{"records":[{"value":1,"offset":3}]}`, 400},
+		{"malformed", "/topics/one", jsonType, `{"records":[{"value":1}`, 400},
+		{"bad_topic_name", "/topics/bad%20name", jsonType, `{"records":[{"value":1}]}`, 400},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.do(t, "POST", tt.path, tt.body, "Content-Type", tt.contentType)
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			}
+			if ct := r.header.Get("Content-Type"); ct != mediaV2 {
+				t.Errorf("Content-Type %q, want %q", ct, mediaV2)
+			}
+			golden(t, "v2_produce_"+tt.name, r)
+		})
+	}
+
+	t.Run("records reached the topic", func(t *testing.T) {
+		recs := kafkatest.Collect(t, e.brokers, "one", 9, 10*time.Second)
+		var got []string
+		for _, r := range recs {
+			got = append(got, string(r.Key)+"="+string(r.Value))
+		}
+		want := []string{`={"foo":"bar"}`, `"k"=[1,2.50,null]`, "=Kafka", "key=Kafka", "=",
+			`="plain JSON is the JSON format"`, `="so is no Content-Type"`, "=v", "=w"}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("topic holds\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if recs[4].Value != nil {
+			t.Errorf("null value produced as %q", recs[4].Value)
+		}
+		ext := recs[7]
+		if ext.Timestamp.UnixMilli() != 1700000000123 || recs[8].Timestamp.UnixMilli() != 1706933106789 {
+			t.Errorf("timestamps %v and %v", ext.Timestamp, recs[8].Timestamp)
+		}
+		if len(ext.Headers) != 2 || ext.Headers[0].Key != "h1" || string(ext.Headers[0].Value) != "header" ||
+			ext.Headers[1].Key != "h2" || ext.Headers[1].Value != nil {
+			t.Errorf("headers %+v", ext.Headers)
+		}
+	})
+}
+
+// TestV2ProduceUnavailable checks that a request none of whose records
+// could be written with the broker down answers 503 with Retry-After (or
+// 504, when the records may have been sent), per-record codes 50003.
+func TestV2ProduceUnavailable(t *testing.T) {
+	e := newProxyEnv(t)
+	e.mustDo(t, http.StatusCreated, "POST", "/v3/clusters/kfake/topics", `{"topic_name":"one","partitions_count":1}`)
+	e.mustDo(t, http.StatusOK, "POST", "/topics/one", `{"records":[{"value":1}]}`, "Content-Type", mediaV2JSON)
+	e.fake.Stop(t)
+	r := e.do(t, "POST", "/topics/one", `{"records":[{"value":1},{"value":2}]}`, "Content-Type", mediaV2JSON)
+	if r.status != http.StatusServiceUnavailable && r.status != http.StatusGatewayTimeout {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	if r.status == http.StatusServiceUnavailable && r.header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	var answer struct {
+		Offsets []struct {
+			Partition *int32 `json:"partition"`
+			ErrorCode int    `json:"error_code"`
+		} `json:"offsets"`
+	}
+	if err := json.Unmarshal(r.body, &answer); err != nil || len(answer.Offsets) != 2 {
+		t.Fatalf("answer %s: %v", r.body, err)
+	}
+	for _, o := range answer.Offsets {
+		if o.Partition != nil || o.ErrorCode != codeKafkaRetriable {
+			t.Errorf("offset %+v in %s", o, r.body)
+		}
+	}
+}
+
+// FuzzDecodeV2Produce checks decodeV2Produce's invariants (see its doc).
+func FuzzDecodeV2Produce(f *testing.F) {
+	for _, seed := range []string{
+		`{"records":[{"value":{"foo":"bar"}}]}`,
+		`{"records":[{"key":"a2V5","value":"S2Fma2E=","partition":1}]}`,
+		`{"records":[{"value":"S2Fma2E"},{"value":null},{"key":" \"x\" "}]}`,
+		`{"records":[{"value":"dg==","timestamp":1700000000123,"headers":[{"name":"h","value":"aA=="},{"key":"k"}]}]}`,
+		`{"records":[{"value":1,"timestamp":"2024-02-03T04:05:06Z"}],"value_schema_id":3}`,
+		`{"records":[]}`, `{"records":[{"value":"\u00e9\ud800"}]}`, `{"records":[{"value":[1, {"a" : "b c"}]}]}`,
+		`[]`, `null`, ``, `{"records":[{"partition":-1}]}`,
+	} {
+		f.Add([]byte(seed), true, int32(-1))
+		f.Add([]byte(seed), false, int32(2))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, binary bool, partition int32) {
+		format := v2FormatJSON
+		if binary {
+			format = v2FormatBinary
+		}
+		var req v2ProduceRequest
+		reqErr := json.Unmarshal(body, &req)
+		recs, err := decodeV2Produce(bytes.Clone(body), format, "t", partition)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.Status < 400 || ae.Status > 499 {
+				t.Fatalf("%q: error %v is not a 4xx answer", body, err)
+			}
+			return
+		}
+		if reqErr != nil || len(recs) == 0 || len(recs) != len(req.Records) {
+			t.Fatalf("%q: %d records from a request of %d (%v)", body, len(recs), len(req.Records), reqErr)
+		}
+		for i, r := range recs {
+			in := req.Records[i]
+			if r.Topic != "t" {
+				t.Fatalf("%q: record %d for topic %q", body, i, r.Topic)
+			}
+			for _, kv := range []struct {
+				raw json.RawMessage
+				got []byte
+			}{{in.Key, r.Key}, {in.Value, r.Value}} {
+				if want := v2Want(t, kv.raw, binary); !bytes.Equal(kv.got, want) || (kv.got == nil) != (want == nil) {
+					t.Fatalf("%q: record %d has %q for %s, want %q", body, i, kv.got, kv.raw, want)
+				}
+			}
+			pinned := r.Context != nil // the mark ToPartition leaves
+			switch {
+			case partition >= 0 && (!pinned || r.Partition != partition):
+				t.Fatalf("%q: record %d not pinned to the route's partition %d", body, i, partition)
+			case partition < 0 && pinned != (in.Partition != nil):
+				t.Fatalf("%q: record %d pinned %v, request names %v", body, i, pinned, in.Partition)
+			}
+		}
+	})
+}
+
+// v2Want is what a v2 key or value should decode to, by other means than
+// decodeV2Produce's.
+func v2Want(t *testing.T, raw json.RawMessage, binary bool) []byte {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if !binary {
+		var b bytes.Buffer
+		if err := json.Compact(&b, raw); err != nil {
+			t.Fatalf("compacting %s: %v", raw, err)
+		}
+		return b.Bytes()
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatalf("%s decoded though not a string", raw)
+	}
+	b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+	if err != nil {
+		t.Fatalf("%s decoded though not base64", raw)
+	}
+	return b
+}

@@ -1,0 +1,410 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"krest/internal/produce"
+)
+
+// API v3 produce: the records of POST …/topics/{topic_name}/records (one
+// or a stream of them, produce_stream.go) and of …/records:batch, as
+// upstream's OpenAPI document describes them (ProduceRequest,
+// ProduceBatchRequest), and their delivery reports.
+
+// v3Record is one record to produce.
+type v3Record struct {
+	PartitionID *int32          `json:"partition_id"`
+	Headers     []v3Header      `json:"headers"`
+	Key         *v3Data         `json:"key"`
+	Value       *v3Data         `json:"value"`
+	Timestamp   json.RawMessage `json:"timestamp"` // RFC 3339; null or absent is the time of producing
+}
+
+// v3Header is a record header; a null or absent value is a header without
+// one.
+type v3Header struct {
+	Name  *string         `json:"name"`
+	Value json.RawMessage `json:"value"` // base64
+}
+
+// v3Data is a key or value: its data and the type that says how data
+// becomes bytes. The schema fields only serve the formats that need a
+// Schema Registry, which krest refuses.
+type v3Data struct {
+	Type                string          `json:"type"` // "" (absent) asks for a registered schema
+	Data                json.RawMessage `json:"data"`
+	Subject             *string         `json:"subject"`
+	SubjectNameStrategy *string         `json:"subject_name_strategy"`
+	SchemaID            *int32          `json:"schema_id"`
+	SchemaVersion       *int32          `json:"schema_version"`
+	Schema              *string         `json:"schema"`
+}
+
+// v3Types are the types a record's key and value were given as, for its
+// delivery report; "" leaves the key or value out of the report.
+type v3Types struct{ key, value string }
+
+// Embedded types of v3 keys and values that need no schema.
+const (
+	v3Binary = "BINARY" // base64 data
+	v3JSON   = "JSON"   // any JSON value, written compactly
+	v3String = "STRING" // a string, written as UTF-8
+)
+
+// decodeV3Record decodes data, one JSON record of the v3 produce routes,
+// into a record for topic, as the streaming route does for each record of
+// its body.
+//
+// Invariants (FuzzDecodeV3Record): it never panics, and it fails only with
+// a 4xx apiError. Otherwise the record is for topic, and its key (value)
+// is present in the request exactly when types.key (types.value) is not
+// empty: BINARY the bytes its base64 string decodes to, STRING the string's
+// UTF-8 bytes, JSON the JSON value written compactly, nil for null data.
+func decodeV3Record(data []byte, topic string) (*kgo.Record, v3Types, error) {
+	var in v3Record
+	if err := unmarshalStrict(data, &in); err != nil {
+		return nil, v3Types{}, err
+	}
+	r := new(kgo.Record)
+	types, err := in.record(r, topic)
+	if err != nil {
+		return nil, types, err
+	}
+	return r, types, nil
+}
+
+// record fills r, a zero record, with in for topic.
+func (in *v3Record) record(r *kgo.Record, topic string) (v3Types, error) {
+	r.Topic = topic
+	var types v3Types
+	var err error
+	if r.Key, types.key, err = in.Key.bytes("key"); err != nil {
+		return types, err
+	}
+	if r.Value, types.value, err = in.Value.bytes("value"); err != nil {
+		return types, err
+	}
+	if len(in.Headers) > 0 {
+		r.Headers = make([]kgo.RecordHeader, len(in.Headers))
+		for i, h := range in.Headers {
+			if h.Name == nil {
+				return types, badRequest(fmt.Sprintf("headers[%d] needs a name", i))
+			}
+			r.Headers[i].Key = *h.Name
+			if jsonNull(h.Value) {
+				continue
+			}
+			var ok bool
+			if r.Headers[i].Value, ok = base64JSON(h.Value); !ok {
+				return types, badRequest(fmt.Sprintf("headers[%d].value=%s is not a valid base64 string.", i, h.Value))
+			}
+		}
+	}
+	if !jsonNull(in.Timestamp) {
+		s, ok := jsonText(in.Timestamp)
+		if ok {
+			r.Timestamp, err = time.Parse(time.RFC3339Nano, string(s))
+		}
+		if !ok || err != nil {
+			return types, badRequest(fmt.Sprintf("timestamp=%s is not an RFC 3339 date-time.", in.Timestamp))
+		}
+	}
+	if in.PartitionID != nil {
+		if *in.PartitionID < 0 {
+			return types, &apiError{http.StatusNotFound, codePartitionNotFound,
+				fmt.Sprintf("Partition %d not found: partitions are numbered from 0.", *in.PartitionID)}
+		}
+		produce.ToPartition(r, *in.PartitionID)
+	}
+	return types, nil
+}
+
+// bytes converts a key or value (what) to its bytes, and returns the type
+// its report names; a nil d is no key or value at all.
+func (d *v3Data) bytes(what string) ([]byte, string, error) {
+	if d == nil {
+		return nil, "", nil
+	}
+	typ := d.Type
+	switch typ {
+	case v3Binary, v3JSON, v3String:
+		if d.Subject != nil || d.SubjectNameStrategy != nil || d.SchemaID != nil || d.SchemaVersion != nil || d.Schema != nil {
+			return nil, "", badRequest(fmt.Sprintf("%s: 'type=%s' cannot be used with 'subject', 'subject_name_strategy', 'schema_id', 'schema_version' or 'schema'.", what, typ))
+		}
+	case "":
+		return nil, "", &apiError{http.StatusUnprocessableEntity, codeSchemaRequired,
+			fmt.Sprintf("%s has no type, which asks for the latest schema of its subject in a Schema Registry; krest has no Schema Registry: give type BINARY, JSON or STRING", what)}
+	case "AVRO", "JSONSCHEMA", "PROTOBUF":
+		return nil, "", &apiError{http.StatusUnprocessableEntity, codeSchemaRequired,
+			fmt.Sprintf("%s type %s needs a Schema Registry, which krest does not have: give type BINARY, JSON or STRING", what, typ)}
+	default:
+		return nil, "", badRequest(fmt.Sprintf("%s type %q is not one of BINARY, JSON or STRING.", what, typ))
+	}
+	if jsonNull(d.Data) {
+		return nil, typ, nil
+	}
+	switch typ {
+	case v3JSON:
+		return compactJSON(d.Data), typ, nil
+	case v3String:
+		s, ok := jsonText(d.Data)
+		if !ok {
+			return nil, "", badRequest(fmt.Sprintf("data=%s is not a string.", d.Data))
+		}
+		return s, typ, nil
+	}
+	s, ok := jsonText(d.Data)
+	if !ok {
+		return nil, "", badRequest(fmt.Sprintf("data=%s is not a base64 string.", d.Data))
+	}
+	b, ok := decodeBase64(s)
+	if !ok {
+		return nil, "", badRequest(fmt.Sprintf("data=%s is not a valid base64 string.", d.Data))
+	}
+	return b, typ, nil
+}
+
+// badRequest is upstream's 400 for a record that cannot be produced as
+// given.
+func badRequest(msg string) error {
+	return &apiError{http.StatusBadRequest, http.StatusBadRequest, "Bad Request: " + msg}
+}
+
+// v3ReportCode is the error_code of a v3 delivery report for err: a
+// record's own 400 (and any other bad-request code) as upstream's plain
+// 400, its other 4xx codes as they are, and a failure to produce as
+// recordErrorCode says.
+func v3ReportCode(err error) int {
+	var ae *apiError
+	switch {
+	case !errors.As(err, &ae):
+		return recordErrorCode(err)
+	case ae.Status == http.StatusBadRequest:
+		return http.StatusBadRequest
+	default:
+		return ae.Code
+	}
+}
+
+// appendV3Report appends the delivery report of one record of the
+// records route: {"error_code":200,…fields of appendV3Produced} for a
+// produced record, else {"error_code":…,"message":…}.
+func appendV3Report(b []byte, cluster string, res produce.Result, types v3Types) []byte {
+	if res.Err != nil {
+		b = append(b, `{"error_code":`...)
+		b = strconv.AppendInt(b, int64(v3ReportCode(res.Err)), 10)
+		b = append(b, `,"message":`...)
+		b = appendJSONString(b, res.Err.Error())
+		return append(b, '}')
+	}
+	b = append(b, `{"error_code":200,`...)
+	return appendV3Produced(b, cluster, res.Record, types)
+}
+
+// appendV3Produced appends the fields of an acknowledged record's report
+// and the closing brace: "cluster_id", "topic_name", "partition_id",
+// "offset", "timestamp" (as Java's Instant prints it) and, if the request
+// gave them, "key" and "value" with their type and size (-1 for null).
+// The cluster id and topic name are validated names, which need no
+// escaping.
+func appendV3Produced(b []byte, cluster string, r *kgo.Record, types v3Types) []byte {
+	b = append(b, `"cluster_id":"`...)
+	b = append(b, cluster...)
+	b = append(b, `","topic_name":"`...)
+	b = append(b, r.Topic...)
+	b = append(b, `","partition_id":`...)
+	b = strconv.AppendInt(b, int64(r.Partition), 10)
+	b = append(b, `,"offset":`...)
+	b = strconv.AppendInt(b, r.Offset, 10)
+	b = append(b, `,"timestamp":"`...)
+	ts := r.Timestamp.UTC()
+	if ts.Nanosecond() == 0 {
+		b = ts.AppendFormat(b, "2006-01-02T15:04:05Z")
+	} else {
+		b = ts.AppendFormat(b, "2006-01-02T15:04:05.000Z")
+	}
+	b = append(b, '"')
+	b = appendV3Size(b, `,"key":{"type":"`, types.key, r.Key)
+	b = appendV3Size(b, `,"value":{"type":"`, types.value, r.Value)
+	return append(b, '}')
+}
+
+// appendV3Size appends a key or value's type and size after field, unless
+// the request left it out (typ is empty).
+func appendV3Size(b []byte, field, typ string, data []byte) []byte {
+	if typ == "" {
+		return b
+	}
+	b = append(b, field...)
+	b = append(b, typ...)
+	b = append(b, `","size":`...)
+	size := int64(-1)
+	if data != nil {
+		size = int64(len(data))
+	}
+	b = strconv.AppendInt(b, size, 10)
+	return append(b, '}')
+}
+
+// ---- records:batch ----
+
+// v3BatchRequest is the body of POST …/records:batch.
+type v3BatchRequest struct {
+	Entries []v3BatchEntry `json:"entries"`
+}
+
+// v3BatchEntry is one record of a batch and the id that names its result.
+type v3BatchEntry struct {
+	ID json.RawMessage `json:"id"` // a string of 1 to 80 characters
+	v3Record
+}
+
+// Upstream's batch errors: 422 with code 42208 and these messages.
+const (
+	codeBadBatch     = 42208
+	batchEmpty       = "Empty batch."
+	batchTooLarge    = "Too many entries in batch."
+	batchIDsRepeated = "Batch entry IDs are not distinct."
+	batchIDInvalid   = "Batch entry identifier is not a valid string."
+)
+
+// batchEntry is a decoded entry of a batch: its id, and its record or why
+// it has none.
+type batchEntry struct {
+	id    string
+	rec   *kgo.Record // nil if err is set
+	types v3Types
+	err   error
+}
+
+// decodeV3Batch decodes the body of a records:batch request for topic,
+// with at most maxEntries entries.
+//
+// Invariants (FuzzDecodeV3Batch): it never panics, and it fails only with a
+// 4xx apiError. Otherwise it returns one entry per element of "entries", at
+// least one and at most maxEntries, in order, their ids distinct strings
+// of 1 to 80 characters; each has a record exactly when it has no error,
+// and that record is the one decodeV3Record makes of the entry without its
+// id.
+func decodeV3Batch(body []byte, topic string, maxEntries int) ([]batchEntry, error) {
+	var req v3BatchRequest
+	if err := unmarshalStrict(body, &req); err != nil {
+		return nil, err
+	}
+	switch n := len(req.Entries); {
+	case n == 0:
+		return nil, &apiError{http.StatusUnprocessableEntity, codeBadBatch, batchEmpty}
+	case n > maxEntries:
+		return nil, &apiError{http.StatusUnprocessableEntity, codeBadBatch,
+			fmt.Sprintf("%s krest takes at most %d.", batchTooLarge, maxEntries)}
+	}
+	entries := make([]batchEntry, len(req.Entries))
+	recs := make([]kgo.Record, len(req.Entries))
+	seen := make(map[string]struct{}, len(req.Entries))
+	for i := range req.Entries {
+		in := &req.Entries[i]
+		id, ok := jsonText(in.ID)
+		if !ok || len(id) == 0 || utf8.RuneCount(id) > 80 {
+			return nil, &apiError{http.StatusUnprocessableEntity, codeBadBatch, batchIDInvalid}
+		}
+		e := &entries[i]
+		e.id = string(id)
+		if _, dup := seen[e.id]; dup {
+			return nil, &apiError{http.StatusUnprocessableEntity, codeBadBatch, batchIDsRepeated}
+		}
+		seen[e.id] = struct{}{}
+		if e.types, e.err = in.record(&recs[i], topic); e.err == nil {
+			e.rec = &recs[i]
+		}
+	}
+	return entries, nil
+}
+
+// handleV3Batch produces the records of a batch, all in one call so that
+// they share batches, and answers 207 with each entry's delivery report,
+// successes and failures each in request order. When the topic does not
+// exist the answer is 404; when every entry was sent and none written, each
+// for a passing reason, it is unwritten's error's (503 with Retry-After, or
+// 504).
+func handleV3Batch(p producer, adm adminer, maxBody int64, maxEntries int) http.Handler {
+	return handleV3(adm, func(c *restCall) (int, any, error) {
+		buf, err := readBody(c.w, c.r, maxBody)
+		if err != nil {
+			return 0, nil, err
+		}
+		entries, err := decodeV3Batch(buf.Bytes(), c.topic, maxEntries)
+		putBuffer(buf) // records hold copies
+		if err != nil {
+			return 0, nil, err
+		}
+		recs := make([]*kgo.Record, 0, len(entries))
+		for _, e := range entries {
+			if e.err == nil {
+				recs = append(recs, e.rec)
+			}
+		}
+		results := p.Produce(c.r.Context(), recs...)
+		if err := unwritten(results); err != nil && len(results) == len(entries) {
+			return 0, nil, err
+		}
+		for _, res := range results {
+			if errors.Is(res.Err, produce.ErrUnknownTopic) {
+				return 0, nil, res.Err
+			}
+		}
+		return http.StatusMultiStatus, json.RawMessage(appendV3Batch(entries, results, c.cluster)), nil
+	})
+}
+
+// appendV3Batch returns the answer to a batch: {"successes":[…],
+// "failures":[…]}, results being those of the entries without an error, in
+// order.
+func appendV3Batch(entries []batchEntry, results []produce.Result, cluster string) []byte {
+	b := make([]byte, 0, 32+200*len(entries))
+	var failures []int
+	b = append(b, `{"successes":[`...)
+	first := true
+	k := 0
+	for i := range entries {
+		e := &entries[i]
+		if e.err == nil {
+			e.err = results[k].Err
+			e.rec = results[k].Record
+			k++
+		}
+		if e.err != nil {
+			failures = append(failures, i)
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, `{"id":`...)
+		b = appendJSONString(b, e.id)
+		b = append(b, ',')
+		b = appendV3Produced(b, cluster, e.rec, e.types)
+	}
+	b = append(b, `],"failures":[`...)
+	for j, i := range failures {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = appendJSONString(b, entries[i].id)
+		b = append(b, `,"error_code":`...)
+		b = strconv.AppendInt(b, int64(v3ReportCode(entries[i].err)), 10)
+		b = append(b, `,"message":`...)
+		b = appendJSONString(b, entries[i].err.Error())
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
