@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
 	"krest/internal/kafkatest"
 )
 
@@ -161,4 +163,20 @@ func withoutTimestamps(t *testing.T, body, sep string) []string {
 		out = append(out, timestampRE.ReplaceAllString(v, `"timestamp":"TS"`))
 	}
 	return out
+}
+
+// TestAutoCreateTopicsOff checks that, unless --auto-create-topics asks,
+// producing to a missing topic creates nothing, even on a broker that
+// would create it for a client that asks.
+func TestAutoCreateTopicsOff(t *testing.T) {
+	fake := kafkatest.NewFake(t, kfake.AllowAutoTopicCreation())
+	k := startKrest(t, "--brokers", strings.Join(fake.Brokers(), ","), "--consumer=false")
+	k.waitReady(t)
+	resp, body := k.post(t, "/topics/nope", "application/vnd.kafka.json.v2+json", `{"records":[{"value":1}]}`)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"error_code":40401`) {
+		t.Errorf("POST /topics/nope: %d %s, want 40401 in place", resp.StatusCode, body)
+	}
+	if status, body := k.get(t, "/topics/nope"); status != http.StatusNotFound {
+		t.Errorf("GET /topics/nope: %d %s: the topic was created", status, body)
+	}
 }
