@@ -3,31 +3,18 @@ package api
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"krest/internal/message"
 )
 
-// message is the body of POST /api/messages and, re-encoded, the value of
-// the record it produces (key = ID).
-type message struct {
+// messageBody is the body of POST /api/messages; re-encoded by
+// message.Encode, it is the value of the record it produces (key = ID).
+type messageBody struct {
 	ID      string  `json:"id"`
 	Content *string `json:"content"`
-}
-
-// validate reports what a decoded message lacks.
-func (m message) validate() error {
-	if m.Content == nil {
-		return &apiError{http.StatusBadRequest, codeInvalidField, "field content is required"}
-	}
-	return nil
-}
-
-// messageValue is the record value: exactly {"id":…,"content":…}.
-type messageValue struct {
-	ID      string `json:"id"`
-	Content string `json:"content"`
 }
 
 // produced is the answer to a produced message.
@@ -43,32 +30,46 @@ type produced struct {
 // broker acknowledged it. A missing or empty id is generated.
 func handleMessages(p producer, topic string, maxBody int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		msg, err := decode[message](w, r, maxBody)
-		if err == nil {
-			err = msg.validate()
-		}
+		buf, err := readBody(w, r, maxBody)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		if msg.ID == "" {
-			msg.ID = newID()
-		}
-		value, err := json.Marshal(messageValue{ID: msg.ID, Content: *msg.Content})
+		id, content, err := parseMessage(buf.Bytes())
+		putBuffer(buf)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		res := p.Produce(r.Context(), &kgo.Record{Topic: topic, Key: []byte(msg.ID), Value: value})[0]
+		if id == "" {
+			id = newID()
+		}
+		res := p.Produce(r.Context(), &kgo.Record{Topic: topic, Key: []byte(id), Value: message.Encode(id, content)})[0]
 		if res.Err != nil {
 			writeError(w, res.Err)
 			return
 		}
 		encode(w, http.StatusCreated, produced{
-			Status: "message produced", ID: msg.ID,
+			Status: "message produced", ID: id,
 			Topic: res.Record.Topic, Partition: res.Record.Partition, Offset: res.Record.Offset,
 		})
 	})
+}
+
+// parseMessage reads a message body: the compact form without reflection,
+// anything else strictly through encoding/json.
+func parseMessage(body []byte) (id, content string, err error) {
+	if id, content, ok := message.Parse(body); ok {
+		return id, content, nil
+	}
+	var m messageBody
+	if err := unmarshalStrict(body, &m); err != nil {
+		return "", "", err
+	}
+	if m.Content == nil {
+		return "", "", &apiError{http.StatusBadRequest, codeInvalidField, "field content is required"}
+	}
+	return m.ID, *m.Content, nil
 }
 
 // newID returns a random UUID (version 4).

@@ -83,14 +83,28 @@ func (g *Group) Run(ctx context.Context, cl *kgo.Client) error {
 				g.opts.Logger.Warn("fetch failed", "topic", topic, "partition", partition, "err", err)
 			}
 		})
-		fetches.EachRecord(func(r *kgo.Record) {
-			if work.Err() == nil && g.handle(work, r) {
-				cl.MarkCommitRecords(r)
+		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+			if done := g.processPartition(work, p.Records); done != nil {
+				cl.MarkCommitRecords(done)
 			}
 		})
 		cl.AllowRebalance()
 	}
 	return nil
+}
+
+// processPartition handles one partition's records in order and returns the
+// last one dealt with, or nil. It stops at the first record it could not
+// deal with (work ended), so the commit never skips past one.
+func (g *Group) processPartition(work context.Context, recs []*kgo.Record) *kgo.Record {
+	var done *kgo.Record
+	for _, r := range recs {
+		if work.Err() != nil || !g.handle(work, r) {
+			break
+		}
+		done = r
+	}
+	return done
 }
 
 // handle processes r, dead-lettering it if the handler fails; it reports

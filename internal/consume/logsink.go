@@ -8,6 +8,8 @@ import (
 	"log/slog"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"krest/internal/message"
 )
 
 // ErrUndecodable is returned by LogSink for a record whose value is not a
@@ -23,22 +25,35 @@ type LogSink struct {
 
 var _ Handler = LogSink{}
 
-type message struct {
+type messageFields struct {
 	ID      *string `json:"id"`
 	Content *string `json:"content"`
 }
 
 // Handle logs r, or returns ErrUndecodable.
 func (s LogSink) Handle(ctx context.Context, r *kgo.Record) error {
-	var m message
-	if err := json.Unmarshal(r.Value, &m); err != nil {
-		return fmt.Errorf("%w: %v", ErrUndecodable, err)
-	}
-	if m.ID == nil || m.Content == nil {
-		return fmt.Errorf("%w: id and content must both be present", ErrUndecodable)
+	id, content, err := decode(r.Value)
+	if err != nil {
+		return err
 	}
 	s.Logger.LogAttrs(ctx, slog.LevelInfo, "consumed message",
-		slog.String("id", *m.ID), slog.String("content", *m.Content),
+		slog.String("id", id), slog.String("content", content),
 		slog.String("topic", r.Topic), slog.Int("partition", int(r.Partition)), slog.Int64("offset", r.Offset))
 	return nil
+}
+
+// decode reads a message value: krest's own compact form without
+// reflection, anything else through encoding/json.
+func decode(value []byte) (id, content string, err error) {
+	if id, content, ok := message.Parse(value); ok {
+		return id, content, nil
+	}
+	var m messageFields
+	if err := json.Unmarshal(value, &m); err != nil {
+		return "", "", fmt.Errorf("%w: %v", ErrUndecodable, err)
+	}
+	if m.ID == nil || m.Content == nil {
+		return "", "", fmt.Errorf("%w: id and content must both be present", ErrUndecodable)
+	}
+	return *m.ID, *m.Content, nil
 }

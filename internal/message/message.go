@@ -1,0 +1,96 @@
+// Package message is the seed route's record format: the value
+// {"id":"…","content":"…"} keyed by the id. It encodes and, for the compact
+// form krest itself writes, parses that format without reflection; callers
+// fall back to encoding/json for anything else.
+package message
+
+import (
+	"bytes"
+	"encoding/json"
+	"unicode/utf8"
+)
+
+const (
+	prefix = `{"id":"`
+	middle = `","content":"`
+	suffix = `"}`
+)
+
+// Encode returns the record value for id and content, byte for byte what
+// json.Marshal writes for struct{ID, Content string} with tags id and
+// content.
+func Encode(id, content string) []byte {
+	if !plain(id) || !plain(content) {
+		v, _ := json.Marshal(struct { // strings always marshal
+			ID      string `json:"id"`
+			Content string `json:"content"`
+		}{id, content})
+		return v
+	}
+	b := make([]byte, 0, len(prefix)+len(id)+len(middle)+len(content)+len(suffix))
+	b = append(b, prefix...)
+	b = append(b, id...)
+	b = append(b, middle...)
+	b = append(b, content...)
+	return append(b, suffix...)
+}
+
+// Parse reads b when it is exactly {"id":"…","content":"…"} with no white
+// space and strings that need no escaping. ok is false for any other form,
+// valid or not: decode those with encoding/json.
+func Parse(b []byte) (id, content string, ok bool) {
+	rest, ok := bytes.CutPrefix(b, []byte(prefix))
+	if !ok {
+		return "", "", false
+	}
+	i := bytes.IndexByte(rest, '"')
+	if i < 0 || !plainBytes(rest[:i]) {
+		return "", "", false
+	}
+	idBytes := rest[:i]
+	rest, ok = bytes.CutPrefix(rest[i:], []byte(middle))
+	if !ok {
+		return "", "", false
+	}
+	i = bytes.IndexByte(rest, '"')
+	if i < 0 || !plainBytes(rest[:i]) || !bytes.Equal(rest[i:], []byte(suffix)) {
+		return "", "", false
+	}
+	return string(idBytes), string(rest[:i]), true
+}
+
+// plain reports whether s is valid UTF-8 that encoding/json writes as is:
+// no quote, backslash, control character, <, >, &, U+2028 or U+2029.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf {
+			return asciiPlainRest(s[i:])
+		}
+	}
+	return true
+}
+
+// asciiPlainRest checks the rest of s from its first byte that is not plain
+// ASCII, allowing multi-byte runes other than U+2028 and U+2029.
+func asciiPlainRest(s string) bool {
+	for _, r := range s {
+		switch {
+		case r == utf8.RuneError, r == '\u2028', r == '\u2029':
+			return false
+		case r < utf8.RuneSelf && (r < 0x20 || r == '"' || r == '\\' || r == '<' || r == '>' || r == '&'):
+			return false
+		}
+	}
+	return true
+}
+
+// plainBytes reports whether b, read as the inside of a JSON string, is
+// exactly its own value: valid UTF-8 with no escape or control character.
+func plainBytes(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(b)
+}

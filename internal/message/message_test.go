@@ -1,0 +1,60 @@
+package message
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+type value struct {
+	ID      string `json:"id"`
+	Content string `json:"content"`
+}
+
+func TestParse(t *testing.T) {
+	for _, tt := range []struct {
+		in          string
+		id, content string
+		ok          bool
+	}{
+		{`{"id":"123","content":"Hello, Kafka!"}`, "123", "Hello, Kafka!", true},
+		{`{"id":"","content":"<é>"}`, "", "<é>", true},
+		{`{"id":"1","content":"a\"b"}`, "", "", false},
+		{`{"id":"1", "content":"x"}`, "", "", false},
+		{`{"content":"x","id":"1"}`, "", "", false},
+		{`{"id":"1","content":"x"} `, "", "", false},
+		{`{"id":"1","content":"x","more":1}`, "", "", false},
+		{"{\"id\":\"1\",\"content\":\"\x01\"}", "", "", false},
+	} {
+		id, content, ok := Parse([]byte(tt.in))
+		if id != tt.id || content != tt.content || ok != tt.ok {
+			t.Errorf("Parse(%s) = %q, %q, %v; want %q, %q, %v", tt.in, id, content, ok, tt.id, tt.content, tt.ok)
+		}
+	}
+}
+
+// FuzzCodec checks both directions against encoding/json. Invariants:
+// Encode(id, content) equals json.Marshal of the same struct for any
+// strings; whenever Parse accepts bytes, encoding/json decodes them to the
+// same id and content, and they hold nothing but those two fields.
+func FuzzCodec(f *testing.F) {
+	f.Add(`{"id":"123","content":"Hello, Kafka!"}`, "123", "Hello, Kafka!")
+	f.Add(`{"id":"<","content":"\u2028"}`, "\u2028", "<&>")
+	f.Add("{\"id\":\"\xff\",\"content\":\"\"}", "\xff", "\x00")
+	f.Fuzz(func(t *testing.T, raw, id, content string) {
+		want, _ := json.Marshal(value{id, content})
+		if got := Encode(id, content); !bytes.Equal(got, want) {
+			t.Fatalf("Encode(%q, %q) = %s, want %s", id, content, got, want)
+		}
+		pid, pcontent, ok := Parse([]byte(raw))
+		if !ok {
+			return
+		}
+		var v value
+		dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&v); err != nil || v.ID != pid || v.Content != pcontent || dec.More() {
+			t.Fatalf("Parse(%q) = %q, %q but encoding/json says %+v, %v", raw, pid, pcontent, v, err)
+		}
+	})
+}
