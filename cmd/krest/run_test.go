@@ -177,10 +177,28 @@ func TestBrokerDown(t *testing.T) {
 		t.Errorf("produce answered after %s, want about %s", took, timeout)
 	}
 
+	// Back up, the broker is found within krest's metadata refresh and
+	// retry backoff (about a second each); until then produce answers 503.
 	c.Start(t)
+	back := time.Now()
 	k.waitReady(t)
-	k.produceMessage(t, "2", "back")
+	ready := time.Since(back)
+	kafkatest.WaitFor(t, 10*time.Second, func() error {
+		resp, body := k.post(t, "/api/messages", "application/json", `{"id":"2","content":"back"}`)
+		switch {
+		case resp.StatusCode == http.StatusCreated:
+			return nil
+		case resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "":
+			return fmt.Errorf("produce after the broker came back: %d %s", resp.StatusCode, body)
+		}
+		t.Fatalf("produce after the broker came back: %d %s", resp.StatusCode, body)
+		return nil
+	})
+	t.Logf("broker back: ready after %s, produced after %s", ready.Round(time.Millisecond), time.Since(back).Round(time.Millisecond))
 	kafkatest.Collect(t, c.Brokers(), "messages", 1, 10*time.Second)
+	if n := endOffsets(t, c.Brokers(), "messages"); n != 1 {
+		t.Errorf("topic holds %d records, want 1: a 503 promises the record was not written", n)
+	}
 }
 
 // TestShutdownFlushes stops krest while clients are producing: run returns
@@ -285,13 +303,17 @@ func TestMetrics(t *testing.T) {
 	k.waitReady(t)
 	k.produceMessage(t, "1", "x")
 	k.get(t, "/no/such/path")
+	req, _ := http.NewRequest("BREW", k.url+"/api/messages", nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
 	code, body := k.get(t, "/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("metrics: %d", code)
 	}
 	for _, want := range []string{
-		`krest_http_requests_total{code="201",method="POST",route="POST /api/messages"} 1`,
-		`krest_http_requests_total{code="404",method="GET",route="unmatched"} 1`,
+		`krest_http_request_duration_seconds_count{code="201",method="POST",route="POST /api/messages"} 1`,
+		`krest_http_request_duration_seconds_count{code="404",method="GET",route="unmatched"} 1`,
 		`krest_produced_records_total 1`,
 		`kafka_produce_records_total{client="producer",node_id="`,
 	} {
@@ -299,7 +321,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	if strings.Contains(body, "/no/such/path") {
-		t.Error("a raw path became a label")
+	if strings.Contains(body, "/no/such/path") || strings.Contains(body, "BREW") {
+		t.Error("a raw path or method became a label")
 	}
 }

@@ -64,10 +64,24 @@ func observe(logger *slog.Logger, m *metrics.Metrics, next http.Handler) http.Ha
 		if route == "" || route == "/" {
 			route = "unmatched"
 		}
-		m.ObserveRequest(route, r.Method, sw.status, d)
-		logger.Debug("request", "method", r.Method, "path", r.URL.Path, "route", route,
-			"status", sw.status, "duration", d, "request_id", w.Header().Get("X-Request-ID"))
+		m.ObserveRequest(route, metricMethod(r.Method), sw.status, d)
+		if logger.Enabled(r.Context(), slog.LevelDebug) {
+			logger.LogAttrs(r.Context(), slog.LevelDebug, "request", slog.String("method", r.Method),
+				slog.String("path", r.URL.Path), slog.String("route", route), slog.Int("status", sw.status),
+				slog.Duration("duration", d), slog.String("request_id", w.Header().Get("X-Request-ID")))
+		}
 	})
+}
+
+// metricMethod bounds the method label: any method outside HTTP's own set
+// counts as "other".
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 // statusWriter remembers the status a handler wrote. It unwraps for

@@ -2,8 +2,7 @@
 //
 // Metric names:
 //
-//	krest_http_requests_total{route,method,code}          requests answered
-//	krest_http_request_duration_seconds{route,method,code} request latency
+//	krest_http_request_duration_seconds{route,method,code} requests answered and their latency
 //	krest_produced_records_total                           records acknowledged by Kafka
 //	krest_produce_errors_total{class}                      records that failed to produce
 //	krest_consumed_records_total                           records the consumer processed
@@ -18,6 +17,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,8 +29,8 @@ import (
 // Metrics is krest's metric registry.
 type Metrics struct {
 	reg           *prometheus.Registry
-	requests      *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
+	observers     sync.Map // requestLabels → prometheus.Observer
 	produced      prometheus.Counter
 	produceErrors *prometheus.CounterVec
 	consumed      prometheus.Counter
@@ -43,11 +43,8 @@ type Metrics struct {
 func New() *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "krest_http_requests_total", Help: "HTTP requests answered, by route pattern, method and status code.",
-		}, []string{"route", "method", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "krest_http_request_duration_seconds", Help: "HTTP request latency, by route pattern, method and status code.",
+			Name: "krest_http_request_duration_seconds", Help: "HTTP requests answered and their latency, by route pattern, method and status code.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"route", "method", "code"}),
 		produced: prometheus.NewCounter(prometheus.CounterOpts{
@@ -66,7 +63,7 @@ func New() *Metrics {
 			Name: "krest_consumer_commit_errors_total", Help: "Offset commits that failed.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.produced, m.produceErrors, m.consumed, m.deadLettered, m.commitErrors,
+	m.reg.MustRegister(m.duration, m.produced, m.produceErrors, m.consumed, m.deadLettered, m.commitErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -87,11 +84,21 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// ObserveRequest records one answered HTTP request.
+type requestLabels struct {
+	route, method string
+	code          int
+}
+
+// ObserveRequest records one answered HTTP request. Each label combination
+// is resolved once; route and method come from the route table, so their
+// number is bounded.
 func (m *Metrics) ObserveRequest(route, method string, code int, d time.Duration) {
-	c := strconv.Itoa(code)
-	m.requests.WithLabelValues(route, method, c).Inc()
-	m.duration.WithLabelValues(route, method, c).Observe(d.Seconds())
+	key := requestLabels{route, method, code}
+	o, ok := m.observers.Load(key)
+	if !ok {
+		o, _ = m.observers.LoadOrStore(key, m.duration.WithLabelValues(route, method, strconv.Itoa(code)))
+	}
+	o.(prometheus.Observer).Observe(d.Seconds())
 }
 
 // Produced counts n records acknowledged by Kafka.
