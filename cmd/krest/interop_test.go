@@ -298,18 +298,7 @@ func pythonClient(t *testing.T) interopClient {
 	if len(v) != 2 {
 		t.Fatalf("confluent-kafka version: %q", out)
 	}
-	script := func(ctx context.Context, name string, args ...string) *exec.Cmd {
-		return exec.CommandContext(ctx, python, append([]string{filepath.Join(interopDir, name)}, args...)...)
-	}
-	return interopClient{
-		version: fmt.Sprintf("%s (librdkafka %s)", v[0], v[1]),
-		consume: func(ctx context.Context, brokers, topic string, n int) *exec.Cmd {
-			return script(ctx, "consume.py", brokers, topic, strconv.Itoa(n))
-		},
-		produce: func(ctx context.Context, brokers, topic string) *exec.Cmd {
-			return script(ctx, "produce.py", brokers, topic)
-		},
-	}
+	return scriptClient(fmt.Sprintf("%s (librdkafka %s)", v[0], v[1]), python, ".py")
 }
 
 // kafkajsClient is kafkajs on Node.js, through consume.mjs and produce.mjs.
@@ -327,18 +316,25 @@ func kafkajsClient(t *testing.T) interopClient {
 	if err := json.Unmarshal(pkg, &meta); err != nil {
 		t.Fatal(err)
 	}
+	return scriptClient(meta.Version, node, ".mjs", "KAFKAJS_NO_PARTITIONER_WARNING=1")
+}
+
+// scriptClient is a client run through its scripts in interopDir, consume
+// and produce with the extension ext, by interpreter with env added to the
+// environment.
+func scriptClient(version, interpreter, ext string, env ...string) interopClient {
 	script := func(ctx context.Context, name string, args ...string) *exec.Cmd {
-		cmd := exec.CommandContext(ctx, node, append([]string{filepath.Join(interopDir, name)}, args...)...)
-		cmd.Env = append(os.Environ(), "KAFKAJS_NO_PARTITIONER_WARNING=1")
+		cmd := exec.CommandContext(ctx, interpreter, append([]string{filepath.Join(interopDir, name+ext)}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
 		return cmd
 	}
 	return interopClient{
-		version: meta.Version,
+		version: version,
 		consume: func(ctx context.Context, brokers, topic string, n int) *exec.Cmd {
-			return script(ctx, "consume.mjs", brokers, topic, strconv.Itoa(n))
+			return script(ctx, "consume", brokers, topic, strconv.Itoa(n))
 		},
 		produce: func(ctx context.Context, brokers, topic string) *exec.Cmd {
-			return script(ctx, "produce.mjs", brokers, topic)
+			return script(ctx, "produce", brokers, topic)
 		},
 	}
 }
