@@ -40,6 +40,18 @@ func createTopic(t *testing.T, brokers []string, topic string) {
 	}
 }
 
+// stallProduce makes the broker hold every produce request unanswered
+// until the test ends.
+func stallProduce(t *testing.T, c *kafkatest.Fake) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		c.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+}
+
 func TestProduceAcknowledged(t *testing.T) {
 	c := kafkatest.NewFake(t)
 	createTopic(t, c.Brokers(), "t")
@@ -69,15 +81,7 @@ func TestProduceFailures(t *testing.T) {
 		},
 		{
 			name: "broker does not answer",
-			setup: func(t *testing.T, c *kafkatest.Fake) {
-				release := make(chan struct{})
-				t.Cleanup(func() { close(release) })
-				c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-					c.KeepControl()
-					c.SleepControl(func() { <-release })
-					return nil, nil, false
-				})
-			},
+			setup: stallProduce,
 			topic: "t", want: produce.ErrTimeout,
 		},
 		{
@@ -109,13 +113,7 @@ func TestProduceFailures(t *testing.T) {
 func TestBufferFull(t *testing.T) {
 	c := kafkatest.NewFake(t)
 	createTopic(t, c.Brokers(), "t")
-	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
-	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		c.SleepControl(func() { <-release })
-		return nil, nil, false
-	})
+	stallProduce(t, c)
 	p := newProducer(t, c.Brokers(), 2)
 	var wg sync.WaitGroup
 	for range 2 {
