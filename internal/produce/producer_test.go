@@ -80,7 +80,7 @@ func TestProduceFailures(t *testing.T) {
 			topic: "t", want: produce.ErrUnavailable,
 		},
 		{
-			name: "broker does not answer",
+			name:  "broker does not answer",
 			setup: stallProduce,
 			topic: "t", want: produce.ErrTimeout,
 		},
