@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"time"
 
@@ -170,6 +171,9 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { monitor.Run(gctx); return nil })
+	if cfg.PprofAddr != "" {
+		g.Go(func() error { return servePprof(gctx, cfg.PprofAddr, logger) })
+	}
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http: %w", err)
@@ -225,4 +229,19 @@ func consumeMessages(ctx context.Context, cfg config.Config, logger *slog.Logger
 	}
 	logger.Info("consuming", "group", cfg.Group, "topic", cfg.Topic, "dlq", cfg.DLQTopic)
 	return group.Run(ctx, cl)
+}
+
+// servePprof serves Go's profiler on addr until ctx ends.
+func servePprof(ctx context.Context, addr string, logger *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	context.AfterFunc(ctx, func() { srv.Close() })
+	logger.Info("serving the profiler", "addr", addr)
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("pprof: %w", err)
+	}
+	return nil
 }

@@ -89,6 +89,10 @@ type Config struct {
 	// ShutdownTimeout bounds a graceful shutdown. Default 30s;
 	// --shutdown-timeout, KREST_SHUTDOWN_TIMEOUT.
 	ShutdownTimeout time.Duration
+	// PprofAddr, when set, serves Go's profiler (net/http/pprof) on its own
+	// listener, apart from the API. Default "" (off); --pprof-addr,
+	// KREST_PPROF_ADDR.
+	PprofAddr string
 	// LogFormat is "text" or "json". Default "text"; --log-format,
 	// KREST_LOG_FORMAT.
 	LogFormat string
@@ -166,6 +170,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.BoolVar(&c.Consumer, "consumer", c.Consumer, "run the background consumer group (KREST_CONSUMER)")
 	fs.DurationVar(&c.SessionTimeout, "session-timeout", c.SessionTimeout, "consumer group session timeout (KREST_SESSION_TIMEOUT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "bound on a graceful shutdown (KREST_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve the Go profiler on this address, e.g. 127.0.0.1:6060 (KREST_PPROF_ADDR)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json (KREST_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error (KREST_LOG_LEVEL)")
 	fs.BoolVar(&c.APIV2, "api-v2", c.APIV2, "serve Confluent REST Proxy API v2 at the root (KREST_API_V2)")
