@@ -218,7 +218,9 @@ func (r *report) write(out string, stdout io.Writer) error {
 	}
 	var doc strings.Builder
 	doc.WriteString("# krest benchmark results\n\n")
-	doc.WriteString("Written by `krest-bench` (see `bench/README.md`); every figure is also in `results.json`.\n\n")
+	doc.WriteString("Written by `krest-bench` (see `bench/README.md`); every figure is also in `results.json`. " +
+		"The machine may be shared with other work, so absolute figures vary from run to run; the target checks " +
+		"compare rows measured in interleaved turns of the same run.\n\n")
 	doc.WriteString(md)
 	if len(charts) > 0 {
 		doc.WriteString("\n## Charts\n\n")
