@@ -133,7 +133,7 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 			Hooks: []kgo.Hook{m.KafkaHooks(client)}}
 	}
 	pcl, err := kafka.NewProducerClient(kafka.ProducerOptions{Options: kopts("producer"), MaxBufferedRecords: cfg.MaxBufferedRecords,
-		MaxBufferedBytes: cfg.MaxBufferedBytes, AutoCreateTopics: cfg.AutoCreateTopics})
+		MaxBufferedBytes: cfg.MaxBufferedBytes, Linger: cfg.Linger, AutoCreateTopics: cfg.AutoCreateTopics})
 	if err != nil {
 		return err
 	}

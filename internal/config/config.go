@@ -71,6 +71,11 @@ type Config struct {
 	// produce answers 503. Default 100000; --max-buffered-records,
 	// KREST_MAX_BUFFERED_RECORDS.
 	MaxBufferedRecords int
+	// Linger is how long the producer waits for more records before sending
+	// a partition's batch. Default 0: send as soon as a connection is free,
+	// which batches whatever arrives while earlier requests are in flight;
+	// --linger, KREST_LINGER.
+	Linger time.Duration
 	// MaxBufferedBytes bounds the bytes of records waiting in the producer;
 	// past it, produce answers 503. Default 268435456 (256 MiB);
 	// --max-buffered-bytes, KREST_MAX_BUFFERED_BYTES.
@@ -165,6 +170,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "request body size limit (KREST_MAX_BODY_BYTES)")
 	fs.IntVar(&c.BatchMaxEntries, "batch-max-entries", c.BatchMaxEntries, "entries allowed in one records:batch request (KREST_BATCH_MAX_ENTRIES)")
 	fs.IntVar(&c.MaxBufferedRecords, "max-buffered-records", c.MaxBufferedRecords, "records waiting in the producer before produce answers 503 (KREST_MAX_BUFFERED_RECORDS)")
+	fs.DurationVar(&c.Linger, "linger", c.Linger, "how long the producer waits to fill a batch (KREST_LINGER)")
 	fs.IntVar(&c.MaxBufferedBytes, "max-buffered-bytes", c.MaxBufferedBytes, "bytes waiting in the producer before produce answers 503 (KREST_MAX_BUFFERED_BYTES)")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", c.MaxInFlight, "API requests served at once before answering 429 (KREST_MAX_IN_FLIGHT)")
 	fs.BoolVar(&c.Consumer, "consumer", c.Consumer, "run the background consumer group (KREST_CONSUMER)")
@@ -231,6 +237,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("batch max entries must be positive, not %d", c.BatchMaxEntries)
 	case c.MaxBufferedRecords < 1:
 		return fmt.Errorf("max buffered records must be positive, not %d", c.MaxBufferedRecords)
+	case c.Linger < 0:
+		return fmt.Errorf("linger must not be negative, not %s", c.Linger)
 	case c.MaxBufferedBytes < 1:
 		return fmt.Errorf("max buffered bytes must be positive, not %d", c.MaxBufferedBytes)
 	case c.MaxInFlight < 1:
