@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -108,11 +109,39 @@ func NewAdminClient(opts Options) (*kgo.Client, error) {
 	return kgo.NewClient(baseOpts(opts)...)
 }
 
+// Recovery after a broker failure. franz-go refreshes metadata at most once
+// per metadataMinAge, and after failed refreshes and requests it backs off
+// exponentially up to maxRetryBackoff. Its defaults, 5 s for both, let a
+// client keep writing to a dead leader, or waiting for a topic created
+// meanwhile, longer than a short produce timeout; a broker that comes back
+// after a few seconds down is noticed up to 5 s late. One second each is
+// what the Java client does (retry.backoff.max.ms, reconnect.backoff.max.ms).
+// A client whose metadata is healthy still refreshes it only every
+// MetadataMaxAge (5 min).
+const (
+	metadataMinAge  = time.Second
+	minRetryBackoff = 250 * time.Millisecond
+	maxRetryBackoff = time.Second
+)
+
+// retryBackoff is the wait before retry number tries (1, 2, …) of a
+// request, a metadata refresh or a connection: minRetryBackoff doubling per
+// try up to maxRetryBackoff, each ±20% so that clients do not retry in step.
+func retryBackoff(tries int) time.Duration {
+	d := maxRetryBackoff
+	if tries < 4 {
+		d = min(minRetryBackoff<<max(tries-1, 0), maxRetryBackoff)
+	}
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
 func baseOpts(opts Options) []kgo.Opt {
 	o := []kgo.Opt{
 		kgo.SeedBrokers(opts.Brokers...),
 		kgo.ClientID(opts.ClientID),
 		kgo.WithHooks(opts.Hooks...),
+		kgo.MetadataMinAge(metadataMinAge),
+		kgo.RetryBackoffFn(retryBackoff),
 	}
 	if opts.Logger != nil {
 		o = append(o, kgo.WithLogger(kslog.New(opts.Logger)))
