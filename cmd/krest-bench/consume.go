@@ -106,10 +106,12 @@ func (b *bench) drain(ctx context.Context, c consumer, topic string) consumeResu
 		// A fresh process: everything it has used so far is this run's.
 		gateway = meterSinceStart(p.pid())
 	}
+	wait := b.profile(p, 2*time.Second, "consume-"+c.name)
 	err = b.waitCommitted(ctx, p, group, topic, r.Records)
 	elapsed := time.Since(start)
 	gateway.end()
 	broker.end()
+	wait()
 	r.Gateway, r.Broker = gateway.resources(r.Records), broker.resources(r.Records)
 	stop()
 	if err != nil {

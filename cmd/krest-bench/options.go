@@ -38,6 +38,7 @@ type options struct {
 	krestBin         string        // --krest-bin: prebuilt krest binary; default "" builds ./cmd/krest
 	krestEnv         []string      // --krest-env: KEY=VALUE pairs for every krest process; default KREST_LOG_LEVEL=warn
 	seedDir          string        // --seed-dir: the classic design's source; default ../shared/peers/seed-app
+	profileDir       string        // --profile-dir: where to save CPU profiles of krest; default "" (none)
 }
 
 // smokeDefaults are the defaults --smoke applies to flags that were not given.
@@ -93,6 +94,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return nil
 	})
 	fs.StringVar(&o.seedDir, "seed-dir", "", "source of the classic design (default: ../shared/peers/seed-app beside the checkout)")
+	fs.StringVar(&o.profileDir, "profile-dir", "", "save CPU profiles of krest (at --check-concurrency, and consuming) in this directory")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

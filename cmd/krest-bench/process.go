@@ -113,11 +113,12 @@ func (m *meter) resources(records int64) *resources {
 
 // proc is a child process whose output goes to a log file.
 type proc struct {
-	name    string
-	cmd     *exec.Cmd
-	logPath string
-	exited  chan struct{} // closed once the process has exited
-	waitErr error         // set before exited is closed
+	name     string
+	pprofURL string // the process's profiler, when it serves one
+	cmd      *exec.Cmd
+	logPath  string
+	exited   chan struct{} // closed once the process has exited
+	waitErr  error         // set before exited is closed
 }
 
 // startProc starts path with args and extra environment, its output in logPath. The child is killed if the

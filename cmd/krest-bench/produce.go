@@ -135,11 +135,16 @@ func (b *bench) turn(ctx context.Context, j *job, round int) {
 	rounds := int64(b.opt.rounds)
 	l := load{concurrency: j.s.concurrency, duration: b.opt.duration / time.Duration(rounds),
 		requests: (b.opt.requests + rounds - 1) / rounds, send: j.send}
+	wait := func() {}
+	if round == 0 && j.s.concurrency == b.checkConcurrency() && j.s.size == b.opt.bodyBytes {
+		wait = b.profile(j.in.proc, l.duration, fmt.Sprintf("%s-c%d-x%d", j.t.name, j.s.concurrency, j.s.batch))
+	}
 	j.gateway.begin()
 	j.broker.begin()
 	res := l.run(ctx)
 	j.gateway.end()
 	j.broker.end()
+	wait()
 	j.hc.CloseIdleConnections()
 	j.res.merge(res)
 	b.progress("round %d/%d %-8s c=%-5d %-7s x%-3d %9.0f rec/s", round+1, rounds, j.t.name, j.s.concurrency,

@@ -239,10 +239,13 @@ func (r *report) markdown() string {
 		r.Started.Format("2006-01-02 15:04 MST"), r.Seconds, m.CPUs, m.CPUModel, m.MemoryGiB, m.Kernel, m.Go)
 	fmt.Fprintf(&b, "Command: `%s`\n\n", r.Command)
 	s := r.Settings
+	turns := fmt.Sprintf("in %d turns interleaved with the other targets", s.Rounds)
+	if s.Rounds == 1 {
+		turns = "in one turn"
+	}
 	fmt.Fprintf(&b, "Broker: %s. Every target writes a fresh topic of %d partitions. Each point: %s warm-up, then %s "+
-		"in %d turns interleaved with the other targets (closed loop, keep-alive). krest (%s) runs with default "+
-		"settings plus `%s`.\n\n", s.Broker, s.Partitions, s.Warmup, r.pointLength(), s.Rounds, s.Krest,
-		strings.Join(s.KrestEnv, " "))
+		"%s (closed loop, keep-alive). krest (%s) runs with default settings plus `%s`.\n\n",
+		s.Broker, s.Partitions, s.Warmup, r.pointLength(), turns, s.Krest, strings.Join(s.KrestEnv, " "))
 
 	b.WriteString("## Produce\n\n")
 	b.WriteString("Latency in ms (HDR histogram of fully acknowledged requests); CPU in seconds per 100 k records; " +

@@ -316,15 +316,65 @@ func firstLine(body []byte) string {
 	return line
 }
 
-// startKrest runs `krest serve` for topic with consumer group group, with the --krest-env settings.
+// startKrest runs `krest serve` for topic with consumer group group, with the --krest-env settings, and
+// with its profiler on a free address when --profile-dir is set.
 func (b *bench) startKrest(ctx context.Context, topic, group string) (*proc, string, error) {
 	if b.krestErr != nil {
 		return nil, "", b.krestErr
 	}
-	return b.startServer(ctx, "krest", "/readyz", b.krestBin, func(addr string) ([]string, []string) {
+	var pprofAddr string
+	if b.opt.profileDir != "" {
+		var err error
+		if pprofAddr, err = freeAddr(); err != nil {
+			return nil, "", err
+		}
+	}
+	p, base, err := b.startServer(ctx, "krest", "/readyz", b.krestBin, func(addr string) ([]string, []string) {
 		args := []string{"serve", "--brokers", b.kafka.brokers, "--http-addr", addr, "--topic", topic, "--group", group}
+		if pprofAddr != "" {
+			args = append(args, "--pprof-addr", pprofAddr)
+		}
 		return args, b.opt.krestEnv
 	})
+	if err == nil && pprofAddr != "" {
+		p.pprofURL = "http://" + pprofAddr
+	}
+	return p, base, err
+}
+
+// profile saves a CPU profile of p over the next d in --profile-dir as name.pprof, in the background; the
+// returned func waits until it is written. It does nothing for a process without a profiler.
+func (b *bench) profile(p *proc, d time.Duration, name string) (wait func()) {
+	if p == nil || p.pprofURL == "" || d < time.Second {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		path := filepath.Join(b.opt.profileDir, name+".pprof")
+		err := os.MkdirAll(b.opt.profileDir, 0o755)
+		var resp *http.Response
+		if err == nil {
+			resp, err = http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", p.pprofURL, int(d.Seconds())))
+		}
+		if err == nil {
+			var body []byte
+			body, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = errors.New(resp.Status)
+			}
+			if err == nil {
+				err = os.WriteFile(path, body, 0o644)
+			}
+		}
+		if err != nil {
+			b.progress("profile %s: %v", name, err)
+			return
+		}
+		b.progress("profile of %s saved in %s", p.name, path)
+	}()
+	return func() { <-done }
 }
 
 // startServer starts the HTTP server at path on a free address, with the arguments and environment
