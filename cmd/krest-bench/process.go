@@ -219,9 +219,9 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// goBuild runs `go build -o out pkg` in dir.
+// goBuild runs `go build -o out pkg` in dir, which may be read-only and outside any repository.
 func goBuild(ctx context.Context, dir, out, pkg string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", out, pkg)
 	cmd.Dir = dir
 	if output, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s in %s: %v\n%s", pkg, dir, err, output)

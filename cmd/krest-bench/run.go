@@ -51,8 +51,8 @@ type bench struct {
 	rep       *report
 }
 
-// newBench builds the binaries the selected targets need and starts or dials the broker. A binary that
-// cannot be built skips its rows; a broker that fails to start is an error.
+// newBench builds the binaries the selected targets need and dials --brokers when it is given. A binary
+// that cannot be built skips its rows.
 func newBench(ctx context.Context, opt options, log io.Writer) (*bench, error) {
 	self, err := os.Executable()
 	if err != nil {

@@ -27,7 +27,7 @@ type target struct {
 	start func(ctx context.Context, b *bench, topic string) (*instance, error)
 }
 
-// produceTargets are the produce row groups, in the order they run.
+// produceTargets are the produce row groups, in table order.
 var produceTargets = []target{
 	{name: "http", title: "HTTP ceiling (net/http, no Kafka)", start: startRef("http")},
 	{name: "client", title: "client ceiling (franz-go ProduceSync)", kafka: true, start: startClient},
