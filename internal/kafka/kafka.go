@@ -96,6 +96,7 @@ func NewConsumerClient(opts ConsumerOptions) (*kgo.Client, error) {
 		kgo.SessionTimeout(opts.SessionTimeout),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.BlockRebalanceOnPoll(),
+		kgo.FetchMaxPartitionBytes(8<<20),
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(time.Second),
 		kgo.OnPartitionsRevoked(opts.OnRevoked),
