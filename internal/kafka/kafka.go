@@ -87,7 +87,8 @@ type ConsumerOptions struct {
 }
 
 // NewConsumerClient returns a client in Group that starts from the oldest
-// offset, commits offsets marked as processed every second, and never rebalances
+// offset, commits offsets marked as processed every second (and whenever
+// the Group catches up), fetches up to 8 MiB per partition, and never rebalances
 // while a polled batch is being processed.
 func NewConsumerClient(opts ConsumerOptions) (*kgo.Client, error) {
 	return kgo.NewClient(append(baseOpts(opts.Options),
