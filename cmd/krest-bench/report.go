@@ -278,7 +278,8 @@ func (r *report) markdown() string {
 
 	if len(r.Consume) > 0 {
 		fmt.Fprintf(&b, "\n## Consume\n\n%d pre-filled records of %d B; each consumer drains them in a fresh group, timed "+
-			"from its start until the group's committed offsets reach the end offsets.\n\n", r.Consume[0].Records, s.BodyBytes)
+			"from its start (for krest, the launch of its process) until the group's committed offsets reach the end "+
+			"offsets.\n\n", r.Consume[0].Records, s.BodyBytes)
 		b.WriteString("| consumer | records | seconds | rec/s | consumer CPU | broker CPU | consumer RSS MiB | broker RSS MiB | verified |\n")
 		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
 		for _, c := range r.Consume {
