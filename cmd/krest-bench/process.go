@@ -145,6 +145,13 @@ func startProc(name, logPath string, env []string, path string, args ...string) 
 	return p, nil
 }
 
+// setProfiler records the address of the process's profiler; "" means it serves none.
+func (p *proc) setProfiler(addr string) {
+	if addr != "" {
+		p.pprofURL = "http://" + addr
+	}
+}
+
 // pid returns the process id.
 func (p *proc) pid() int { return p.cmd.Process.Pid }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -33,7 +34,8 @@ type produced struct {
 const maxBody = 1 << 20
 
 // runRef runs a reference server, `krest-bench ref http|minimal`, until ctx ends. The bench starts it as
-// a child process so that its CPU and memory are measured apart from the load generator's:
+// a child process so that its CPU and memory are measured apart from the load generator's (and, with
+// --pprof-addr, profiled like krest):
 //   - http: decodes the body and answers 201 without touching Kafka (the HTTP ceiling);
 //   - minimal: decodes the body and calls ProduceSync with acks=all (the smallest correct HTTP→Kafka hop).
 func runRef(ctx context.Context, args []string) error {
@@ -45,8 +47,14 @@ func runRef(ctx context.Context, args []string) error {
 	addr := fs.String("http-addr", "127.0.0.1:8080", "listen address")
 	brokers := fs.String("brokers", "", "seed brokers (minimal only)")
 	topic := fs.String("topic", "", "topic to produce to (minimal only)")
+	pprofAddr := fs.String("pprof-addr", "", "serve the Go profiler on this address")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		profiler := http.NewServeMux()
+		profiler.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		go http.ListenAndServe(*pprofAddr, profiler)
 	}
 
 	produce := func(context.Context, *kgo.Record) (produced, error) { return produced{}, nil }

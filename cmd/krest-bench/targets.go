@@ -72,16 +72,24 @@ func (e errSkip) Error() string { return e.reason }
 // startRef starts a reference server of kind http or minimal as a child process (see runRef).
 func startRef(kind string) func(ctx context.Context, b *bench, topic string) (*instance, error) {
 	return func(ctx context.Context, b *bench, topic string) (*instance, error) {
+		pprofAddr, err := b.pprofAddr()
+		if err != nil {
+			return nil, err
+		}
 		p, base, err := b.startServer(ctx, "ref-"+kind, "/readyz", b.self, func(addr string) ([]string, []string) {
 			args := []string{"ref", kind, "--http-addr", addr}
 			if kind == "minimal" {
 				args = append(args, "--brokers", b.kafka.brokers, "--topic", topic)
+			}
+			if pprofAddr != "" {
+				args = append(args, "--pprof-addr", pprofAddr)
 			}
 			return args, nil
 		})
 		if err != nil {
 			return nil, err
 		}
+		p.setProfiler(pprofAddr)
 		return singleInstance(p, base+"/api/messages", topic), nil
 	}
 }
@@ -322,12 +330,9 @@ func (b *bench) startKrest(ctx context.Context, topic, group string) (*proc, str
 	if b.krestErr != nil {
 		return nil, "", b.krestErr
 	}
-	var pprofAddr string
-	if b.opt.profileDir != "" {
-		var err error
-		if pprofAddr, err = freeAddr(); err != nil {
-			return nil, "", err
-		}
+	pprofAddr, err := b.pprofAddr()
+	if err != nil {
+		return nil, "", err
 	}
 	p, base, err := b.startServer(ctx, "krest", "/readyz", b.krestBin, func(addr string) ([]string, []string) {
 		args := []string{"serve", "--brokers", b.kafka.brokers, "--http-addr", addr, "--topic", topic, "--group", group}
@@ -336,10 +341,18 @@ func (b *bench) startKrest(ctx context.Context, topic, group string) (*proc, str
 		}
 		return args, b.opt.krestEnv
 	})
-	if err == nil && pprofAddr != "" {
-		p.pprofURL = "http://" + pprofAddr
+	if err == nil {
+		p.setProfiler(pprofAddr)
 	}
 	return p, base, err
+}
+
+// pprofAddr returns a free address for a profiler when --profile-dir is set, and "" otherwise.
+func (b *bench) pprofAddr() (string, error) {
+	if b.opt.profileDir == "" {
+		return "", nil
+	}
+	return freeAddr()
 }
 
 // profile saves a CPU profile of p over the next d in --profile-dir as name.pprof, in the background; the
