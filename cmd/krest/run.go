@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -29,6 +30,9 @@ import (
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
+
+// gcPercent is the GC target krest runs with unless GOGC is set.
+const gcPercent = 400
 
 // usageError is a bad command line or setting: krest exits 2.
 type usageError struct{ error }
@@ -64,6 +68,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if err != nil {
 		return usageError{err}
+	}
+	if getenv("GOGC") == "" {
+		// A gateway's live heap is small and its garbage is per request:
+		// collecting at 5× the live heap instead of 2× cuts GC work by
+		// more than half for a few tens of MiB.
+		debug.SetGCPercent(gcPercent)
 	}
 	level, _ := config.ParseLevel(cfg.LogLevel) // validated by Load
 	logger := newLogger(cfg.LogFormat, level, stderr)

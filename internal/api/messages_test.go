@@ -3,8 +3,12 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"krest/internal/message"
 )
@@ -39,6 +43,28 @@ func FuzzParseMessage(f *testing.F) {
 			t.Fatalf("body %q: value does not decode back (%v)", body, err)
 		}
 	})
+}
+
+// TestWriteProduced holds the hand-written 201 answer to what encode writes
+// for the same fields.
+func TestWriteProduced(t *testing.T) {
+	type produced struct {
+		Status    string `json:"status"`
+		ID        string `json:"id"`
+		Topic     string `json:"topic"`
+		Partition int32  `json:"partition"`
+		Offset    int64  `json:"offset"`
+	}
+	for _, id := range []string{"123", "", "<é>\u2028\"\\", "\xff"} {
+		r := &kgo.Record{Topic: "messages", Partition: 2, Offset: 1 << 40}
+		got, want := httptest.NewRecorder(), httptest.NewRecorder()
+		writeProduced(got, id, r)
+		encode(want, http.StatusCreated, produced{"message produced", id, r.Topic, r.Partition, r.Offset})
+		if got.Code != want.Code || got.Body.String() != want.Body.String() ||
+			got.Header().Get("Content-Type") != want.Header().Get("Content-Type") {
+			t.Errorf("id %q: got %d %q, want %d %q", id, got.Code, got.Body, want.Code, want.Body)
+		}
+	}
 }
 
 func TestNewID(t *testing.T) {

@@ -42,12 +42,13 @@ var requestSeq atomic.Uint64
 // requestID echoes the caller's X-Request-ID, or sets a new one.
 func requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
+		// Headers are keyed in canonical form; X-Request-Id is it.
+		id := r.Header.Get("X-Request-Id")
 		if id == "" {
 			id = requestIDPrefix + strconv.FormatUint(requestSeq.Add(1), 10)
-			r.Header.Set("X-Request-ID", id)
+			r.Header["X-Request-Id"] = []string{id}
 		}
-		w.Header().Set("X-Request-ID", id)
+		w.Header()["X-Request-Id"] = []string{id}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -20,19 +20,22 @@ const (
 // json.Marshal writes for struct{ID, Content string} with tags id and
 // content.
 func Encode(id, content string) []byte {
-	if !plain(id) || !plain(content) {
-		v, _ := json.Marshal(struct { // strings always marshal
-			ID      string `json:"id"`
-			Content string `json:"content"`
-		}{id, content})
-		return v
-	}
 	b := make([]byte, 0, len(prefix)+len(id)+len(middle)+len(content)+len(suffix))
-	b = append(b, prefix...)
-	b = append(b, id...)
-	b = append(b, middle...)
-	b = append(b, content...)
-	return append(b, suffix...)
+	b = AppendString(append(b, `{"id":`...), id)
+	b = AppendString(append(b, `,"content":`...), content)
+	return append(b, '}')
+}
+
+// AppendString appends s as a JSON string, byte for byte as encoding/json
+// writes it.
+func AppendString(b []byte, s string) []byte {
+	if !plain(s) {
+		q, _ := json.Marshal(s) // a string always marshals
+		return append(b, q...)
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // Parse reads b when it is exactly {"id":"…","content":"…"} with no white

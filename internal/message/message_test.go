@@ -34,8 +34,8 @@ func TestParse(t *testing.T) {
 }
 
 // FuzzCodec checks both directions against encoding/json. Invariants:
-// Encode(id, content) equals json.Marshal of the same struct for any
-// strings; whenever Parse accepts bytes, encoding/json decodes them to the
+// Encode(id, content) equals json.Marshal of the same struct, and
+// AppendString(s) json.Marshal(s), for any strings; whenever Parse accepts bytes, encoding/json decodes them to the
 // same id and content, and they hold nothing but those two fields.
 func FuzzCodec(f *testing.F) {
 	f.Add(`{"id":"123","content":"Hello, Kafka!"}`, "123", "Hello, Kafka!")
@@ -45,6 +45,10 @@ func FuzzCodec(f *testing.F) {
 		want, _ := json.Marshal(value{id, content})
 		if got := Encode(id, content); !bytes.Equal(got, want) {
 			t.Fatalf("Encode(%q, %q) = %s, want %s", id, content, got, want)
+		}
+		want, _ = json.Marshal(id)
+		if got := AppendString([]byte("x"), id); !bytes.Equal(got[1:], want) {
+			t.Fatalf("AppendString(%q) = %s, want %s", id, got[1:], want)
 		}
 		pid, pcontent, ok := Parse([]byte(raw))
 		if !ok {
