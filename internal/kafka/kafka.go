@@ -127,6 +127,13 @@ const (
 	maxRetryBackoff = time.Second
 )
 
+// RetryInterval bounds the time between two attempts of a producing client
+// at a record that keeps failing: a metadata refresh (due metadataMinAge
+// after the last) or a backoff (maxRetryBackoff, +20%), and a round trip.
+// The client fails a record whose context is done at its next attempt, so
+// within RetryInterval of the deadline.
+const RetryInterval = 1500 * time.Millisecond
+
 // retryBackoff is the wait before retry number tries (1, 2, …) of a
 // request, a metadata refresh or a connection: minRetryBackoff doubling per
 // try up to maxRetryBackoff, each ±20% so that clients do not retry in step.

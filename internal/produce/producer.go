@@ -62,7 +62,7 @@ func (p *Producer) Produce(ctx context.Context, recs ...*kgo.Record) []Result {
 	if len(recs) == 0 {
 		return results
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	ctx, cancel := context.WithTimeout(ctx, p.clientTimeout())
 	defer cancel()
 	// Each result is set once, by whoever claims it first: the record's
 	// promise, or the timeout. The last one set closes done.
@@ -85,7 +85,7 @@ func (p *Producer) Produce(ctx context.Context, recs ...*kgo.Record) []Result {
 			set(i, Result{Record: r, Err: classifyResult(r, err)})
 		})
 	}
-	timer := time.NewTimer(p.timeout + timeoutGrace)
+	timer := time.NewTimer(p.timeout)
 	defer timer.Stop()
 	select {
 	case <-done:
@@ -99,14 +99,14 @@ func (p *Producer) Produce(ctx context.Context, recs ...*kgo.Record) []Result {
 }
 
 // Send sends r without waiting and calls done exactly once with its outcome,
-// at the latest shortly after the producer's timeout (with ErrTimeout). done
-// runs on a producer goroutine and must not block.
+// at the latest at the producer's timeout (with ErrTimeout). done runs on a
+// producer goroutine and must not block.
 func (p *Producer) Send(ctx context.Context, r *kgo.Record, done func(Result)) {
 	// A record that has not been sent by the deadline is failed by the
 	// client with the context's error: it was never written. A record
 	// already in flight cannot be taken back, so the timer below answers
 	// for it.
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	ctx, cancel := context.WithTimeout(ctx, p.clientTimeout())
 	var once sync.Once
 	finish := func(res Result) {
 		once.Do(func() {
@@ -115,7 +115,7 @@ func (p *Producer) Send(ctx context.Context, r *kgo.Record, done func(Result)) {
 			done(res)
 		})
 	}
-	timer := time.AfterFunc(p.timeout+timeoutGrace, func() {
+	timer := time.AfterFunc(p.timeout, func() {
 		finish(Result{Record: r, Err: errTimeout(p.timeout)})
 	})
 	p.cl.TryProduce(ctx, r, func(r *kgo.Record, err error) {
@@ -129,9 +129,15 @@ func (p *Producer) Send(ctx context.Context, r *kgo.Record, done func(Result)) {
 // ErrUnknownPartition.
 func ToPartition(r *kgo.Record, partition int32) { kafka.ToPartition(r, partition) }
 
-// timeoutGrace is how long past the timeout the client gets to fail a record
-// on its own before Send gives up waiting for it.
-const timeoutGrace = 250 * time.Millisecond
+// clientTimeout is the deadline the client gets for a record: the timeout
+// less the time it may take to act on it. The client gives up a record past
+// its deadline, one it holds unwritten, only at its next attempt, within
+// kafka.RetryInterval; the caller should hear that (ErrUnavailable) rather
+// than ErrTimeout, which says "maybe", once the timeout is up. At most a
+// quarter of the timeout goes to this.
+func (p *Producer) clientTimeout() time.Duration {
+	return p.timeout - min(p.timeout/4, kafka.RetryInterval)
+}
 
 // Flush waits until every buffered record is acknowledged or failed.
 func (p *Producer) Flush(ctx context.Context) error { return p.cl.Flush(ctx) }

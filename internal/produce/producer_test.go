@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -21,6 +23,12 @@ const timeout = time.Second
 // newProducer returns a Producer on brokers with the given buffer limit and
 // a one-second timeout, with topic "t" created when the broker is up.
 func newProducer(t *testing.T, brokers []string, maxBuffered int) *produce.Producer {
+	t.Helper()
+	return newProducerTimeout(t, brokers, maxBuffered, timeout)
+}
+
+// newProducerTimeout is newProducer with another timeout.
+func newProducerTimeout(t *testing.T, brokers []string, maxBuffered int, timeout time.Duration) *produce.Producer {
 	t.Helper()
 	cl, err := kafka.NewProducerClient(kafka.ProducerOptions{
 		Options: kafka.Options{Brokers: brokers, ClientID: "test"}, MaxBufferedRecords: maxBuffered,
@@ -129,6 +137,24 @@ func TestBufferFull(t *testing.T) {
 		t.Errorf("buffer-full answer took %s, want at once", took)
 	}
 	wg.Wait()
+}
+
+// TestProduceNotEnoughReplicas has the broker refuse every write for want
+// of in-sync replicas, as when most brokers are down. The record was never
+// written, and the answer says so (ErrUnavailable, not the "maybe" of
+// ErrTimeout) by the timeout, though the client fails such a record only
+// when it next retries.
+func TestProduceNotEnoughReplicas(t *testing.T) {
+	c := kafkatest.NewFake(t)
+	createTopic(t, c.Brokers(), "t")
+	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "t", Err: kerr.NotEnoughReplicas, Count: -1})
+	const timeout = 6 * time.Second // long enough to leave kafka.RetryInterval to the client
+	p := newProducerTimeout(t, c.Brokers(), 100, timeout)
+	start := time.Now()
+	res := p.Produce(context.Background(), &kgo.Record{Topic: "t", Value: []byte("x")})[0]
+	if took := time.Since(start); !errors.Is(res.Err, produce.ErrUnavailable) || took > timeout {
+		t.Errorf("got %v after %s, want ErrUnavailable within %s", res.Err, took, timeout)
+	}
 }
 
 func TestClass(t *testing.T) {
