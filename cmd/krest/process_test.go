@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"krest/internal/kafkatest"
@@ -134,12 +135,12 @@ func TestBadConfigExits2(t *testing.T) {
 	}
 }
 
-// fillTopic creates topic with 3 partitions and writes n messages with ids
-// "0" to n-1.
+// fillTopic creates topic with 3 partitions, unless it exists, and writes n
+// messages with ids "0" to n-1.
 func fillTopic(t *testing.T, brokers []string, topic string, n int) {
 	t.Helper()
 	cl := kafkatest.NewClient(t, brokers, kgo.MaxBufferedRecords(n))
-	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 3, -1, nil, topic); err != nil {
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 3, -1, nil, topic); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		t.Fatal(err)
 	}
 	recs := make([]*kgo.Record, n)
