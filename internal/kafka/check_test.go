@@ -20,12 +20,7 @@ import (
 // min.insync.replicas exceeds its replicas.
 func TestCheck(t *testing.T) {
 	brokers := kafkatest.NewCluster(t).Brokers()
-	cl, err := kafka.NewAdminClient(kafka.Options{Brokers: brokers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	adm := kadm.NewClient(cl)
+	adm := kadm.NewClient(kafkatest.NewClient(t, brokers))
 	ctx := context.Background()
 	for _, tt := range []struct {
 		name   string

@@ -107,11 +107,6 @@ func NewConsumerClient(opts ConsumerOptions) (*kgo.Client, error) {
 	)...)
 }
 
-// NewAdminClient returns a plain client for metadata and admin requests.
-func NewAdminClient(opts Options) (*kgo.Client, error) {
-	return kgo.NewClient(baseOpts(opts)...)
-}
-
 // Recovery after a broker failure. franz-go refreshes metadata at most once
 // per metadataMinAge, and after failed refreshes and requests it backs off
 // exponentially up to maxRetryBackoff. Its defaults, 5 s for both, let a
