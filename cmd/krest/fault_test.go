@@ -202,8 +202,10 @@ func TestFaultGroupFailover(t *testing.T) {
 	kafkatest.WaitFor(t, 2*time.Minute, func() error {
 		victimLog.update()
 		survivorLog.update()
-		if got := victimLog.lines + survivorLog.lines; got < n/4 || len(victimLog.recent(time.Second)) == 0 || len(survivorLog.recent(time.Second)) == 0 {
-			return fmt.Errorf("consumed %d of %d; recently from partitions %v and %v",
+		// Kill early: a krest drains its share of the backlog in well
+		// under a second, and one that finished has committed it all.
+		if got := victimLog.lines; got < n/100 || len(victimLog.recent(time.Second)) == 0 || len(survivorLog.recent(time.Second)) == 0 {
+			return fmt.Errorf("the krest to kill consumed %d of %d; recently from partitions %v and %v",
 				got, n, victimLog.recent(time.Second), survivorLog.recent(time.Second))
 		}
 		return nil
