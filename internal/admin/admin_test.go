@@ -10,6 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"krest/internal/kafka"
 )
 
 func TestCluster(t *testing.T) {
@@ -60,12 +62,12 @@ func TestValidTopicName(t *testing.T) {
 				wantErr(t, err, nil)
 				return
 			}
-			wantErr(t, err, ErrInvalidRequest)
+			wantErr(t, err, kafka.ErrInvalidRequest)
 		})
 	}
 }
 
-// TestUnavailable checks that broker faults come back as ErrUnavailable, for
+// TestUnavailable checks that broker faults come back as kafka.ErrUnavailable, for
 // a retriable error code in a response and for a cluster that is gone.
 func TestUnavailable(t *testing.T) {
 	t.Run("retriable error code", func(t *testing.T) {
@@ -82,7 +84,7 @@ func TestUnavailable(t *testing.T) {
 			return resp, nil, true
 		})
 		_, err := a.TopicConfigs(testCtx(t), "t")
-		wantErr(t, err, ErrUnavailable)
+		wantErr(t, err, kafka.ErrUnavailable)
 		if !errors.Is(err, kerr.RequestTimedOut) {
 			t.Errorf("error %v does not wrap the broker's error code", err)
 		}
@@ -97,6 +99,6 @@ func TestUnavailable(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 		defer cancel()
 		_, err := a.Topics(ctx)
-		wantErr(t, err, ErrUnavailable)
+		wantErr(t, err, kafka.ErrUnavailable)
 	})
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"krest/internal/kafka"
 )
 
 // Config is one config of a topic or broker.
@@ -53,13 +55,13 @@ type ConfigAlteration struct {
 }
 
 // TopicConfigs returns every config of the named topic, sorted by name, or an
-// error wrapping ErrTopicNotFound.
+// error wrapping kafka.ErrTopicNotFound.
 func (a *Admin) TopicConfigs(ctx context.Context, topic string) ([]Config, error) {
 	return a.describeConfigs(ctx, kmsg.ConfigResourceTypeTopic, topic, nil)
 }
 
 // TopicConfig returns one config of the named topic, or an error wrapping
-// ErrTopicNotFound or ErrConfigNotFound.
+// kafka.ErrTopicNotFound or ErrConfigNotFound.
 func (a *Admin) TopicConfig(ctx context.Context, topic, name string) (Config, error) {
 	return a.describeConfig(ctx, kmsg.ConfigResourceTypeTopic, topic, name)
 }
@@ -83,22 +85,22 @@ func (a *Admin) BrokerConfig(ctx context.Context, broker int32, name string) (Co
 }
 
 // SetTopicConfig sets one config of the named topic. Errors wrap
-// ErrTopicNotFound, or ErrInvalidRequest for an unknown name or a bad value.
+// kafka.ErrTopicNotFound, or kafka.ErrInvalidRequest for an unknown name or a bad value.
 func (a *Admin) SetTopicConfig(ctx context.Context, topic, name, value string) error {
 	return a.AlterTopicConfigs(ctx, topic, []ConfigAlteration{{Name: name, Value: &value}}, false)
 }
 
 // ResetTopicConfig removes the named topic's own value of one config, so that
-// the default applies again. Errors wrap ErrTopicNotFound, or
-// ErrInvalidRequest for an unknown name.
+// the default applies again. Errors wrap kafka.ErrTopicNotFound, or
+// kafka.ErrInvalidRequest for an unknown name.
 func (a *Admin) ResetTopicConfig(ctx context.Context, topic, name string) error {
 	return a.AlterTopicConfigs(ctx, topic, []ConfigAlteration{{Name: name, Delete: true}}, false)
 }
 
 // AlterTopicConfigs applies changes to the named topic's configs in one
 // incremental alter request: the broker applies all or none. With
-// validateOnly, the broker only checks them. Errors wrap ErrTopicNotFound, or
-// ErrInvalidRequest for an unknown name or a bad value.
+// validateOnly, the broker only checks them. Errors wrap kafka.ErrTopicNotFound, or
+// kafka.ErrInvalidRequest for an unknown name or a bad value.
 func (a *Admin) AlterTopicConfigs(ctx context.Context, topic string, changes []ConfigAlteration, validateOnly bool) error {
 	op := fmt.Sprintf("alter configs of topic %q", topic)
 	if len(changes) == 0 {
@@ -107,7 +109,7 @@ func (a *Admin) AlterTopicConfigs(ctx context.Context, topic string, changes []C
 	alters := make([]kadm.AlterConfig, 0, len(changes))
 	for _, c := range changes {
 		if c.Name == "" {
-			return fmt.Errorf("%s: a config name is empty: %w", op, ErrInvalidRequest)
+			return fmt.Errorf("%s: a config name is empty: %w", op, kafka.ErrInvalidRequest)
 		}
 		ac := kadm.AlterConfig{Op: kadm.SetConfig, Name: c.Name, Value: c.Value}
 		if c.Delete {
@@ -125,7 +127,7 @@ func (a *Admin) AlterTopicConfigs(ctx context.Context, topic string, changes []C
 	}
 	r, err := rs.On(topic, nil)
 	if err != nil {
-		return fmt.Errorf("%s: the response does not mention the topic: %w", op, ErrUnavailable)
+		return fmt.Errorf("%s: the response does not mention the topic: %w", op, kafka.ErrUnavailable)
 	}
 	return brokerErr(op, r.Err, r.ErrMessage)
 }
@@ -200,7 +202,7 @@ func (a *Admin) describeConfigs(ctx context.Context, kind kmsg.ConfigResourceTyp
 		slices.SortFunc(cs, func(l, r Config) int { return strings.Compare(l.Name, r.Name) })
 		return cs, nil
 	}
-	return nil, fmt.Errorf("%s: the response does not mention it: %w", op, ErrUnavailable)
+	return nil, fmt.Errorf("%s: the response does not mention it: %w", op, kafka.ErrUnavailable)
 }
 
 // describeWhat names a config resource in error messages.

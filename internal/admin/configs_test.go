@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"krest/internal/kafka"
 )
 
 // value returns the value of the named topic config, failing the test if it
@@ -42,9 +44,9 @@ func TestTopicConfigs(t *testing.T) {
 	}
 
 	_, err = a.TopicConfigs(ctx, "missing")
-	wantErr(t, err, ErrTopicNotFound)
+	wantErr(t, err, kafka.ErrTopicNotFound)
 	_, err = a.TopicConfig(ctx, "missing", "cleanup.policy")
-	wantErr(t, err, ErrTopicNotFound)
+	wantErr(t, err, kafka.ErrTopicNotFound)
 	_, err = a.TopicConfig(ctx, "t", "no.such.config")
 	wantErr(t, err, ErrConfigNotFound)
 }
@@ -71,8 +73,8 @@ func TestSetAndResetTopicConfig(t *testing.T) {
 		t.Errorf("after reset, cleanup.policy = %+v, want the default delete", c)
 	}
 
-	wantErr(t, a.SetTopicConfig(ctx, "missing", "cleanup.policy", "compact"), ErrTopicNotFound)
-	wantErr(t, a.ResetTopicConfig(ctx, "missing", "cleanup.policy"), ErrTopicNotFound)
+	wantErr(t, a.SetTopicConfig(ctx, "missing", "cleanup.policy", "compact"), kafka.ErrTopicNotFound)
+	wantErr(t, a.ResetTopicConfig(ctx, "missing", "cleanup.policy"), kafka.ErrTopicNotFound)
 }
 
 func TestAlterTopicConfigs(t *testing.T) {
@@ -109,8 +111,8 @@ func TestAlterTopicConfigs(t *testing.T) {
 		want    error
 	}{
 		{"nothing", "t", nil, nil},
-		{"empty name", "t", []ConfigAlteration{{Value: ptr("x")}}, ErrInvalidRequest},
-		{"missing topic", "missing", batch, ErrTopicNotFound},
+		{"empty name", "t", []ConfigAlteration{{Value: ptr("x")}}, kafka.ErrInvalidRequest},
+		{"missing topic", "missing", batch, kafka.ErrTopicNotFound},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			wantErr(t, a.AlterTopicConfigs(ctx, tt.topic, tt.changes, false), tt.want)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"krest/internal/kafka"
 )
 
 // Group types, as Kafka's GroupType enum names them.
@@ -124,7 +126,7 @@ func (a *Admin) Groups(ctx context.Context) ([]Group, error) {
 }
 
 // Group describes the consumer group with the given id, or returns an error
-// wrapping ErrGroupNotFound.
+// wrapping kafka.ErrGroupNotFound.
 func (a *Admin) Group(ctx context.Context, id string) (Group, error) {
 	op := fmt.Sprintf("describe consumer group %q", id)
 	described, err := a.describeGroups(ctx, []string{id})
@@ -133,13 +135,13 @@ func (a *Admin) Group(ctx context.Context, id string) (Group, error) {
 	}
 	g, ok := described[id]
 	if !ok {
-		return Group{}, fmt.Errorf("%s: %w", op, ErrGroupNotFound)
+		return Group{}, fmt.Errorf("%s: %w", op, kafka.ErrGroupNotFound)
 	}
 	return g, nil
 }
 
 // Consumer returns one member of a consumer group, or an error wrapping
-// ErrGroupNotFound or ErrConsumerNotFound.
+// kafka.ErrGroupNotFound or ErrConsumerNotFound.
 func (a *Admin) Consumer(ctx context.Context, group, consumer string) (Consumer, error) {
 	g, err := a.Group(ctx, group)
 	if err != nil {
@@ -155,7 +157,7 @@ func (a *Admin) Consumer(ctx context.Context, group, consumer string) (Consumer,
 
 // Lags returns the group's lag on every partition it has committed an offset
 // for, sorted by topic, then partition. Commits on topics that no longer
-// exist are left out. Errors wrap ErrGroupNotFound.
+// exist are left out. Errors wrap kafka.ErrGroupNotFound.
 func (a *Admin) Lags(ctx context.Context, group string) ([]Lag, error) {
 	g, err := a.Group(ctx, group)
 	if err != nil {
@@ -226,7 +228,7 @@ func (a *Admin) Lags(ctx context.Context, group string) ([]Lag, error) {
 }
 
 // Lag returns the group's lag on one partition, or an error wrapping
-// ErrGroupNotFound, or ErrPartitionNotFound if the group has no committed
+// kafka.ErrGroupNotFound, or kafka.ErrPartitionNotFound if the group has no committed
 // offset for the partition.
 func (a *Admin) Lag(ctx context.Context, group, topic string, partition int32) (Lag, error) {
 	lags, err := a.Lags(ctx, group)
@@ -238,11 +240,11 @@ func (a *Admin) Lag(ctx context.Context, group, topic string, partition int32) (
 			return l, nil
 		}
 	}
-	return Lag{}, fmt.Errorf("consumer group %q has no offset for topic %q partition %d: %w", group, topic, partition, ErrPartitionNotFound)
+	return Lag{}, fmt.Errorf("consumer group %q has no offset for topic %q partition %d: %w", group, topic, partition, kafka.ErrPartitionNotFound)
 }
 
 // LagSummary returns the group's largest and total lag over the partitions
-// that Lags reports. Errors wrap ErrGroupNotFound.
+// that Lags reports. Errors wrap kafka.ErrGroupNotFound.
 func (a *Admin) LagSummary(ctx context.Context, group string) (LagSummary, error) {
 	lags, err := a.Lags(ctx, group)
 	if err != nil {

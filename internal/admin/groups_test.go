@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"krest/internal/kafka"
 	"krest/internal/kafkatest"
 )
 
@@ -117,9 +118,9 @@ func TestSimpleGroup(t *testing.T) {
 		want      error
 	}{
 		{"committed", "simple", "u", 0, nil},
-		{"not committed", "simple", "u", 1, ErrPartitionNotFound},
-		{"unknown topic", "simple", "v", 0, ErrPartitionNotFound},
-		{"unknown group", "nope", "t", 0, ErrGroupNotFound},
+		{"not committed", "simple", "u", 1, kafka.ErrPartitionNotFound},
+		{"unknown topic", "simple", "v", 0, kafka.ErrPartitionNotFound},
+		{"unknown group", "nope", "t", 0, kafka.ErrGroupNotFound},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			l, err := a.Lag(ctx, tt.group, tt.topic, tt.partition)
@@ -164,7 +165,7 @@ func TestClassicGroup(t *testing.T) {
 	_, err = a.Consumer(ctx, "active", "nobody")
 	wantErr(t, err, ErrConsumerNotFound)
 	_, err = a.Consumer(ctx, "nope", m.ID)
-	wantErr(t, err, ErrGroupNotFound)
+	wantErr(t, err, kafka.ErrGroupNotFound)
 
 	// Everything is consumed and committed; new records are lag the
 	// member owns.
@@ -221,7 +222,7 @@ func TestGroups(t *testing.T) {
 	}{
 		{"active", "a-active", nil},
 		{"simple", "b-simple", nil},
-		{"unknown", "nope", ErrGroupNotFound},
+		{"unknown", "nope", kafka.ErrGroupNotFound},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			g, err := a.Group(ctx, tt.group)
@@ -285,7 +286,7 @@ func TestGroupOldBroker(t *testing.T) {
 		t.Errorf("Group = %+v, want a simple classic group", g)
 	}
 	_, err = a.Group(ctx, "nope")
-	wantErr(t, err, ErrGroupNotFound)
+	wantErr(t, err, kafka.ErrGroupNotFound)
 }
 
 func TestStateName(t *testing.T) {

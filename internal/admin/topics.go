@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+
+	"krest/internal/kafka"
 )
 
 // Topic describes a topic and its partitions.
@@ -73,24 +75,24 @@ type NewTopic struct {
 const maxTopicNameLen = 249
 
 // ValidTopicName returns nil if name is a legal Kafka topic name, or an error
-// wrapping ErrInvalidRequest that says why not. Kafka's rules: 1 to 249
+// wrapping kafka.ErrInvalidRequest that says why not. Kafka's rules: 1 to 249
 // characters, only ASCII letters, digits, '.', '_' and '-', and neither "."
 // nor "..". It asks no broker, so handlers can call it first.
 func ValidTopicName(name string) error {
 	switch {
 	case name == "":
-		return fmt.Errorf("topic name is empty: %w", ErrInvalidRequest)
+		return fmt.Errorf("topic name is empty: %w", kafka.ErrInvalidRequest)
 	case name == "." || name == "..":
-		return fmt.Errorf("topic name cannot be %q: %w", name, ErrInvalidRequest)
+		return fmt.Errorf("topic name cannot be %q: %w", name, kafka.ErrInvalidRequest)
 	case len(name) > maxTopicNameLen:
-		return fmt.Errorf("topic name is %d characters long, more than %d: %w", len(name), maxTopicNameLen, ErrInvalidRequest)
+		return fmt.Errorf("topic name is %d characters long, more than %d: %w", len(name), maxTopicNameLen, kafka.ErrInvalidRequest)
 	}
 	for i := range len(name) {
 		c := name[i]
 		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-' {
 			continue
 		}
-		return fmt.Errorf("topic name %q contains %q; legal characters are ASCII letters, digits, '.', '_' and '-': %w", name, rune(c), ErrInvalidRequest)
+		return fmt.Errorf("topic name %q contains %q; legal characters are ASCII letters, digits, '.', '_' and '-': %w", name, rune(c), kafka.ErrInvalidRequest)
 	}
 	return nil
 }
@@ -122,7 +124,7 @@ func (a *Admin) TopicNames(ctx context.Context) ([]string, error) {
 }
 
 // Topic describes the named topic, or returns an error wrapping
-// ErrTopicNotFound.
+// kafka.ErrTopicNotFound.
 func (a *Admin) Topic(ctx context.Context, name string) (Topic, error) {
 	op := fmt.Sprintf("describe topic %q", name)
 	tds, err := a.adm.ListTopicsWithInternal(fresh(ctx), name)
@@ -131,7 +133,7 @@ func (a *Admin) Topic(ctx context.Context, name string) (Topic, error) {
 	}
 	td, ok := tds[name]
 	if !ok {
-		return Topic{}, fmt.Errorf("%s: %w", op, ErrTopicNotFound)
+		return Topic{}, fmt.Errorf("%s: %w", op, kafka.ErrTopicNotFound)
 	}
 	if td.Err != nil {
 		return Topic{}, brokerErr(op, td.Err, "")
@@ -173,8 +175,8 @@ func topicFrom(td kadm.TopicDetail) Topic {
 // CreateTopic creates a topic, or with t.ValidateOnly only checks that it
 // could be created. The returned Topic carries the name, partition count and
 // replication factor the broker used (the request's values if the broker
-// predates Kafka 2.4), and no Partitions. Errors wrap ErrTopicExists or
-// ErrInvalidRequest (an invalid name, a replication factor larger than the
+// predates Kafka 2.4), and no Partitions. Errors wrap kafka.ErrTopicExists or
+// kafka.ErrInvalidRequest (an invalid name, a replication factor larger than the
 // number of brokers, an unknown config, ...).
 func (a *Admin) CreateTopic(ctx context.Context, t NewTopic) (Topic, error) {
 	op := fmt.Sprintf("create topic %q", t.Name)
@@ -183,9 +185,9 @@ func (a *Admin) CreateTopic(ctx context.Context, t NewTopic) (Topic, error) {
 	}
 	switch {
 	case t.Partitions < 0:
-		return Topic{}, fmt.Errorf("%s: partition count %d is negative: %w", op, t.Partitions, ErrInvalidRequest)
+		return Topic{}, fmt.Errorf("%s: partition count %d is negative: %w", op, t.Partitions, kafka.ErrInvalidRequest)
 	case t.ReplicationFactor < 0:
-		return Topic{}, fmt.Errorf("%s: replication factor %d is negative: %w", op, t.ReplicationFactor, ErrInvalidRequest)
+		return Topic{}, fmt.Errorf("%s: replication factor %d is negative: %w", op, t.ReplicationFactor, kafka.ErrInvalidRequest)
 	}
 	partitions, rf := t.Partitions, t.ReplicationFactor
 	if partitions == 0 {
@@ -211,7 +213,7 @@ func (a *Admin) CreateTopic(ctx context.Context, t NewTopic) (Topic, error) {
 	}
 	r, ok := rs[t.Name]
 	if !ok {
-		return Topic{}, fmt.Errorf("%s: the response does not mention the topic: %w", op, ErrUnavailable)
+		return Topic{}, fmt.Errorf("%s: the response does not mention the topic: %w", op, kafka.ErrUnavailable)
 	}
 	if r.Err != nil {
 		return Topic{}, brokerErr(op, r.Err, r.ErrMessage)
@@ -227,7 +229,7 @@ func (a *Admin) CreateTopic(ctx context.Context, t NewTopic) (Topic, error) {
 }
 
 // DeleteTopic deletes the named topic, or returns an error wrapping
-// ErrTopicNotFound.
+// kafka.ErrTopicNotFound.
 func (a *Admin) DeleteTopic(ctx context.Context, name string) error {
 	op := fmt.Sprintf("delete topic %q", name)
 	rs, err := a.adm.DeleteTopics(ctx, name)
@@ -236,19 +238,19 @@ func (a *Admin) DeleteTopic(ctx context.Context, name string) error {
 	}
 	r, ok := rs[name]
 	if !ok {
-		return fmt.Errorf("%s: the response does not mention the topic: %w", op, ErrUnavailable)
+		return fmt.Errorf("%s: the response does not mention the topic: %w", op, kafka.ErrUnavailable)
 	}
 	return brokerErr(op, r.Err, r.ErrMessage)
 }
 
 // SetPartitionCount raises the named topic's partition count to count.
 // Kafka cannot remove partitions: it rejects a count below the current one,
-// and an unchanged one too, with an error wrapping ErrInvalidRequest. Errors
-// also wrap ErrTopicNotFound.
+// and an unchanged one too, with an error wrapping kafka.ErrInvalidRequest. Errors
+// also wrap kafka.ErrTopicNotFound.
 func (a *Admin) SetPartitionCount(ctx context.Context, topic string, count int) error {
 	op := fmt.Sprintf("set partition count of topic %q to %d", topic, count)
 	if count < 1 {
-		return fmt.Errorf("%s: a topic needs at least one partition: %w", op, ErrInvalidRequest)
+		return fmt.Errorf("%s: a topic needs at least one partition: %w", op, kafka.ErrInvalidRequest)
 	}
 	rs, err := a.adm.UpdatePartitions(ctx, count, topic)
 	if err != nil {
@@ -256,13 +258,13 @@ func (a *Admin) SetPartitionCount(ctx context.Context, topic string, count int) 
 	}
 	r, ok := rs[topic]
 	if !ok {
-		return fmt.Errorf("%s: the response does not mention the topic: %w", op, ErrUnavailable)
+		return fmt.Errorf("%s: the response does not mention the topic: %w", op, kafka.ErrUnavailable)
 	}
 	return brokerErr(op, r.Err, r.ErrMessage)
 }
 
 // Partitions returns the named topic's partitions sorted by id, or an error
-// wrapping ErrTopicNotFound.
+// wrapping kafka.ErrTopicNotFound.
 func (a *Admin) Partitions(ctx context.Context, topic string) ([]Partition, error) {
 	t, err := a.Topic(ctx, topic)
 	if err != nil {
@@ -272,7 +274,7 @@ func (a *Admin) Partitions(ctx context.Context, topic string) ([]Partition, erro
 }
 
 // Partition describes one partition, or returns an error wrapping
-// ErrTopicNotFound or ErrPartitionNotFound.
+// kafka.ErrTopicNotFound or kafka.ErrPartitionNotFound.
 func (a *Admin) Partition(ctx context.Context, topic string, partition int32) (Partition, error) {
 	t, err := a.Topic(ctx, topic)
 	if err != nil {
@@ -283,11 +285,11 @@ func (a *Admin) Partition(ctx context.Context, topic string, partition int32) (P
 			return p, nil
 		}
 	}
-	return Partition{}, fmt.Errorf("topic %q partition %d: %w", topic, partition, ErrPartitionNotFound)
+	return Partition{}, fmt.Errorf("topic %q partition %d: %w", topic, partition, kafka.ErrPartitionNotFound)
 }
 
 // Offsets returns the earliest and latest offsets of one partition, or an
-// error wrapping ErrTopicNotFound or ErrPartitionNotFound.
+// error wrapping kafka.ErrTopicNotFound or kafka.ErrPartitionNotFound.
 func (a *Admin) Offsets(ctx context.Context, topic string, partition int32) (PartitionOffsets, error) {
 	op := fmt.Sprintf("list offsets of topic %q partition %d", topic, partition)
 	po := PartitionOffsets{Topic: topic, Partition: partition}
@@ -313,7 +315,7 @@ func (a *Admin) Offsets(ctx context.Context, topic string, partition int32) (Par
 		case err != nil:
 			return PartitionOffsets{}, brokerErr(op, err, "")
 		default:
-			return PartitionOffsets{}, fmt.Errorf("%s: %w", op, ErrPartitionNotFound)
+			return PartitionOffsets{}, fmt.Errorf("%s: %w", op, kafka.ErrPartitionNotFound)
 		}
 	}
 	return po, nil

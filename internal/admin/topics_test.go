@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"krest/internal/kafka"
 	"krest/internal/kafkatest"
 )
 
@@ -75,7 +76,7 @@ func TestTopic(t *testing.T) {
 	}
 
 	_, err = a.Topic(ctx, "missing")
-	wantErr(t, err, ErrTopicNotFound)
+	wantErr(t, err, kafka.ErrTopicNotFound)
 }
 
 func TestCreateTopic(t *testing.T) {
@@ -93,13 +94,13 @@ func TestCreateTopic(t *testing.T) {
 		{"broker defaults", NewTopic{Name: "t2"}, nil, 5, true},
 		{"with configs", NewTopic{Name: "t3", Partitions: 1, Configs: map[string]string{"cleanup.policy": "compact"}}, nil, 1, true},
 		{"validate only", NewTopic{Name: "t4", Partitions: 2, ValidateOnly: true}, nil, 2, false},
-		{"exists", NewTopic{Name: "exists", Partitions: 1}, ErrTopicExists, 0, true},
-		{"bad name", NewTopic{Name: "a/b", Partitions: 1}, ErrInvalidRequest, 0, false},
-		{"empty name", NewTopic{Partitions: 1}, ErrInvalidRequest, 0, false},
-		{"negative partitions", NewTopic{Name: "t5", Partitions: -2}, ErrInvalidRequest, 0, false},
-		{"negative replication factor", NewTopic{Name: "t6", ReplicationFactor: -2}, ErrInvalidRequest, 0, false},
-		{"replication factor above broker count", NewTopic{Name: "t7", Partitions: 1, ReplicationFactor: 3}, ErrInvalidRequest, 0, false},
-		{"validate only, exists", NewTopic{Name: "exists", ValidateOnly: true}, ErrTopicExists, 0, true},
+		{"exists", NewTopic{Name: "exists", Partitions: 1}, kafka.ErrTopicExists, 0, true},
+		{"bad name", NewTopic{Name: "a/b", Partitions: 1}, kafka.ErrInvalidRequest, 0, false},
+		{"empty name", NewTopic{Partitions: 1}, kafka.ErrInvalidRequest, 0, false},
+		{"negative partitions", NewTopic{Name: "t5", Partitions: -2}, kafka.ErrInvalidRequest, 0, false},
+		{"negative replication factor", NewTopic{Name: "t6", ReplicationFactor: -2}, kafka.ErrInvalidRequest, 0, false},
+		{"replication factor above broker count", NewTopic{Name: "t7", Partitions: 1, ReplicationFactor: 3}, kafka.ErrInvalidRequest, 0, false},
+		{"validate only, exists", NewTopic{Name: "exists", ValidateOnly: true}, kafka.ErrTopicExists, 0, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := a.CreateTopic(ctx, tt.topic)
@@ -133,8 +134,8 @@ func TestDeleteTopic(t *testing.T) {
 	}
 	wantErr(t, a.DeleteTopic(ctx, "doomed"), nil)
 	_, err := a.Topic(ctx, "doomed")
-	wantErr(t, err, ErrTopicNotFound)
-	wantErr(t, a.DeleteTopic(ctx, "doomed"), ErrTopicNotFound)
+	wantErr(t, err, kafka.ErrTopicNotFound)
+	wantErr(t, a.DeleteTopic(ctx, "doomed"), kafka.ErrTopicNotFound)
 }
 
 func TestSetPartitionCount(t *testing.T) {
@@ -164,9 +165,9 @@ func TestSetPartitionCount(t *testing.T) {
 		count int
 		want  error
 	}{
-		{"fewer", "t", 3, ErrInvalidRequest},
-		{"zero", "t", 0, ErrInvalidRequest},
-		{"missing topic", "missing", 3, ErrTopicNotFound},
+		{"fewer", "t", 3, kafka.ErrInvalidRequest},
+		{"zero", "t", 0, kafka.ErrInvalidRequest},
+		{"missing topic", "missing", 3, kafka.ErrTopicNotFound},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			wantErr(t, a.SetPartitionCount(ctx, tt.topic, tt.count), tt.want)
@@ -186,9 +187,9 @@ func TestPartition(t *testing.T) {
 	}{
 		{"first", "t", 0, nil},
 		{"last", "t", 2, nil},
-		{"past the end", "t", 3, ErrPartitionNotFound},
-		{"negative", "t", -1, ErrPartitionNotFound},
-		{"missing topic", "missing", 0, ErrTopicNotFound},
+		{"past the end", "t", 3, kafka.ErrPartitionNotFound},
+		{"negative", "t", -1, kafka.ErrPartitionNotFound},
+		{"missing topic", "missing", 0, kafka.ErrTopicNotFound},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := a.Partition(ctx, tt.topic, tt.partition)
@@ -200,7 +201,7 @@ func TestPartition(t *testing.T) {
 	}
 
 	_, err := a.Partitions(ctx, "missing")
-	wantErr(t, err, ErrTopicNotFound)
+	wantErr(t, err, kafka.ErrTopicNotFound)
 }
 
 func TestOffsets(t *testing.T) {
@@ -229,8 +230,8 @@ func TestOffsets(t *testing.T) {
 	}{
 		{"written and trimmed", "t", 0, PartitionOffsets{Topic: "t", Partition: 0, Earliest: 4, Latest: 10}, nil},
 		{"empty", "t", 1, PartitionOffsets{Topic: "t", Partition: 1}, nil},
-		{"missing partition", "t", 2, PartitionOffsets{}, ErrPartitionNotFound},
-		{"missing topic", "missing", 0, PartitionOffsets{}, ErrTopicNotFound},
+		{"missing partition", "t", 2, PartitionOffsets{}, kafka.ErrPartitionNotFound},
+		{"missing topic", "missing", 0, PartitionOffsets{}, kafka.ErrTopicNotFound},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := a.Offsets(ctx, tt.topic, tt.partition)

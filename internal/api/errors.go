@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"krest/internal/admin"
+	"krest/internal/kafka"
 	"krest/internal/produce"
 )
 
@@ -79,25 +80,25 @@ func errorFor(err error) *apiError {
 		status int
 		code   int
 	}{
-		{produce.ErrUnavailable, http.StatusServiceUnavailable, codeKafkaUnavailable},
+		{produce.ErrNotWritten, http.StatusServiceUnavailable, codeKafkaUnavailable},
 		{produce.ErrClosed, http.StatusServiceUnavailable, codeKafkaUnavailable},
 		{produce.ErrBufferFull, http.StatusServiceUnavailable, codeProducerBufFull},
 		{produce.ErrTimeout, http.StatusGatewayTimeout, codeProduceTimeout},
-		{produce.ErrTooLarge, http.StatusRequestEntityTooLarge, codeRecordTooLarge},
-		{produce.ErrUnknownTopic, http.StatusNotFound, codeTopicNotFound},
-		{produce.ErrUnknownPartition, http.StatusNotFound, codePartitionNotFound},
-		{produce.ErrRejected, http.StatusInternalServerError, codeKafkaRejected},
 
-		{admin.ErrTopicNotFound, http.StatusNotFound, codeTopicNotFound},
-		{admin.ErrPartitionNotFound, http.StatusNotFound, codePartitionNotFound},
+		{kafka.ErrTooLarge, http.StatusRequestEntityTooLarge, codeRecordTooLarge},
+		{kafka.ErrTopicNotFound, http.StatusNotFound, codeTopicNotFound},
+		{kafka.ErrPartitionNotFound, http.StatusNotFound, codePartitionNotFound},
+		{kafka.ErrGroupNotFound, http.StatusNotFound, http.StatusNotFound},
+		{kafka.ErrTopicExists, http.StatusBadRequest, codeInvalidField},
+		{kafka.ErrInvalidRequest, http.StatusBadRequest, codeInvalidField},
+		{kafka.ErrNotAuthorized, http.StatusForbidden, codeNotAuthorized},
+		{kafka.ErrAuthentication, http.StatusServiceUnavailable, codeKafkaRetriable},
+		{kafka.ErrUnavailable, http.StatusServiceUnavailable, codeKafkaRetriable},
+		{kafka.ErrRejected, http.StatusInternalServerError, codeKafkaRejected},
+
 		{admin.ErrBrokerNotFound, http.StatusNotFound, http.StatusNotFound},
-		{admin.ErrGroupNotFound, http.StatusNotFound, http.StatusNotFound},
 		{admin.ErrConsumerNotFound, http.StatusNotFound, http.StatusNotFound},
 		{admin.ErrConfigNotFound, http.StatusNotFound, http.StatusNotFound},
-		{admin.ErrTopicExists, http.StatusBadRequest, codeInvalidField},
-		{admin.ErrInvalidRequest, http.StatusBadRequest, codeInvalidField},
-		{admin.ErrNotAuthorized, http.StatusForbidden, codeNotAuthorized},
-		{admin.ErrUnavailable, http.StatusServiceUnavailable, codeKafkaRetriable},
 	} {
 		if errors.Is(err, m.err) {
 			return &apiError{m.status, m.code, err.Error()}
@@ -109,7 +110,7 @@ func errorFor(err error) *apiError {
 // v3ErrorFor is errorFor for API v3, which answers an unknown topic with
 // upstream's code and text instead of v2's 40401.
 func v3ErrorFor(err error) *apiError {
-	if errors.Is(err, admin.ErrTopicNotFound) || errors.Is(err, produce.ErrUnknownTopic) {
+	if errors.Is(err, kafka.ErrTopicNotFound) {
 		return &apiError{http.StatusNotFound, codeUnknownTopicPartition, "This server does not host this topic-partition."}
 	}
 	return errorFor(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"krest/internal/kafka"
 	"krest/internal/produce"
 )
 
@@ -79,7 +80,7 @@ func handleV3Records(p producer, adm adminer, maxRecord int64) http.Handler {
 			return
 		}
 		<-first.done
-		if err := first.res.Err; errors.Is(err, produce.ErrUnknownTopic) || unwritten([]produce.Result{first.res}) != nil {
+		if err := first.res.Err; errors.Is(err, kafka.ErrTopicNotFound) || unwritten([]produce.Result{first.res}) != nil {
 			// The rest of the body goes unread: the connection cannot
 			// serve another request.
 			w.Header().Set("Connection", "close")

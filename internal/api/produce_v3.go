@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"krest/internal/kafka"
 	"krest/internal/produce"
 )
 
@@ -356,7 +357,7 @@ func handleV3Batch(p producer, adm adminer, maxBody int64, maxEntries int) http.
 			return 0, nil, err
 		}
 		for _, res := range results {
-			if errors.Is(res.Err, produce.ErrUnknownTopic) {
+			if errors.Is(res.Err, kafka.ErrTopicNotFound) {
 				return 0, nil, res.Err
 			}
 		}

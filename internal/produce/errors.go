@@ -6,17 +6,18 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"krest/internal/kafka"
 )
 
+// The producer's own states. Every error the brokers or the client return
+// wraps a sentinel of kafka's vocabulary as well (kafka.ErrTopicNotFound,
+// kafka.ErrTooLarge, kafka.ErrRejected, …; see kafka.Classify).
 var (
-	// ErrUnavailable is returned when no broker could take the record in
-	// time (down, unreachable, electing a leader, not enough in-sync
-	// replicas). The record was not written; retrying is safe.
-	ErrUnavailable = errors.New("kafka unavailable")
+	// ErrNotWritten is returned when no broker took the record: it was
+	// not written, and retrying is safe. It wraps kafka.ErrUnavailable.
+	ErrNotWritten = fmt.Errorf("%w, the record was not written", kafka.ErrUnavailable)
 	// ErrBufferFull is returned when the producer already holds its maximum
 	// of unacknowledged records. The record was not written.
 	ErrBufferFull = errors.New("producer buffer full")
@@ -24,15 +25,6 @@ var (
 	// produce timeout after the record was sent: it may or may not be
 	// written.
 	ErrTimeout = errors.New("kafka did not acknowledge in time")
-	// ErrTooLarge is returned when the broker refuses a record for its size.
-	ErrTooLarge = errors.New("record too large")
-	// ErrUnknownTopic is returned when the topic does not exist.
-	ErrUnknownTopic = errors.New("topic not found")
-	// ErrUnknownPartition is returned when the partition does not exist.
-	ErrUnknownPartition = errors.New("partition not found")
-	// ErrRejected is returned when the broker refused the record for a
-	// reason retrying will not fix (authorization, invalid record, …).
-	ErrRejected = errors.New("kafka rejected the record")
 	// ErrClosed is returned when the producer is shutting down.
 	ErrClosed = errors.New("producer closed")
 )
@@ -43,14 +35,15 @@ func Class(err error) string {
 		err  error
 		name string
 	}{
-		{ErrUnavailable, "unavailable"},
 		{ErrBufferFull, "buffer_full"},
 		{ErrTimeout, "timeout"},
-		{ErrTooLarge, "too_large"},
-		{ErrUnknownTopic, "unknown_topic"},
-		{ErrUnknownPartition, "unknown_partition"},
-		{ErrRejected, "rejected"},
 		{ErrClosed, "closed"},
+		{kafka.ErrUnavailable, "unavailable"},
+		{kafka.ErrTooLarge, "too_large"},
+		{kafka.ErrTopicNotFound, "unknown_topic"},
+		{kafka.ErrPartitionNotFound, "unknown_partition"},
+		{kafka.ErrNotAuthorized, "not_authorized"},
+		{kafka.ErrRejected, "rejected"},
 	} {
 		if errors.Is(err, c.err) {
 			return c.name
@@ -72,7 +65,7 @@ func classifyResult(r *kgo.Record, err error) error {
 	}
 	if n, ok := kafka.PartitionOutOfRange(r); ok {
 		return fmt.Errorf("%w: topic %s has %d partitions, numbered from 0, so there is no partition %d",
-			ErrUnknownPartition, r.Topic, n, r.Partition)
+			kafka.ErrPartitionNotFound, r.Topic, n, r.Partition)
 	}
 	return classify(err)
 }
@@ -82,27 +75,19 @@ func classify(err error) error {
 	if err == nil {
 		return nil
 	}
-	var kind error
 	switch {
 	case errors.Is(err, kgo.ErrMaxBuffered):
-		kind = ErrBufferFull
+		return fmt.Errorf("%w: %v", ErrBufferFull, err)
 	case errors.Is(err, kgo.ErrClientClosed):
-		kind = ErrClosed
+		return fmt.Errorf("%w: %v", ErrClosed, err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
 		errors.Is(err, kgo.ErrRecordTimeout), errors.Is(err, kgo.ErrRecordRetries):
 		// Failed before it was sent: not written.
-		return fmt.Errorf("%w: no broker took the record in time (%v); it was not written", ErrUnavailable, err)
-	case errors.Is(err, kerr.MessageTooLarge), errors.Is(err, kerr.RecordListTooLarge):
-		kind = ErrTooLarge
-	case errors.Is(err, kerr.UnknownTopicOrPartition), errors.Is(err, kerr.UnknownTopicID):
-		kind = ErrUnknownTopic
-	default:
-		var ke *kerr.Error
-		if errors.As(err, &ke) && !ke.Retriable {
-			kind = ErrRejected
-		} else {
-			kind = ErrUnavailable
-		}
+		return fmt.Errorf("%w: no broker took the record in time (%v)", ErrNotWritten, err)
+	}
+	kind := kafka.Classify(err)
+	if kind == nil || kind == kafka.ErrUnavailable {
+		kind = ErrNotWritten
 	}
 	return fmt.Errorf("%w: %v", kind, err)
 }

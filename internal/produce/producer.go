@@ -126,13 +126,13 @@ func (p *Producer) Send(ctx context.Context, r *kgo.Record, done func(Result)) {
 
 // ToPartition pins r to partition instead of letting the producer choose
 // one. A partition the topic does not have fails r with
-// ErrUnknownPartition.
+// kafka.ErrPartitionNotFound.
 func ToPartition(r *kgo.Record, partition int32) { kafka.ToPartition(r, partition) }
 
 // clientTimeout is the deadline the client gets for a record: the timeout
 // less the time it may take to act on it. The client gives up a record past
 // its deadline, one it holds unwritten, only at its next attempt, within
-// kafka.RetryInterval; the caller should hear that (ErrUnavailable) rather
+// kafka.RetryInterval; the caller should hear that (ErrNotWritten) rather
 // than ErrTimeout, which says "maybe", once the timeout is up. At most a
 // quarter of the timeout goes to this.
 func (p *Producer) clientTimeout() time.Duration {

@@ -85,7 +85,7 @@ func TestProduceFailures(t *testing.T) {
 		{
 			name:  "broker down",
 			setup: func(t *testing.T, c *kafkatest.Fake) { c.Stop(t) },
-			topic: "t", want: produce.ErrUnavailable,
+			topic: "t", want: produce.ErrNotWritten,
 		},
 		{
 			name:  "broker does not answer",
@@ -94,7 +94,7 @@ func TestProduceFailures(t *testing.T) {
 		},
 		{
 			name:  "unknown topic",
-			topic: "missing", want: produce.ErrUnknownTopic,
+			topic: "missing", want: kafka.ErrTopicNotFound,
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,7 +152,7 @@ func TestProduceNotEnoughReplicas(t *testing.T) {
 	p := newProducerTimeout(t, c.Brokers(), 100, timeout)
 	start := time.Now()
 	res := p.Produce(context.Background(), &kgo.Record{Topic: "t", Value: []byte("x")})[0]
-	if took := time.Since(start); !errors.Is(res.Err, produce.ErrUnavailable) || took > timeout {
+	if took := time.Since(start); !errors.Is(res.Err, produce.ErrNotWritten) || took > timeout {
 		t.Errorf("got %v after %s, want ErrUnavailable within %s", res.Err, took, timeout)
 	}
 }
@@ -162,7 +162,7 @@ func TestClass(t *testing.T) {
 		err  error
 		want string
 	}{
-		{produce.ErrUnavailable, "unavailable"},
+		{produce.ErrNotWritten, "unavailable"},
 		{errors.Join(errors.New("wrapped"), produce.ErrTimeout), "timeout"},
 		{errors.New("something else"), "other"},
 	} {
