@@ -29,6 +29,13 @@ var (
 	ErrClosed = errors.New("producer closed")
 )
 
+// Retriable reports whether err, from this package, is one a later
+// attempt may not meet: the brokers were unavailable, the buffer full, or
+// the answer late.
+func Retriable(err error) bool {
+	return errors.Is(err, kafka.ErrUnavailable) || errors.Is(err, ErrBufferFull) || errors.Is(err, ErrTimeout)
+}
+
 // Class names err's kind for metrics labels: one of a fixed set of words.
 func Class(err error) string {
 	for _, c := range []struct {

@@ -98,6 +98,12 @@ func (p *Producer) Produce(ctx context.Context, recs ...*kgo.Record) []Result {
 	return results
 }
 
+// Write produces r and waits for its acknowledgement, as Produce does for
+// one record, and returns its error.
+func (p *Producer) Write(ctx context.Context, r *kgo.Record) error {
+	return p.Produce(ctx, r)[0].Err
+}
+
 // Send sends r without waiting and calls done exactly once with its outcome,
 // at the latest at the producer's timeout (with ErrTimeout). done runs on a
 // producer goroutine and must not block.
