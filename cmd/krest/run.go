@@ -159,59 +159,81 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		return kafka.Check(ctx, adm, topics, cfg.CreateTopics)
 	}, healthInterval, logger)
 
+	srv, err := api.NewServer(api.Options{
+		Logger: logger, Producer: producer, Health: monitor, Metrics: m, Admin: admin.New(pcl),
+		Topic: cfg.Topic, MaxRequestRecords: cfg.BatchMaxEntries, CallTimeout: cfg.ProduceTimeout,
+		AdvertisedURL: cfg.AdvertisedURL, APIV2: cfg.APIV2, APIV3: cfg.APIV3,
+		Limits: api.Limits{
+			MaxBodyBytes: int(cfg.MaxBodyBytes), MaxHeaderBytes: cfg.MaxHeaderBytes, MaxInFlight: cfg.MaxInFlight,
+			MaxStreams: cfg.MaxStreams, MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr,
+			ReadTimeout: cfg.ReadTimeout, IdleTimeout: cfg.IdleTimeout,
+			ReadIdleTimeout: cfg.IOIdleTimeout, WriteIdleTimeout: cfg.IOIdleTimeout,
+		},
+	})
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
-	srv := &http.Server{
-		Handler: api.NewServer(api.Options{
-			Logger: logger, Producer: producer, Health: monitor, Metrics: m,
-			Topic: cfg.Topic, MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight, BatchMaxEntries: cfg.BatchMaxEntries,
-			Admin: admin.New(pcl), APIV2: cfg.APIV2, APIV3: cfg.APIV3,
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		// ReadTimeout and WriteTimeout stay unset: a streaming produce
-		// request lives as long as its client sends. Bodies are bounded by
-		// MaxBodyBytes and produce calls by the produce timeout instead.
-		IdleTimeout:    2 * time.Minute,
-		MaxHeaderBytes: 64 << 10,
-		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
 	logger.Info("listening", "addr", ln.Addr().String(), "brokers", brokers, "topic", cfg.Topic, "version", version)
 
+	// The consumer outlives the signal: it stops after the producer has
+	// flushed, so that it can still read what the last requests wrote.
+	consumeCtx, stopConsumer := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopConsumer()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { monitor.Run(gctx); return nil })
 	if cfg.PprofAddr != "" {
 		g.Go(func() error { return servePprof(gctx, cfg.PprofAddr, logger) })
 	}
 	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(ln); err != nil {
 			return fmt.Errorf("http: %w", err)
 		}
 		return nil
 	})
 	g.Go(func() error {
 		<-gctx.Done()
-		logger.Info("shutting down")
-		monitor.Drain()
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			logger.Warn("http drain incomplete", "err", err)
-		}
-		if err := producer.Flush(sctx); err != nil {
-			logger.Warn("producer flush incomplete", "err", err)
-		}
+		defer stopConsumer()
+		shutdown(ctx, cfg, logger, monitor, srv, producer)
 		return nil
 	})
 	if cfg.Consumer {
 		g.Go(func() error {
-			return consumeMessages(gctx, cfg, logger, m, kopts("consumer"), pcl, monitor.Readied())
+			return consumeMessages(consumeCtx, cfg, logger, m, kopts("consumer"), pcl, monitor.Readied())
 		})
 	}
 	err = g.Wait()
 	logger.Info("stopped")
 	return err
+}
+
+// shutdown stops serving in order: readiness fails for the shutdown delay,
+// so that load balancers stop sending; then the listener closes and the
+// requests in progress finish, within the shutdown timeout (open streams
+// end with a last report); then the producer flushes what they sent,
+// within the produce timeout, which bounds every record anyway. The
+// consumer stops after it returns, and the embedded broker last.
+func shutdown(ctx context.Context, cfg config.Config, logger *slog.Logger, monitor *health.Monitor, srv *api.Server, producer *produce.Producer) {
+	monitor.Drain()
+	logger.Info("shutting down: not ready from now", "delay", cfg.ShutdownDelay)
+	if cfg.ShutdownDelay > 0 {
+		delay := time.NewTimer(cfg.ShutdownDelay)
+		defer delay.Stop()
+		<-delay.C
+	}
+	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(drain); err != nil {
+		logger.Warn("http drain incomplete", "err", err)
+	}
+	flush, cancelFlush := context.WithTimeout(context.WithoutCancel(ctx), cfg.ProduceTimeout)
+	defer cancelFlush()
+	if err := producer.Flush(flush); err != nil {
+		logger.Warn("producer flush incomplete", "err", err)
+	}
 }
 
 // consumeMessages runs the consumer group once the topics exist, logging

@@ -2,9 +2,10 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/valyala/fasthttp"
 
 	"krest/internal/admin"
 	"krest/internal/kafka"
@@ -70,11 +71,6 @@ func errorFor(err error) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return &apiError{http.StatusRequestEntityTooLarge, codeBodyTooLarge,
-			fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
-	}
 	for _, m := range []struct {
 		err    error
 		status int
@@ -131,11 +127,48 @@ func recordErrorCode(err error) int {
 	}
 }
 
-// writeError writes err's response; 429 and 503 carry Retry-After.
-func writeError(w http.ResponseWriter, err error) {
-	ae := errorFor(err)
-	if ae.Status == http.StatusServiceUnavailable || ae.Status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+// errorForRoute is errorFor in the codes of c's API version.
+func errorForRoute(c *call, err error) *apiError {
+	if c.route != nil && c.route.version == apiV3 {
+		return v3ErrorFor(err)
 	}
-	encode(w, ae.Status, errorBody{ErrorCode: ae.Code, Message: ae.Message})
+	return errorFor(err)
+}
+
+// writeError answers err and returns the status answered: its status, or
+// statusClientGone (nothing written) when the client went away. A 5xx
+// keeps err as the request's cause, for the log.
+func (s *Server) writeError(c *call, err error) int {
+	if errors.Is(err, errClientGone) {
+		c.fctx.SetConnectionClose()
+		return statusClientGone
+	}
+	ae := errorForRoute(c, err)
+	if ae.Status >= 500 && c.cause == nil {
+		c.cause = err
+	}
+	writeErrorBody(c.fctx, ae)
+	return ae.Status
+}
+
+// writeErrorBody writes ae as the answer; 429 and 503 carry Retry-After.
+// The content type stays a JSON type the route already set (v2's).
+func writeErrorBody(fctx *fasthttp.RequestCtx, ae *apiError) {
+	if ae.Status == http.StatusServiceUnavailable || ae.Status == http.StatusTooManyRequests {
+		fctx.Response.Header.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+	b := append(appendErrorBody(nil, ae.Code, ae.Message), '\n')
+	if len(fctx.Response.Header.ContentType()) == 0 {
+		fctx.SetContentType("application/json")
+	}
+	fctx.SetStatusCode(ae.Status)
+	fctx.SetBody(b)
+}
+
+// appendErrorBody appends {"error_code":code,"message":msg} to b, as
+// encoding/json writes it.
+func appendErrorBody(b []byte, code int, msg string) []byte {
+	b = strconv.AppendInt(append(b, `{"error_code":`...), int64(code), 10)
+	b = appendJSONString(append(b, `,"message":`...), msg)
+	return append(b, '}')
 }

@@ -12,34 +12,9 @@ import (
 	"sync"
 )
 
-// readBody reads r's body, refusing more than limit bytes and any content
-// type that is not JSON. The returned buffer goes back with putBuffer.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) (*bytes.Buffer, error) {
-	if err := requireJSON(r); err != nil {
-		return nil, err
-	}
-	return readNegotiated(w, r, limit)
-}
-
-// readNegotiated is readBody for a route that checked the content type
-// itself.
-func readNegotiated(w http.ResponseWriter, r *http.Request, limit int64) (*bytes.Buffer, error) {
-	buf := bufferPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
-		putBuffer(buf)
-		return nil, err
-	}
-	if len(bytes.TrimSpace(buf.Bytes())) == 0 {
-		putBuffer(buf)
-		return nil, &apiError{http.StatusBadRequest, codeEmptyBody, "request body is empty"}
-	}
-	return buf, nil
-}
-
 var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// putBuffer returns a buffer from readBody; large ones are dropped so the
+// putBuffer returns a pooled buffer; large ones are dropped so the
 // pool does not pin memory.
 func putBuffer(b *bytes.Buffer) {
 	if b.Cap() <= 64<<10 {
@@ -48,20 +23,38 @@ func putBuffer(b *bytes.Buffer) {
 }
 
 // requireJSON accepts application/json and any application/*+json type.
-func requireJSON(r *http.Request) error {
-	ct := r.Header.Get("Content-Type")
-	if ct == "application/json" {
+func requireJSON(c *call) error {
+	ct := c.fctx.Request.Header.ContentType()
+	if string(ct) == "application/json" {
 		return nil // the common case, without parsing parameters into a map
 	}
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, _, err := mime.ParseMediaType(string(ct))
 	if err == nil && (mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
 		return nil
 	}
-	if ct == "" {
-		ct = "none"
+	name := string(ct)
+	if name == "" {
+		name = "none"
 	}
 	return &apiError{http.StatusUnsupportedMediaType, codeUnsupportedMedia,
-		fmt.Sprintf("content type %s is not supported; send application/json", ct)}
+		fmt.Sprintf("content type %s is not supported; send application/json", name)}
+}
+
+// jsonBody returns c's body once its content type is JSON and it is not
+// empty: the one check every JSON request body goes through.
+func jsonBody(c *call) ([]byte, error) {
+	if err := requireJSON(c); err != nil {
+		return nil, err
+	}
+	return nonEmpty(c.body)
+}
+
+// nonEmpty fails for a body of nothing but whitespace.
+func nonEmpty(body []byte) ([]byte, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, &apiError{http.StatusBadRequest, codeEmptyBody, "request body is empty"}
+	}
+	return body, nil
 }
 
 // unmarshalStrict decodes one JSON value from data into v, refusing unknown
@@ -112,31 +105,35 @@ func jsonKind(goKind string) string {
 	return "number"
 }
 
-// encode writes v as the JSON response body with the given status, typed
-// application/json unless the route already set a JSON type of its own. A
-// json.RawMessage, JSON a handler built itself, is written as it is.
-func encode(w http.ResponseWriter, status int, v any) {
-	if w.Header().Get("Content-Type") == "" {
-		w.Header().Set("Content-Type", "application/json")
+// rawJSON is an answer body a handler wrote as JSON itself; encode
+// writes it as it is.
+type rawJSON []byte
+
+// encode writes v as the JSON answer with the given status, typed
+// application/json unless the route already set a JSON type of its own.
+func encode(c *call, status int, v any) {
+	fctx := c.fctx
+	if len(fctx.Response.Header.ContentType()) == 0 {
+		fctx.SetContentType("application/json")
 	}
-	w.WriteHeader(status)
-	// The status is sent; an encoding error can only be a broken client
-	// connection, which there is no one left to tell about.
-	if raw, ok := v.(json.RawMessage); ok {
-		_, _ = w.Write(append(raw, '\n'))
+	fctx.SetStatusCode(status)
+	if raw, ok := v.(rawJSON); ok {
+		fctx.SetBody(raw)
+		fctx.Response.AppendBodyString("\n")
 		return
 	}
-	_ = json.NewEncoder(w).Encode(v)
+	// A value of krest's own types always encodes.
+	_ = json.NewEncoder(fctx).Encode(v)
 }
 
-// decode reads r's JSON body into a T: the one path every JSON request body
-// takes (size limit, content type, strict fields, clear 4xx errors).
-func decode[T any](w http.ResponseWriter, r *http.Request, limit int64) (T, error) {
+// decode reads c's JSON body into a T: the one path every JSON request
+// body of a REST call takes (content type, size limit, strict fields,
+// clear 4xx errors).
+func decode[T any](c *call) (T, error) {
 	var v T
-	buf, err := readBody(w, r, limit)
+	body, err := jsonBody(c)
 	if err != nil {
 		return v, err
 	}
-	defer putBuffer(buf)
-	return v, unmarshalStrict(buf.Bytes(), &v)
+	return v, unmarshalStrict(body, &v)
 }

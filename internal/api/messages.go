@@ -18,46 +18,40 @@ type messageBody struct {
 	Content *string `json:"content"`
 }
 
-// writeProduced answers 201 {"status":"message produced","id","topic",
-// "partition","offset"} for r, written by hand as encode would: this is the
-// hot path.
-func writeProduced(w http.ResponseWriter, id string, r *kgo.Record) {
-	b := make([]byte, 0, 96+len(id)+len(r.Topic))
+// appendProduced appends 201's body {"status":"message produced","id",
+// "topic","partition","offset"} for r to b, written by hand as encode would:
+// this is the hot path.
+func appendProduced(b []byte, id string, r *kgo.Record) []byte {
 	b = message.AppendString(append(b, `{"status":"message produced","id":`...), id)
 	b = message.AppendString(append(b, `,"topic":`...), r.Topic)
 	b = strconv.AppendInt(append(b, `,"partition":`...), int64(r.Partition), 10)
 	b = strconv.AppendInt(append(b, `,"offset":`...), r.Offset, 10)
-	b = append(b, "}\n"...)
-	w.Header()["Content-Type"] = []string{"application/json"}
-	w.WriteHeader(http.StatusCreated)
-	_, _ = w.Write(b) // a write error is a gone client, with no one left to tell
+	return append(b, "}\n"...)
 }
 
-// handleMessages produces one message to topic and answers 201 once the
-// broker acknowledged it. A missing or empty id is generated.
-func handleMessages(p producer, topic string, maxBody int64) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		buf, err := readBody(w, r, maxBody)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		id, content, err := parseMessage(buf.Bytes())
-		putBuffer(buf)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		if id == "" {
-			id = newID()
-		}
-		res := p.Produce(r.Context(), &kgo.Record{Topic: topic, Key: []byte(id), Value: message.Encode(id, content)})[0]
-		if res.Err != nil {
-			writeError(w, res.Err)
-			return
-		}
-		writeProduced(w, id, res.Record)
-	})
+// messages produces one message to the seed route's topic and answers 201
+// once the broker acknowledged it. A missing or empty id is generated.
+func (h *handlers) messages(c *call) (int, any, error) {
+	body, err := jsonBody(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	id, content, err := parseMessage(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	if id == "" {
+		id = newID()
+	}
+	res := h.p.Produce(c.fctx, &kgo.Record{Topic: h.topic, Key: []byte(id), Value: message.Encode(id, content)})[0]
+	if res.Err != nil {
+		return 0, nil, res.Err
+	}
+	c.fctx.SetContentType("application/json")
+	c.fctx.SetStatusCode(http.StatusCreated)
+	var buf [256]byte
+	c.fctx.SetBody(appendProduced(buf[:0], id, res.Record))
+	return answered, nil, nil
 }
 
 // parseMessage reads a message body: the compact form without reflection,

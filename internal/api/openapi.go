@@ -39,9 +39,11 @@ func yamlToJSON(y []byte) ([]byte, error) {
 }
 
 // handleOpenAPI serves doc, krest's OpenAPI document, as contentType.
-func handleOpenAPI(doc []byte, contentType string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", contentType)
-		_, _ = w.Write(doc) // a write error is a client gone
-	})
+func handleOpenAPI(doc []byte, contentType string) handler {
+	return func(c *call) (int, any, error) {
+		c.fctx.SetContentType(contentType)
+		c.fctx.SetStatusCode(http.StatusOK)
+		c.fctx.Response.SetBodyRaw(doc) // doc lives as long as the process
+		return answered, nil, nil
+	}
 }

@@ -3,15 +3,15 @@ package api
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
-	"strconv"
 
 	"krest/internal/admin"
 )
 
 // This file holds what the Confluent REST Proxy routes of both API versions
-// share: path parameters, validated before any broker call, and the one way
-// a route's answer is written.
+// share: the admin interface, and path parameters, validated before any
+// broker call.
 //
 // Routes name their path wildcards as upstream documents them, in v2 and v3
 // alike: {cluster_id}, {topic_name}, {partition_id}, {broker_id}. parsePath
@@ -54,8 +54,8 @@ type adminer interface {
 
 var _ adminer = (*admin.Admin)(nil)
 
-// pathArgs are the validated path parameters of one REST Proxy request.
-// A field is zero when the route has no such wildcard.
+// pathArgs are the validated path parameters of one request. A field is
+// zero when the route has no such wildcard.
 type pathArgs struct {
 	cluster   string // {cluster_id}, a legal Kafka name
 	topic     string // {topic_name}, a legal Kafka topic name
@@ -63,12 +63,12 @@ type pathArgs struct {
 	broker    int32  // {broker_id}, non-negative
 }
 
-// parsePath validates r's path parameters by Kafka's rules, so that a bad
+// parsePath validates c's path parameters by Kafka's rules, so that a bad
 // topic name or cluster id is a 400 that reaches no broker and changes
 // nothing.
-func parsePath(r *http.Request) (pathArgs, error) {
+func parsePath(c *call) (pathArgs, error) {
 	var a pathArgs
-	if id := r.PathValue("cluster_id"); id != "" {
+	if id := c.pathValue("cluster_id"); id != "" {
 		// Cluster ids (base64 UUIDs, or older free-form ids) follow the
 		// topic name rules: the same alphabet and length limit.
 		if admin.ValidTopicName(id) != nil {
@@ -77,7 +77,7 @@ func parsePath(r *http.Request) (pathArgs, error) {
 		}
 		a.cluster = id
 	}
-	if name := r.PathValue("topic_name"); name != "" {
+	if name, ok := c.pathValueOK("topic_name"); ok {
 		if err := admin.ValidTopicName(name); err != nil {
 			return a, &apiError{http.StatusBadRequest, codeInvalidField, err.Error()}
 		}
@@ -87,54 +87,37 @@ func parsePath(r *http.Request) (pathArgs, error) {
 		name string
 		dst  *int32
 	}{{"partition_id", &a.partition}, {"broker_id", &a.broker}} {
-		s := r.PathValue(p.name)
-		if s == "" {
+		s, ok := c.pathValueOK(p.name)
+		if !ok {
 			continue
 		}
-		n, err := strconv.ParseInt(s, 10, 32)
-		if err != nil || n < 0 {
+		n, ok := parseID(s)
+		if !ok {
 			return a, &apiError{http.StatusBadRequest, codeInvalidField,
 				fmt.Sprintf("%s must be a non-negative integer, not %q", p.name, s)}
 		}
-		*p.dst = int32(n)
+		*p.dst = n
 	}
 	return a, nil
 }
 
-// restCall is one REST Proxy request whose path parameters are valid.
-type restCall struct {
-	pathArgs
-	w http.ResponseWriter
-	r *http.Request
-}
-
-// restHandler is the body of one REST Proxy route: it returns the answer's
-// status and body (nil for none), or an error.
-type restHandler func(c *restCall) (int, any, error)
-
-// serveRest validates the path, runs check (if any) and then fn, and writes
-// the answer; errors go through errFor, the API version's mapping.
-func serveRest(errFor func(error) *apiError, check func(*restCall) error, fn restHandler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		args, err := parsePath(r)
-		c := &restCall{pathArgs: args, w: w, r: r}
-		if err == nil && check != nil {
-			err = check(c)
+// parseID parses a partition or broker id: decimal digits only (no sign),
+// within int32.
+func parseID(s string) (int32, bool) {
+	if s == "" || len(s) > 10 {
+		return 0, false
+	}
+	var n int64
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
 		}
-		var status int
-		var body any
-		if err == nil {
-			status, body, err = fn(c)
-		}
-		switch {
-		case err != nil:
-			writeError(w, errFor(err))
-		case body == nil:
-			w.WriteHeader(status)
-		default:
-			encode(w, status, body)
-		}
-	})
+		n = n*10 + int64(s[i]-'0')
+	}
+	if n > math.MaxInt32 {
+		return 0, false
+	}
+	return int32(n), true
 }
 
 // mapSlice returns f applied to every element of s, never nil, so that an

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -53,22 +52,19 @@ func newProxyEnv(t testing.TB, opts ...func(*Options)) *proxyEnv {
 	}
 	t.Cleanup(pcl.Close)
 	o := Options{
-		Logger:          slog.New(slog.DiscardHandler),
-		Metrics:         metrics.New(),
-		Producer:        produce.New(pcl, produce.Options{Timeout: 3 * time.Second}),
-		MaxBodyBytes:    1 << 20,
-		MaxInFlight:     64,
-		BatchMaxEntries: 1000,
-		Admin:           admin.New(cl),
-		APIV2:           true,
-		APIV3:           true,
+		Logger:            slog.New(slog.DiscardHandler),
+		Metrics:           metrics.New(),
+		Producer:          produce.New(pcl, produce.Options{Timeout: 3 * time.Second}),
+		MaxRequestRecords: 1000,
+		Admin:             admin.New(cl),
+		APIV2:             true,
+		APIV3:             true,
+		Limits:            Limits{MaxBodyBytes: 1 << 20, MaxInFlight: 64},
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	srv := httptest.NewServer(NewServer(o))
-	t.Cleanup(srv.Close)
-	return &proxyEnv{url: srv.URL, brokers: fake.Brokers(), cl: cl, fake: fake}
+	return &proxyEnv{url: serve(t, o), brokers: fake.Brokers(), cl: cl, fake: fake}
 }
 
 // reply is one HTTP answer.

@@ -1,88 +1,113 @@
 package api
 
-import "net/http"
+// routes returns every route krest serves, in one table: each row states its
+// method and pattern, the resource it touches (and which path value names
+// it), the operation it performs on it, and its handler. One frame
+// (frame.go) runs every handler: path values, body limits, the in-flight
+// limit, errors, metrics and the request id. openapi_test.go checks the
+// table against openapi.yaml, so a new route needs its entry there, and
+// routes_test.go that every row names a resource and an operation. Each
+// REST Proxy version's rows exist only when it is switched on.
+func routes(opts Options, h *handlers) []*route {
+	rs := []*route{
+		{method: "POST", pattern: "/api/messages", resource: resourceTopic, op: opWrite, handle: h.messages, body: bodyWhole},
 
-// addRoutes registers every route krest serves on mux and returns their
-// patterns, in order: openapi_test.go checks them against openapi.yaml, so
-// a new route needs its entry there. Routes that do work against Kafka are
-// wrapped in the in-flight limit; health and metrics are not, so they
-// answer under overload. API v2 routes are also wrapped in withV2 (content
-// negotiation); each REST Proxy version exists only when switched on.
-func addRoutes(mux *http.ServeMux, opts Options) []string {
-	var patterns []string
-	handle := func(pattern string, h http.Handler) {
-		mux.Handle(pattern, h)
-		patterns = append(patterns, pattern)
+		{method: "GET", pattern: "/healthz", resource: resourceServer, op: opDescribe, handle: handleHealthz, unlimited: true},
+		{method: "GET", pattern: "/readyz", resource: resourceServer, op: opDescribe, handle: h.readyz, unlimited: true},
+		{method: "GET", pattern: "/metrics", resource: resourceServer, op: opDescribe, handle: h.metrics, unlimited: true},
+		{method: "GET", pattern: "/openapi.yaml", resource: resourceServer, op: opDescribe, handle: handleOpenAPI(openapiYAML, "application/yaml"), unlimited: true},
+		{method: "GET", pattern: "/openapi.json", resource: resourceServer, op: opDescribe, handle: handleOpenAPI(openapiJSON, "application/json"), unlimited: true},
 	}
-	limit := limitInFlight(opts.MaxInFlight)
-	v2 := func(h http.Handler) http.Handler { return withV2(limit(h)) }
-	adm, maxBody := opts.Admin, opts.MaxBodyBytes
-
-	handle("POST /api/messages", limit(handleMessages(opts.Producer, opts.Topic, opts.MaxBodyBytes)))
-
-	handle("GET /healthz", handleHealthz())
-	handle("GET /readyz", handleReadyz(opts.Health))
-	handle("GET /metrics", opts.Metrics.Handler())
-	handle("GET /openapi.yaml", handleOpenAPI(openapiYAML, "application/yaml"))
-	handle("GET /openapi.json", handleOpenAPI(openapiJSON, "application/json"))
-
+	const (
+		t = "/topics/{topic_name}"
+		p = t + "/partitions/{partition_id}"
+	)
 	if opts.APIV2 {
-		handle("GET /{$}", v2(handleV2Root()))
-		handle("GET /topics", v2(handleV2Topics(adm)))
-		handle("GET /topics/{topic_name}", v2(handleV2Topic(adm)))
-		handle("GET /topics/{topic_name}/partitions", v2(handleV2Partitions(adm)))
-		handle("GET /topics/{topic_name}/partitions/{partition_id}", v2(handleV2Partition(adm)))
-		handle("GET /topics/{topic_name}/partitions/{partition_id}/offsets", v2(handleV2Offsets(adm)))
-		handle("GET /brokers", v2(handleV2Brokers(adm)))
-		handle("POST /topics/{topic_name}", v2(handleV2Produce(opts.Producer, maxBody)))
-		handle("POST /topics/{topic_name}/partitions/{partition_id}", v2(handleV2Produce(opts.Producer, maxBody)))
+		rs = append(rs, v2Routes(
+			&route{method: "GET", pattern: "/", resource: resourceCluster, op: opDescribe, handle: handleV2Root},
+			&route{method: "GET", pattern: "/topics", resource: resourceTopic, op: opDescribe, handle: h.v2Topics, listing: true},
+			&route{method: "GET", pattern: t, resource: resourceTopic, op: opDescribe, handle: h.v2Topic},
+			&route{method: "GET", pattern: t + "/partitions", resource: resourceTopic, op: opDescribe, handle: h.v2Partitions},
+			&route{method: "GET", pattern: p, resource: resourceTopic, op: opDescribe, handle: h.v2Partition},
+			&route{method: "GET", pattern: p + "/offsets", resource: resourceTopic, op: opDescribe, handle: h.v2Offsets},
+			&route{method: "GET", pattern: "/brokers", resource: resourceCluster, op: opDescribe, handle: h.v2Brokers},
+			&route{method: "POST", pattern: t, resource: resourceTopic, op: opWrite, handle: h.v2Produce, body: bodyWhole},
+			&route{method: "POST", pattern: p, resource: resourceTopic, op: opWrite, handle: h.v2Produce, body: bodyWhole},
+		)...)
 	}
-
 	if opts.APIV3 {
-		const c = "/v3/clusters/{cluster_id}"
-		handle("GET /v3/clusters", limit(handleV3Clusters(adm)))
-		handle("GET "+c, limit(handleV3Cluster(adm)))
+		const (
+			c  = "/v3/clusters/{cluster_id}"
+			b  = c + "/brokers/{broker_id}"
+			vt = c + t
+			vp = c + p
+			g  = c + "/consumer-groups/{consumer_group_id}"
+			m  = g + "/consumers/{consumer_id}"
+		)
+		rs = append(rs, v3Routes(
+			&route{method: "GET", pattern: "/v3/clusters", resource: resourceCluster, op: opDescribe, handle: h.v3Clusters},
+			&route{method: "GET", pattern: c, resource: resourceCluster, op: opDescribe, handle: h.v3Cluster},
 
-		handle("GET "+c+"/brokers", limit(handleV3Brokers(adm)))
-		handle("GET "+c+"/brokers/{broker_id}", limit(handleV3Broker(adm)))
-		handle("GET "+c+"/brokers/{broker_id}/configs", limit(handleV3BrokerConfigs(adm)))
-		handle("GET "+c+"/brokers/{broker_id}/configs/{name}", limit(handleV3BrokerConfig(adm)))
-		handle("GET "+c+"/brokers/-/configs", limit(handleV3AllBrokerConfigs(adm)))
-		handle("GET "+c+"/brokers/{broker_id}/partition-replicas", limit(handleV3BrokerReplicas(adm)))
+			&route{method: "GET", pattern: c + "/brokers", resource: resourceCluster, op: opDescribe, handle: h.v3Brokers},
+			&route{method: "GET", pattern: b, resource: resourceCluster, op: opDescribe, handle: h.v3Broker},
+			&route{method: "GET", pattern: b + "/configs", resource: resourceCluster, op: opDescribeConfigs, handle: h.v3BrokerConfigs},
+			&route{method: "GET", pattern: b + "/configs/{name}", resource: resourceCluster, op: opDescribeConfigs, handle: h.v3BrokerConfig},
+			&route{method: "GET", pattern: c + "/brokers/-/configs", resource: resourceCluster, op: opDescribeConfigs, handle: h.v3AllBrokerConfigs},
+			&route{method: "GET", pattern: b + "/partition-replicas", resource: resourceCluster, op: opDescribe, handle: h.v3BrokerReplicas},
 
-		handle("GET "+c+"/topics", limit(handleV3Topics(adm)))
-		handle("POST "+c+"/topics", limit(handleV3CreateTopic(adm, maxBody)))
-		handle("GET "+c+"/topics/{topic_name}", limit(handleV3Topic(adm)))
-		handle("PATCH "+c+"/topics/{topic_name}", limit(handleV3UpdatePartitionCount(adm, maxBody)))
-		handle("DELETE "+c+"/topics/{topic_name}", limit(handleV3DeleteTopic(adm)))
+			&route{method: "GET", pattern: c + "/topics", resource: resourceTopic, op: opDescribe, handle: h.v3Topics, listing: true},
+			&route{method: "POST", pattern: c + "/topics", resource: resourceTopic, op: opCreate, nameInBody: true, handle: h.v3CreateTopic, body: bodyWhole},
+			&route{method: "GET", pattern: vt, resource: resourceTopic, op: opDescribe, handle: h.v3Topic},
+			&route{method: "PATCH", pattern: vt, resource: resourceTopic, op: opAlter, handle: h.v3UpdatePartitionCount, body: bodyWhole},
+			&route{method: "DELETE", pattern: vt, resource: resourceTopic, op: opDelete, handle: h.v3DeleteTopic},
 
-		handle("GET "+c+"/topics/{topic_name}/configs", limit(handleV3TopicConfigs(adm)))
-		handle("POST "+c+"/topics/{topic_name}/configs:alter", limit(handleV3AlterTopicConfigs(adm, maxBody)))
-		handle("GET "+c+"/topics/{topic_name}/configs/{name}", limit(handleV3TopicConfig(adm)))
-		handle("PUT "+c+"/topics/{topic_name}/configs/{name}", limit(handleV3UpdateTopicConfig(adm, maxBody)))
-		handle("DELETE "+c+"/topics/{topic_name}/configs/{name}", limit(handleV3ResetTopicConfig(adm)))
-		handle("GET "+c+"/topics/-/configs", limit(handleV3AllTopicConfigs(adm)))
+			&route{method: "GET", pattern: vt + "/configs", resource: resourceTopic, op: opDescribeConfigs, handle: h.v3TopicConfigs},
+			&route{method: "POST", pattern: vt + "/configs:alter", resource: resourceTopic, op: opAlterConfigs, handle: h.v3AlterTopicConfigs, body: bodyWhole},
+			&route{method: "GET", pattern: vt + "/configs/{name}", resource: resourceTopic, op: opDescribeConfigs, handle: h.v3TopicConfig},
+			&route{method: "PUT", pattern: vt + "/configs/{name}", resource: resourceTopic, op: opAlterConfigs, handle: h.v3UpdateTopicConfig, body: bodyWhole},
+			&route{method: "DELETE", pattern: vt + "/configs/{name}", resource: resourceTopic, op: opAlterConfigs, handle: h.v3ResetTopicConfig},
+			&route{method: "GET", pattern: c + "/topics/-/configs", resource: resourceTopic, op: opDescribeConfigs, listing: true, handle: h.v3AllTopicConfigs},
 
-		handle("POST "+c+"/topics/{topic_name}/records", limit(handleV3Records(opts.Producer, adm, maxBody)))
-		handle("POST "+c+"/topics/{topic_name}/records:batch", limit(handleV3Batch(opts.Producer, adm, maxBody, opts.BatchMaxEntries)))
+			&route{method: "POST", pattern: vt + "/records", resource: resourceTopic, op: opWrite, handle: h.v3Records, body: bodyStream},
+			&route{method: "POST", pattern: vt + "/records:batch", resource: resourceTopic, op: opWrite, handle: h.v3Batch, body: bodyWhole},
 
-		handle("GET "+c+"/topics/{topic_name}/partitions", limit(handleV3Partitions(adm)))
-		handle("GET "+c+"/topics/{topic_name}/partitions/{partition_id}", limit(handleV3Partition(adm)))
-		handle("GET "+c+"/topics/{topic_name}/partitions/{partition_id}/offset", limit(handleV3PartitionOffsets(adm)))
-		handle("GET "+c+"/topics/{topic_name}/partitions/{partition_id}/replicas", limit(handleV3Replicas(adm)))
-		handle("GET "+c+"/topics/{topic_name}/partitions/{partition_id}/replicas/{broker_id}", limit(handleV3Replica(adm)))
+			&route{method: "GET", pattern: vt + "/partitions", resource: resourceTopic, op: opDescribe, handle: h.v3Partitions},
+			&route{method: "GET", pattern: vp, resource: resourceTopic, op: opDescribe, handle: h.v3Partition},
+			&route{method: "GET", pattern: vp + "/offset", resource: resourceTopic, op: opDescribe, handle: h.v3PartitionOffsets},
+			&route{method: "GET", pattern: vp + "/replicas", resource: resourceTopic, op: opDescribe, handle: h.v3Replicas},
+			&route{method: "GET", pattern: vp + "/replicas/{broker_id}", resource: resourceTopic, op: opDescribe, handle: h.v3Replica},
 
-		handle("GET "+c+"/consumer-groups", limit(handleV3Groups(adm)))
-		handle("GET "+c+"/consumer-groups/{consumer_group_id}", limit(handleV3Group(adm)))
-		handle("GET "+c+"/consumer-groups/{consumer_group_id}/consumers", limit(handleV3Consumers(adm)))
-		handle("GET "+c+"/consumer-groups/{consumer_group_id}/consumers/{consumer_id}", limit(handleV3Consumer(adm)))
-		handle("GET "+c+"/consumer-groups/{consumer_group_id}/consumers/{consumer_id}/assignments", limit(handleV3Assignments(adm)))
-		handle("GET "+c+"/consumer-groups/{consumer_group_id}/consumers/{consumer_id}/assignments/{topic_name}/partitions/{partition_id}", limit(handleV3Assignment(adm)))
-		handle("GET "+c+"/consumer-groups/{consumer_group_id}/lags", limit(handleV3Lags(adm)))
-		handle("GET "+c+"/consumer-groups/{consumer_group_id}/lags/{topic_name}/partitions/{partition_id}", limit(handleV3Lag(adm)))
-		handle("GET "+c+"/consumer-groups/{consumer_group_id}/lag-summary", limit(handleV3LagSummary(adm)))
+			&route{method: "GET", pattern: c + "/consumer-groups", resource: resourceGroup, op: opDescribe, handle: h.v3Groups, listing: true},
+			&route{method: "GET", pattern: g, resource: resourceGroup, op: opDescribe, handle: h.v3Group},
+			&route{method: "GET", pattern: g + "/consumers", resource: resourceGroup, op: opDescribe, handle: h.v3Consumers},
+			&route{method: "GET", pattern: m, resource: resourceGroup, op: opDescribe, handle: h.v3Consumer},
+			&route{method: "GET", pattern: m + "/assignments", resource: resourceGroup, op: opDescribe, handle: h.v3Assignments},
+			&route{method: "GET", pattern: m + "/assignments/{topic_name}/partitions/{partition_id}", resource: resourceGroup, op: opDescribe, handle: h.v3Assignment},
+			&route{method: "GET", pattern: g + "/lags", resource: resourceGroup, op: opDescribe, handle: h.v3Lags},
+			&route{method: "GET", pattern: g + "/lags/{topic_name}/partitions/{partition_id}", resource: resourceGroup, op: opDescribe, handle: h.v3Lag},
+			&route{method: "GET", pattern: g + "/lag-summary", resource: resourceGroup, op: opDescribe, handle: h.v3LagSummary},
+		)...)
 	}
+	for _, r := range rs {
+		r.init()
+	}
+	return rs
+}
 
-	mux.Handle("/", handleNotFound(mux))
-	return patterns
+// v2Routes marks rs as API v2 routes: content negotiation, v2's media type
+// on every answer, v2's error codes.
+func v2Routes(rs ...*route) []*route {
+	for _, r := range rs {
+		r.version = apiV2
+	}
+	return rs
+}
+
+// v3Routes marks rs as API v3 routes: the cluster id checked, v3's error
+// codes.
+func v3Routes(rs ...*route) []*route {
+	for _, r := range rs {
+		r.version = apiV3
+	}
+	return rs
 }

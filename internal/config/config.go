@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -110,6 +111,39 @@ type Config struct {
 	// APIV3 serves Confluent REST Proxy API v3 under /v3, as upstream's
 	// api.v3.enable does. Default true; --api-v3, KREST_API_V3.
 	APIV3 bool
+	// AdvertisedURL is the public base URL links in answers start with
+	// (e.g. https://kafka-rest.example.com). Default "" (the request's
+	// Host header when well-formed); --advertised-url, KREST_ADVERTISED_URL.
+	AdvertisedURL string
+	// ShutdownDelay is how long readiness fails before the listener stops
+	// accepting, so that load balancers see it first. Default 5s;
+	// --shutdown-delay, KREST_SHUTDOWN_DELAY.
+	ShutdownDelay time.Duration
+	// MaxHeaderBytes limits a request's line and headers (431 past it).
+	// Default 16384; --max-header-bytes, KREST_MAX_HEADER_BYTES.
+	MaxHeaderBytes int
+	// MaxStreams bounds the streamed records requests open at once.
+	// Default 256; --max-streams, KREST_MAX_STREAMS.
+	MaxStreams int
+	// MaxConns bounds the open HTTP connections. Default 16384;
+	// --max-conns, KREST_MAX_CONNS.
+	MaxConns int
+	// MaxConnsPerAddr bounds the open HTTP connections from one client
+	// address; 0 is no bound (behind a load balancer, every connection
+	// comes from its address). Default 0; --max-conns-per-addr,
+	// KREST_MAX_CONNS_PER_ADDR.
+	MaxConnsPerAddr int
+	// ReadTimeout bounds reading a request, headers and body, from its
+	// first byte (a stream's body excepted). Default 30s; --read-timeout,
+	// KREST_READ_TIMEOUT.
+	ReadTimeout time.Duration
+	// IdleTimeout bounds the wait for the next request on a keep-alive
+	// connection. Default 2m; --idle-timeout, KREST_IDLE_TIMEOUT.
+	IdleTimeout time.Duration
+	// IOIdleTimeout bounds how long one read or write of a connection may
+	// make no progress, streams included. Default 1m; --io-idle-timeout,
+	// KREST_IO_IDLE_TIMEOUT.
+	IOIdleTimeout time.Duration
 }
 
 // ErrHelp is returned by Load when the arguments ask for help; the usage has
@@ -142,6 +176,13 @@ func Defaults() Config {
 		LogLevel:           "info",
 		APIV2:              true,
 		APIV3:              true,
+		ShutdownDelay:      5 * time.Second,
+		MaxHeaderBytes:     16 << 10,
+		MaxStreams:         256,
+		MaxConns:           16384,
+		ReadTimeout:        30 * time.Second,
+		IdleTimeout:        2 * time.Minute,
+		IOIdleTimeout:      time.Minute,
 	}
 }
 
@@ -182,6 +223,15 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error (KREST_LOG_LEVEL)")
 	fs.BoolVar(&c.APIV2, "api-v2", c.APIV2, "serve Confluent REST Proxy API v2 at the root (KREST_API_V2)")
 	fs.BoolVar(&c.APIV3, "api-v3", c.APIV3, "serve Confluent REST Proxy API v3 under /v3 (KREST_API_V3)")
+	fs.StringVar(&c.AdvertisedURL, "advertised-url", c.AdvertisedURL, "public base URL of links in answers, e.g. https://kafka-rest.example.com (KREST_ADVERTISED_URL)")
+	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", c.ShutdownDelay, "how long readiness fails before the listener closes at shutdown (KREST_SHUTDOWN_DELAY)")
+	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes, "request line and headers size limit (KREST_MAX_HEADER_BYTES)")
+	fs.IntVar(&c.MaxStreams, "max-streams", c.MaxStreams, "streamed records requests open at once (KREST_MAX_STREAMS)")
+	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "open HTTP connections (KREST_MAX_CONNS)")
+	fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", c.MaxConnsPerAddr, "open HTTP connections from one client address, 0 for no bound (KREST_MAX_CONNS_PER_ADDR)")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "bound on reading a request from its first byte (KREST_READ_TIMEOUT)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "bound on the wait for the next request of a keep-alive connection (KREST_IDLE_TIMEOUT)")
+	fs.DurationVar(&c.IOIdleTimeout, "io-idle-timeout", c.IOIdleTimeout, "bound on a read or write of a connection that makes no progress (KREST_IO_IDLE_TIMEOUT)")
 
 	// The environment goes in as the flags' values before parsing, so that
 	// explicit flags win.
@@ -248,11 +298,29 @@ func (c Config) Validate() error {
 		return fmt.Errorf("session timeout must be positive, not %s", c.SessionTimeout)
 	case c.ShutdownTimeout <= 0:
 		return fmt.Errorf("shutdown timeout must be positive, not %s", c.ShutdownTimeout)
+	case c.ShutdownDelay < 0:
+		return fmt.Errorf("shutdown delay must not be negative, not %s", c.ShutdownDelay)
+	case c.MaxHeaderBytes < 1024:
+		return fmt.Errorf("max header bytes must be at least 1024, not %d", c.MaxHeaderBytes)
+	case c.MaxStreams < 1:
+		return fmt.Errorf("max streams must be positive, not %d", c.MaxStreams)
+	case c.MaxConns < 1:
+		return fmt.Errorf("max conns must be positive, not %d", c.MaxConns)
+	case c.MaxConnsPerAddr < 0:
+		return fmt.Errorf("max conns per address must not be negative, not %d", c.MaxConnsPerAddr)
+	case c.ReadTimeout <= 0 || c.IdleTimeout <= 0 || c.IOIdleTimeout <= 0:
+		return errors.New("read, idle and I/O idle timeouts must be positive")
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("log format must be text or json, not %q", c.LogFormat)
 	}
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		return err
+	}
+	if c.AdvertisedURL != "" {
+		u, err := url.Parse(c.AdvertisedURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return fmt.Errorf("advertised URL %q must be http:// or https:// and a host, with an optional port and path", c.AdvertisedURL)
+		}
 	}
 	for _, b := range c.Brokers {
 		if err := validateHostPort(b); err != nil {

@@ -15,6 +15,7 @@
 package metrics
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 	"github.com/twmb/franz-go/plugin/kprom"
 )
 
@@ -79,9 +81,28 @@ func (m *Metrics) KafkaHooks(client string) *kprom.Metrics {
 		kprom.FetchAndProduceDetail(kprom.ByNode, kprom.Records, kprom.UncompressedBytes))
 }
 
-// Handler serves the metrics in Prometheus' text format.
+// Handler serves the metrics in Prometheus' text format over net/http (the
+// management listener).
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// ContentType is the content type WriteText writes.
+func (m *Metrics) ContentType() string { return string(textFormat) }
+
+// textFormat is Prometheus' text exposition format.
+var textFormat = expfmt.NewFormat(expfmt.TypeTextPlain)
+
+// WriteText writes every metric to w in Prometheus' text format.
+func (m *Metrics) WriteText(w io.Writer) error {
+	families, err := m.reg.Gather()
+	enc := expfmt.NewEncoder(w, textFormat)
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			return err
+		}
+	}
+	return err
 }
 
 type requestLabels struct {

@@ -27,7 +27,8 @@ func TestV2Produce(t *testing.T) {
 		{"json", "/topics/one", jsonType, `{"records":[{"value":{"foo":"bar"}}, {"key":"k","value":[1, 2.50, null]}]}`, 200},
 		{"binary", "/topics/one", binary, `{"records":[{"value":"S2Fma2E="},{"key":"a2V5","value":"S2Fma2E"},{"value":null}]}`, 200},
 		{"application_json", "/topics/one", "application/json", `{"records":[{"value":"plain JSON is the JSON format"}]}`, 200},
-		{"no_content_type", "/topics/one", "", `{"records":[{"value":"so is no Content-Type"}]}`, 200},
+		{"no_content_type", "/topics/one", "", `{"records":[{"value":"a v2 produce names its format"}]}`, 415},
+		{"v2_type_is_binary", "/topics/one", mediaV2, `{"records":[{"value":"djIgbWVhbnMgYmluYXJ5"}]}`, 200},
 		{"partitions", "/topics/three", binary, `{"records":[{"value":"MA==","partition":2},{"value":"MQ==","partition":0},{"value":"Mg==","partition":7}]}`, 200},
 		{"partition_route", "/topics/three/partitions/1", jsonType, `{"records":[{"value":1},{"value":2,"partition":1}]}`, 200},
 		{"partition_route_missing", "/topics/three/partitions/3", jsonType, `{"records":[{"value":1}]}`, 200},
@@ -63,7 +64,7 @@ func TestV2Produce(t *testing.T) {
 			got = append(got, string(r.Key)+"="+string(r.Value))
 		}
 		want := []string{`={"foo":"bar"}`, `"k"=[1,2.50,null]`, "=Kafka", "key=Kafka", "=",
-			`="plain JSON is the JSON format"`, `="so is no Content-Type"`, "=v", "=w"}
+			`="plain JSON is the JSON format"`, "=v2 means binary", "=v", "=w"}
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("topic holds\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
@@ -112,6 +113,9 @@ func TestV2ProduceUnavailable(t *testing.T) {
 	}
 }
 
+// fuzzMaxRecords is the record cap the decoders' fuzz tests run with.
+const fuzzMaxRecords = 3
+
 // FuzzDecodeV2Produce checks decodeV2Produce's invariants (see its doc).
 func FuzzDecodeV2Produce(f *testing.F) {
 	for _, seed := range []string{
@@ -133,7 +137,7 @@ func FuzzDecodeV2Produce(f *testing.F) {
 		}
 		var req v2ProduceRequest
 		reqErr := json.Unmarshal(body, &req)
-		recs, err := decodeV2Produce(bytes.Clone(body), format, "t", partition)
+		recs, err := decodeV2Produce(bytes.Clone(body), format, "t", partition, fuzzMaxRecords)
 		if err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) || ae.Status < 400 || ae.Status > 499 {
@@ -141,7 +145,7 @@ func FuzzDecodeV2Produce(f *testing.F) {
 			}
 			return
 		}
-		if reqErr != nil || len(recs) == 0 || len(recs) != len(req.Records) {
+		if reqErr != nil || len(recs) == 0 || len(recs) != len(req.Records) || len(recs) > fuzzMaxRecords {
 			t.Fatalf("%q: %d records from a request of %d (%v)", body, len(recs), len(req.Records), reqErr)
 		}
 		for i, r := range recs {

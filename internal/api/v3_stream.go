@@ -1,12 +1,16 @@
 package api
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -22,12 +26,17 @@ import (
 // JSON object and "\r\n" per record, on the one connection, as upstream
 // streams them.
 //
-// The pipeline: the handler decodes records from the body one by one as
-// they arrive and sends each without waiting; a writer goroutine takes the
-// records in order, waits for each one's result and writes its report,
-// flushing whenever the next result is not ready yet. At most
-// streamPending records are between the two: past that the handler stops
-// reading, so a fast client is slowed by TCP, not buffered in memory.
+// The pipeline: the handler decodes and sends the first record and waits
+// for it, so that its failure can still be the answer's status. Then the
+// answer's stream writer (which fasthttp runs while the body may still be
+// arriving) starts a reader goroutine, which decodes records from the body
+// one by one and sends each without waiting, and itself takes the records
+// in order, waits for each one's result and writes its report, flushing
+// whenever the next result is not ready yet. At most streamPending records
+// are between the two: past that the reader stops reading, so a fast
+// client is slowed by TCP, not buffered in memory. A client that stops
+// reading its reports, or goes away, ends the stream; so does shutdown,
+// with a last report saying so.
 
 // streamPending bounds the records of one stream that are decoded but not
 // yet reported.
@@ -45,89 +54,107 @@ type streamed struct {
 var errEmptyStream = &apiError{http.StatusUnprocessableEntity, http.StatusUnprocessableEntity,
 	"Payload error. Request body is empty. Data is required."}
 
-// handleV3Records serves the records route. The HTTP status is the first
+// errShutdownStream is the last report of a stream ended by shutdown.
+var errShutdownStream = &apiError{http.StatusServiceUnavailable, http.StatusServiceUnavailable,
+	"krest is shutting down: the stream ends here; send the records after the last report again"}
+
+// v3Records serves the records route. The HTTP status is the first
 // record's: 404 when the topic does not exist, 503 with Retry-After or 504
 // when it failed for a passing reason (unwritten; nothing else has been
 // sent yet, so the request can be retried whole), and 200 otherwise,
 // after which every record, good or bad, gets its report in place. A body
 // that stops being JSON ends the stream with one last report saying why.
-// Each record may be at most maxRecord bytes.
-func handleV3Records(p producer, adm adminer, maxRecord int64) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		args, err := parsePath(r)
-		c := &restCall{pathArgs: args, w: w, r: r}
-		if err == nil {
-			err = checkCluster(c, adm)
-		}
-		if err == nil {
-			err = requireJSON(r)
-		}
-		if err != nil {
-			writeError(w, v3ErrorFor(err))
-			return
-		}
-		rc := http.NewResponseController(w)
-		// HTTP/1.1 answers while the body is still coming; HTTP/2 always
-		// can (ErrNotSupported).
-		_ = rc.EnableFullDuplex()
-		s := &recordStream{p: p, r: r, topic: args.topic, body: &recordLimit{r: r.Body, max: maxRecord}}
-		s.dec = json.NewDecoder(s.body)
-		s.dec.DisallowUnknownFields()
+// Each record may be at most the body limit.
+func (h *handlers) v3Records(c *call) (int, any, error) {
+	if err := requireJSON(c); err != nil {
+		return 0, nil, err
+	}
+	// Acknowledgements are awaited as long as the stream lives; each is
+	// bounded by the producer's timeout.
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &recordStream{p: h.p, ctx: ctx, topic: c.topic,
+		body: &recordLimit{r: c.fctx.RequestBodyStream(), max: int64(h.maxBody)}}
+	s.dec = json.NewDecoder(s.body)
+	s.dec.DisallowUnknownFields()
 
-		first := s.next()
-		if first == nil {
-			writeError(w, errEmptyStream)
-			return
-		}
-		<-first.done
-		if err := first.res.Err; errors.Is(err, kafka.ErrTopicNotFound) || unwritten([]produce.Result{first.res}) != nil {
-			// The rest of the body goes unread: the connection cannot
-			// serve another request.
-			w.Header().Set("Connection", "close")
-			writeError(w, v3ErrorFor(err))
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		queue := make(chan *streamed, streamPending)
-		queue <- first
-		written := make(chan struct{})
-		go func() {
-			defer close(written)
-			writeReports(w, rc, args.cluster, queue)
-		}()
+	first := s.next()
+	if first == nil {
+		cancel()
+		return 0, nil, errEmptyStream
+	}
+	<-first.done
+	if err := first.res.Err; errors.Is(err, kafka.ErrTopicNotFound) || unwritten([]produce.Result{first.res}) != nil {
+		cancel()
+		// The rest of the body goes unread: the connection cannot serve
+		// another request.
+		c.fctx.SetConnectionClose()
+		return 0, nil, err
+	}
+	c.fctx.SetContentType("application/json")
+	c.stream(http.StatusOK, func(w *bufio.Writer) int {
+		defer cancel()
+		return s.run(c, w, first, h.closing, cancel)
+	})
+	return answered, nil, nil
+}
+
+// run streams the records after first and their reports to w until the
+// body ends, the client goes away, or closing closes; it returns the
+// stream's status for the metrics.
+func (s *recordStream) run(c *call, w *bufio.Writer, first *streamed, closing <-chan struct{}, cancel func()) int {
+	queue := make(chan *streamed, streamPending)
+	queue <- first
+	quit := make(chan struct{})
+	go func() {
+		defer close(queue)
 		for last := first.last; !last; {
+			select {
+			case <-quit:
+				return
+			default:
+			}
 			next := s.next()
 			if next == nil {
-				break
+				return
 			}
 			queue <- next
 			last = next.last
 		}
-		close(queue)
-		<-written
-		if !s.ended {
-			// The stream ended before its body did. Discard a little of
-			// the rest, as the server would, but not for long: the
-			// client may never stop.
-			_ = rc.SetReadDeadline(time.Now().Add(drainTimeout))
-			_ = r.Body.Close()
+	}()
+	// Shutdown, or a client gone, ends the stream: the reader stops at its
+	// next record, woken from a read in progress.
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			close(quit)
+			cancel()
+			_ = c.fctx.SetReadDeadline(time.Now())
+		})
+	}
+	var shutdown atomic.Bool
+	go func() {
+		select {
+		case <-closing:
+			shutdown.Store(true)
+			stop()
+		case <-s.ctx.Done():
 		}
-	})
+	}()
+	status := writeReports(w, c.cluster, queue, stop)
+	if shutdown.Load() && status == http.StatusOK {
+		_, _ = w.Write(append(appendErrorBody(nil, errShutdownStream.Code, errShutdownStream.Message), "\r\n"...))
+		_ = w.Flush()
+	}
+	return status
 }
-
-// drainTimeout bounds how long a stream that ended early reads on to
-// leave its connection reusable.
-const drainTimeout = time.Second
 
 // recordStream decodes the records of one request body and sends them.
 type recordStream struct {
 	p     producer
-	r     *http.Request
+	ctx   context.Context // bounds the waiting for acknowledgements: ends with the stream
 	topic string
 	body  *recordLimit
 	dec   *json.Decoder
-	ended bool // the body was read to its end
 }
 
 // next decodes the next record of the body and sends it, or returns nil at
@@ -139,7 +166,6 @@ func (s *recordStream) next() *streamed {
 	err := s.dec.Decode(&in)
 	s.body.next()
 	if err == io.EOF {
-		s.ended = true
 		return nil
 	}
 	st := &streamed{done: make(chan struct{})}
@@ -156,7 +182,7 @@ func (s *recordStream) next() *streamed {
 		close(st.done)
 		return st
 	}
-	s.p.Send(s.r.Context(), rec, func(res produce.Result) {
+	s.p.Send(s.ctx, rec, func(res produce.Result) {
 		st.res = res
 		close(st.done)
 	})
@@ -184,11 +210,12 @@ func streamError(err error) error {
 	return badRequest("Error reading the request body: " + err.Error())
 }
 
-// writeReports writes the report of each record from queue, in order, as
-// its result comes, and flushes whenever the next result is not ready yet;
-// it returns when queue is closed and drained. A failed write (the client
-// went away) stops the writing, not the draining.
-func writeReports(w http.ResponseWriter, rc *http.ResponseController, cluster string, queue <-chan *streamed) {
+// writeReports writes the report of each record from queue to w, in
+// order, as its result comes, and flushes whenever the next result is not
+// ready yet; it returns when queue is closed and drained. A failed write
+// (the client went away or stopped reading) calls stop, which ends the
+// queue, and makes the status statusClientGone; otherwise it is 200.
+func writeReports(w *bufio.Writer, cluster string, queue <-chan *streamed, stop func()) int {
 	var b []byte
 	var err error
 	send := func(flush bool) {
@@ -197,7 +224,10 @@ func writeReports(w http.ResponseWriter, rc *http.ResponseController, cluster st
 		}
 		b = b[:0]
 		if err == nil && flush {
-			err = rc.Flush()
+			err = w.Flush()
+		}
+		if err != nil {
+			stop()
 		}
 	}
 	for st := range queue {
@@ -217,6 +247,10 @@ func writeReports(w http.ResponseWriter, rc *http.ResponseController, cluster st
 		}
 	}
 	send(true)
+	if err != nil {
+		return statusClientGone
+	}
+	return http.StatusOK
 }
 
 // streamWriteSize is how many bytes of reports that are ready at once the

@@ -61,14 +61,18 @@ type v2Header struct {
 // value the request embeds: the bytes its base64 string decodes to
 // (binary), or its JSON value written compactly (JSON); nil for null or
 // absent. A record is pinned to a partition only if the request names
-// one, and never to one but the route's.
-func decodeV2Produce(body []byte, format, topic string, partition int32) ([]*kgo.Record, error) {
+// one, and never to one but the route's. More than maxRecords records fail
+// the whole request.
+func decodeV2Produce(body []byte, format, topic string, partition int32, maxRecords int) ([]*kgo.Record, error) {
 	var req v2ProduceRequest
 	if err := unmarshalStrict(body, &req); err != nil {
 		return nil, err
 	}
-	if len(req.Records) == 0 {
+	switch n := len(req.Records); {
+	case n == 0:
 		return nil, invalidPayload("records must hold at least one record")
+	case n > maxRecords:
+		return nil, invalidPayload(fmt.Sprintf("records holds %d records; krest takes at most %d in one request", n, maxRecords))
 	}
 	recs := make([]kgo.Record, len(req.Records))
 	out := make([]*kgo.Record, len(req.Records))
@@ -177,47 +181,44 @@ func conversionFailed(msg string) error {
 	return &apiError{http.StatusUnprocessableEntity, codeJSONConversion, "Conversion of JSON to Object failed: " + msg}
 }
 
-// handleV2Produce produces a v2 request's records, all in one call so that
-// they share batches, and answers their offsets in request order, with an
-// error code in place for each record the broker did not take. The answer
-// is 200 unless no record was written, each for a passing reason: then its
-// status is unwritten's error's (503 with Retry-After, or 504). The route
-// is wrapped in withV2, which negotiates the media types.
-func handleV2Produce(p producer, maxBody int64) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		args, err := parsePath(r)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		partition := int32(-1)
-		if r.PathValue("partition_id") != "" {
-			partition = args.partition
-		}
-		format, _ := v2EmbeddedFormat(r) // withV2 refused any other type
-		buf, err := readNegotiated(w, r, maxBody)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		recs, err := decodeV2Produce(buf.Bytes(), format, args.topic, partition)
-		putBuffer(buf) // records hold copies
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		results := p.Produce(r.Context(), recs...)
-		status := http.StatusOK
-		if err := unwritten(results); err != nil {
-			status = errorFor(err).Status
-		}
-		if status == http.StatusServiceUnavailable {
-			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
-		}
-		b := appendV2Offsets(make([]byte, 0, 64+80*len(results)), results)
-		w.WriteHeader(status)
-		_, _ = w.Write(b) // a write error is a client gone
-	})
+// v2Produce produces a v2 request's records, all in one call so that they
+// share batches, and answers their offsets in request order, with an error
+// code in place for each record the broker did not take. The answer is 200
+// unless no record was written, each for a passing reason: then its status
+// is unwritten's error's (503 with Retry-After, or 504). A request without
+// a Content-Type is refused (415): a v2 produce names its embedded format.
+func (h *handlers) v2Produce(c *call) (int, any, error) {
+	format, err := v2EmbeddedFormat(string(c.fctx.Request.Header.ContentType()))
+	if err == nil && format == v2FormatNone {
+		err = errV2MediaType("")
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	partition := int32(-1)
+	if _, ok := c.pathValueOK("partition_id"); ok {
+		partition = c.partition
+	}
+	body, err := nonEmpty(c.body)
+	if err != nil {
+		return 0, nil, err
+	}
+	recs, err := decodeV2Produce(body, format, c.topic, partition, h.maxRecords)
+	if err != nil {
+		return 0, nil, err
+	}
+	results := h.p.Produce(c.fctx, recs...)
+	status := http.StatusOK
+	if err := unwritten(results); err != nil {
+		status = errorFor(err).Status
+		c.cause = err
+	}
+	if status == http.StatusServiceUnavailable {
+		c.setHeader("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+	c.fctx.SetStatusCode(status)
+	c.fctx.Response.SetBodyRaw(appendV2Offsets(make([]byte, 0, 64+80*len(results)), results))
+	return answered, nil, nil
 }
 
 // unwritten returns, when no record of results was produced and each

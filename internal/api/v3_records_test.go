@@ -139,7 +139,7 @@ func TestV3Produce(t *testing.T) {
 // TestV3Batch checks records:batch answers against golden files and both
 // OpenAPI documents.
 func TestV3Batch(t *testing.T) {
-	e := newProxyEnv(t, func(o *Options) { o.BatchMaxEntries = 3 })
+	e := newProxyEnv(t, func(o *Options) { o.MaxRequestRecords = 3 })
 	s := newSpecs(t)
 	e.mustDo(t, http.StatusCreated, "POST", v3Topics, `{"topic_name":"one","partitions_count":1}`)
 	for _, tt := range []struct {

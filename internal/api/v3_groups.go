@@ -101,9 +101,9 @@ func nullIfEmpty(s string) *string {
 }
 
 // group returns the {consumer_group_id} of c's path.
-func (c *restCall) group() string { return c.r.PathValue("consumer_group_id") }
+func (c *call) group() string { return c.pathValue("consumer_group_id") }
 
-func (c *restCall) groupOf(g admin.Group) v3ConsumerGroup {
+func (c *call) groupOf(g admin.Group) v3ConsumerGroup {
 	return v3ConsumerGroup{
 		Kind:                 "KafkaConsumerGroup",
 		Metadata:             v3Meta{Self: c.link("consumer-groups", g.ID), ResourceName: c.crn("consumer-group", g.ID)},
@@ -120,7 +120,7 @@ func (c *restCall) groupOf(g admin.Group) v3ConsumerGroup {
 	}
 }
 
-func (c *restCall) consumerOf(m admin.Consumer) v3Consumer {
+func (c *call) consumerOf(m admin.Consumer) v3Consumer {
 	g := c.group()
 	return v3Consumer{
 		Kind: "KafkaConsumer",
@@ -136,7 +136,7 @@ func (c *restCall) consumerOf(m admin.Consumer) v3Consumer {
 }
 
 // assignmentsOf describes the partitions consumer m owns.
-func (c *restCall) assignmentsOf(m admin.Consumer) []v3Assignment {
+func (c *call) assignmentsOf(m admin.Consumer) []v3Assignment {
 	g := c.group()
 	return mapSlice(m.Assignments, func(tp admin.TopicPartition) v3Assignment {
 		p := itoa(tp.Partition)
@@ -155,7 +155,7 @@ func (c *restCall) assignmentsOf(m admin.Consumer) []v3Assignment {
 	})
 }
 
-func (c *restCall) lagOf(l admin.Lag) v3Lag {
+func (c *call) lagOf(l admin.Lag) v3Lag {
 	g, p := c.group(), itoa(l.Partition)
 	return v3Lag{
 		Kind: "KafkaConsumerLag",
@@ -174,117 +174,99 @@ func (c *restCall) lagOf(l admin.Lag) v3Lag {
 	}
 }
 
-// handleV3Groups lists the consumer groups.
-func handleV3Groups(adm adminer) http.Handler {
-	return handleV3(adm, func(c *restCall) (int, any, error) {
-		gs, err := adm.Groups(c.r.Context())
-		return http.StatusOK, v3ListOf(c, "KafkaConsumerGroupList", mapSlice(gs, c.groupOf), "consumer-groups"), err
-	})
+// v3Groups lists the consumer groups.
+func (h *handlers) v3Groups(c *call) (int, any, error) {
+	gs, err := h.adm.Groups(c.context())
+	return http.StatusOK, v3ListOf(c, "KafkaConsumerGroupList", mapSlice(gs, c.groupOf), "consumer-groups"), err
 }
 
-// handleV3Group describes one consumer group.
-func handleV3Group(adm adminer) http.Handler {
-	return handleV3(adm, func(c *restCall) (int, any, error) {
-		g, err := adm.Group(c.r.Context(), c.group())
-		return http.StatusOK, c.groupOf(g), err
-	})
+// v3Group describes one consumer group.
+func (h *handlers) v3Group(c *call) (int, any, error) {
+	g, err := h.adm.Group(c.context(), c.group())
+	return http.StatusOK, c.groupOf(g), err
 }
 
-// handleV3Consumers lists a group's consumers, sorted by id.
-func handleV3Consumers(adm adminer) http.Handler {
-	return handleV3(adm, func(c *restCall) (int, any, error) {
-		g, err := adm.Group(c.r.Context(), c.group())
-		return http.StatusOK, v3ListOf(c, "KafkaConsumerList", mapSlice(g.Consumers, c.consumerOf),
-			"consumer-groups", c.group(), "consumers"), err
-	})
+// v3Consumers lists a group's consumers, sorted by id.
+func (h *handlers) v3Consumers(c *call) (int, any, error) {
+	g, err := h.adm.Group(c.context(), c.group())
+	return http.StatusOK, v3ListOf(c, "KafkaConsumerList", mapSlice(g.Consumers, c.consumerOf),
+		"consumer-groups", c.group(), "consumers"), err
 }
 
-// handleV3Consumer describes one consumer of a group.
-func handleV3Consumer(adm adminer) http.Handler {
-	return handleV3(adm, func(c *restCall) (int, any, error) {
-		m, err := adm.Consumer(c.r.Context(), c.group(), c.r.PathValue("consumer_id"))
-		return http.StatusOK, c.consumerOf(m), err
-	})
+// v3Consumer describes one consumer of a group.
+func (h *handlers) v3Consumer(c *call) (int, any, error) {
+	m, err := h.adm.Consumer(c.context(), c.group(), c.pathValue("consumer_id"))
+	return http.StatusOK, c.consumerOf(m), err
 }
 
-// handleV3Assignments lists the partitions a consumer owns, sorted by
+// v3Assignments lists the partitions a consumer owns, sorted by
 // topic, then partition.
-func handleV3Assignments(adm adminer) http.Handler {
-	return handleV3(adm, func(c *restCall) (int, any, error) {
-		id := c.r.PathValue("consumer_id")
-		m, err := adm.Consumer(c.r.Context(), c.group(), id)
-		return http.StatusOK, v3ListOf(c, "KafkaConsumerAssignmentList", c.assignmentsOf(m),
-			"consumer-groups", c.group(), "consumers", id, "assignments"), err
-	})
+func (h *handlers) v3Assignments(c *call) (int, any, error) {
+	id := c.pathValue("consumer_id")
+	m, err := h.adm.Consumer(c.context(), c.group(), id)
+	return http.StatusOK, v3ListOf(c, "KafkaConsumerAssignmentList", c.assignmentsOf(m),
+		"consumer-groups", c.group(), "consumers", id, "assignments"), err
 }
 
-// handleV3Assignment describes a consumer's assignment of one partition.
-func handleV3Assignment(adm adminer) http.Handler {
-	return handleV3(adm, func(c *restCall) (int, any, error) {
-		m, err := adm.Consumer(c.r.Context(), c.group(), c.r.PathValue("consumer_id"))
-		if err != nil {
-			return 0, nil, err
+// v3Assignment describes a consumer's assignment of one partition.
+func (h *handlers) v3Assignment(c *call) (int, any, error) {
+	m, err := h.adm.Consumer(c.context(), c.group(), c.pathValue("consumer_id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, a := range c.assignmentsOf(m) {
+		if a.TopicName == c.topic && a.PartitionID == c.partition {
+			return http.StatusOK, a, nil
 		}
-		for _, a := range c.assignmentsOf(m) {
-			if a.TopicName == c.topic && a.PartitionID == c.partition {
-				return http.StatusOK, a, nil
-			}
-		}
-		return 0, nil, &apiError{http.StatusNotFound, http.StatusNotFound,
-			fmt.Sprintf("consumer %s of group %s is not assigned topic %s partition %d", m.ID, c.group(), c.topic, c.partition)}
-	})
+	}
+	return 0, nil, &apiError{http.StatusNotFound, http.StatusNotFound,
+		fmt.Sprintf("consumer %s of group %s is not assigned topic %s partition %d", m.ID, c.group(), c.topic, c.partition)}
 }
 
-// handleV3Lags lists a group's lag on every partition it committed an
+// v3Lags lists a group's lag on every partition it committed an
 // offset for, largest lag first, then by topic and partition, as upstream
 // sorts them; a group without offsets is upstream's 404.
-func handleV3Lags(adm adminer) http.Handler {
-	return handleV3(adm, func(c *restCall) (int, any, error) {
-		ls, err := adm.Lags(c.r.Context(), c.group())
-		if err == nil && len(ls) == 0 {
-			err = errNoOffsets
-		}
-		data := mapSlice(ls, c.lagOf)
-		slices.SortStableFunc(data, func(a, b v3Lag) int {
-			return cmp.Or(cmp.Compare(b.Lag, a.Lag), cmp.Compare(a.TopicName, b.TopicName), cmp.Compare(a.PartitionID, b.PartitionID))
-		})
-		return http.StatusOK, v3ListOf(c, "KafkaConsumerLagList", data, "consumer-groups", c.group(), "lags"), err
+func (h *handlers) v3Lags(c *call) (int, any, error) {
+	ls, err := h.adm.Lags(c.context(), c.group())
+	if err == nil && len(ls) == 0 {
+		err = errNoOffsets
+	}
+	data := mapSlice(ls, c.lagOf)
+	slices.SortStableFunc(data, func(a, b v3Lag) int {
+		return cmp.Or(cmp.Compare(b.Lag, a.Lag), cmp.Compare(a.TopicName, b.TopicName), cmp.Compare(a.PartitionID, b.PartitionID))
 	})
+	return http.StatusOK, v3ListOf(c, "KafkaConsumerLagList", data, "consumer-groups", c.group(), "lags"), err
 }
 
-// handleV3Lag describes a group's lag on one partition.
-func handleV3Lag(adm adminer) http.Handler {
-	return handleV3(adm, func(c *restCall) (int, any, error) {
-		l, err := adm.Lag(c.r.Context(), c.group(), c.topic, c.partition)
-		return http.StatusOK, c.lagOf(l), err
-	})
+// v3Lag describes a group's lag on one partition.
+func (h *handlers) v3Lag(c *call) (int, any, error) {
+	l, err := h.adm.Lag(c.context(), c.group(), c.topic, c.partition)
+	return http.StatusOK, c.lagOf(l), err
 }
 
-// handleV3LagSummary answers a group's largest and total lag; a group
+// v3LagSummary answers a group's largest and total lag; a group
 // without offsets is upstream's 404.
-func handleV3LagSummary(adm adminer) http.Handler {
-	return handleV3(adm, func(c *restCall) (int, any, error) {
-		g := c.group()
-		s, err := adm.LagSummary(c.r.Context(), g)
-		if err == nil && s.MaxLagTopic == "" { // Lags had no entry
-			err = errNoOffsets
-		}
-		p := itoa(s.MaxLagPartition)
-		return http.StatusOK, v3LagSummary{
-			Kind: "KafkaConsumerGroupLagSummary",
-			Metadata: v3Meta{Self: c.link("consumer-groups", g, "lag-summary"),
-				ResourceName: c.crn("consumer-group", g, "lag-summary")},
-			ClusterID:         c.cluster,
-			ConsumerGroupID:   g,
-			MaxLagConsumerID:  s.MaxLagConsumerID,
-			MaxLagInstanceID:  nullIfEmpty(s.MaxLagInstanceID),
-			MaxLagClientID:    s.MaxLagClientID,
-			MaxLagTopicName:   s.MaxLagTopic,
-			MaxLagPartitionID: s.MaxLagPartition,
-			MaxLag:            s.MaxLag,
-			TotalLag:          s.TotalLag,
-			MaxLagConsumer:    c.rel("consumer-groups", g, "consumers", s.MaxLagConsumerID),
-			MaxLagPartition:   c.rel("topics", s.MaxLagTopic, "partitions", p),
-		}, err
-	})
+func (h *handlers) v3LagSummary(c *call) (int, any, error) {
+	g := c.group()
+	s, err := h.adm.LagSummary(c.context(), g)
+	if err == nil && s.MaxLagTopic == "" { // Lags had no entry
+		err = errNoOffsets
+	}
+	p := itoa(s.MaxLagPartition)
+	return http.StatusOK, v3LagSummary{
+		Kind: "KafkaConsumerGroupLagSummary",
+		Metadata: v3Meta{Self: c.link("consumer-groups", g, "lag-summary"),
+			ResourceName: c.crn("consumer-group", g, "lag-summary")},
+		ClusterID:         c.cluster,
+		ConsumerGroupID:   g,
+		MaxLagConsumerID:  s.MaxLagConsumerID,
+		MaxLagInstanceID:  nullIfEmpty(s.MaxLagInstanceID),
+		MaxLagClientID:    s.MaxLagClientID,
+		MaxLagTopicName:   s.MaxLagTopic,
+		MaxLagPartitionID: s.MaxLagPartition,
+		MaxLag:            s.MaxLag,
+		TotalLag:          s.TotalLag,
+		MaxLagConsumer:    c.rel("consumer-groups", g, "consumers", s.MaxLagConsumerID),
+		MaxLagPartition:   c.rel("topics", s.MaxLagTopic, "partitions", p),
+	}, err
 }

@@ -177,7 +177,7 @@ func TestV3RecordsStreamLockstep(t *testing.T) {
 // read on: every record before gets its report, then one last report says
 // why.
 func TestV3RecordsStreamEnds(t *testing.T) {
-	e := newProxyEnv(t, func(o *Options) { o.MaxBodyBytes = 1 << 10 })
+	e := newProxyEnv(t, func(o *Options) { o.Limits.MaxBodyBytes = 1 << 10 })
 	e.mustDo(t, http.StatusCreated, "POST", v3Topics, `{"topic_name":"one","partitions_count":1}`)
 	good := `{"value":{"type":"JSON","data":1}}`
 	for _, tt := range []struct {

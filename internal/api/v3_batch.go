@@ -1,0 +1,167 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"krest/internal/kafka"
+	"krest/internal/produce"
+)
+
+// API v3 records:batch: many records in one request, a report for each.
+
+// v3BatchRequest is the body of POST …/records:batch.
+type v3BatchRequest struct {
+	Entries []v3BatchEntry `json:"entries"`
+}
+
+// v3BatchEntry is one record of a batch and the id that names its result.
+type v3BatchEntry struct {
+	ID json.RawMessage `json:"id"` // a string of 1 to 80 characters
+	v3Record
+}
+
+// Upstream's batch errors: 422 with code 42208 and these messages.
+const (
+	codeBadBatch     = 42208
+	batchEmpty       = "Empty batch."
+	batchTooLarge    = "Too many entries in batch."
+	batchIDsRepeated = "Batch entry IDs are not distinct."
+	batchIDInvalid   = "Batch entry identifier is not a valid string."
+)
+
+// batchEntry is a decoded entry of a batch: its id, and its record or why
+// it has none.
+type batchEntry struct {
+	id    string
+	rec   *kgo.Record // nil if err is set
+	types v3Types
+	err   error
+}
+
+// decodeV3Batch decodes the body of a records:batch request for topic,
+// with at most maxEntries entries.
+//
+// Invariants (FuzzDecodeV3Batch): it never panics, and it fails only with a
+// 4xx apiError. Otherwise it returns one entry per element of "entries", at
+// least one and at most maxEntries, in order, their ids distinct strings
+// of 1 to 80 characters; each has a record exactly when it has no error,
+// and that record is the one decodeV3Record makes of the entry without its
+// id.
+func decodeV3Batch(body []byte, topic string, maxEntries int) ([]batchEntry, error) {
+	var req v3BatchRequest
+	if err := unmarshalStrict(body, &req); err != nil {
+		return nil, err
+	}
+	switch n := len(req.Entries); {
+	case n == 0:
+		return nil, &apiError{http.StatusUnprocessableEntity, codeBadBatch, batchEmpty}
+	case n > maxEntries:
+		return nil, &apiError{http.StatusUnprocessableEntity, codeBadBatch,
+			fmt.Sprintf("%s krest takes at most %d.", batchTooLarge, maxEntries)}
+	}
+	entries := make([]batchEntry, len(req.Entries))
+	recs := make([]kgo.Record, len(req.Entries))
+	seen := make(map[string]struct{}, len(req.Entries))
+	for i := range req.Entries {
+		in := &req.Entries[i]
+		id, ok := jsonText(in.ID)
+		if !ok || len(id) == 0 || utf8.RuneCount(id) > 80 {
+			return nil, &apiError{http.StatusUnprocessableEntity, codeBadBatch, batchIDInvalid}
+		}
+		e := &entries[i]
+		e.id = string(id)
+		if _, dup := seen[e.id]; dup {
+			return nil, &apiError{http.StatusUnprocessableEntity, codeBadBatch, batchIDsRepeated}
+		}
+		seen[e.id] = struct{}{}
+		if e.types, e.err = in.record(&recs[i], topic); e.err == nil {
+			e.rec = &recs[i]
+		}
+	}
+	return entries, nil
+}
+
+// v3Batch produces the records of a batch, all in one call so that
+// they share batches, and answers 207 with each entry's delivery report,
+// successes and failures each in request order. When the topic does not
+// exist the answer is 404; when every entry was sent and none written, each
+// for a passing reason, it is unwritten's error's (503 with Retry-After, or
+// 504).
+func (h *handlers) v3Batch(c *call) (int, any, error) {
+	body, err := jsonBody(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	entries, err := decodeV3Batch(body, c.topic, h.maxRecords)
+	if err != nil {
+		return 0, nil, err
+	}
+	recs := make([]*kgo.Record, 0, len(entries))
+	for _, e := range entries {
+		if e.err == nil {
+			recs = append(recs, e.rec)
+		}
+	}
+	results := h.p.Produce(c.fctx, recs...)
+	if err := unwritten(results); err != nil && len(results) == len(entries) {
+		return 0, nil, err
+	}
+	for _, res := range results {
+		if errors.Is(res.Err, kafka.ErrTopicNotFound) {
+			return 0, nil, res.Err
+		}
+	}
+	return http.StatusMultiStatus, rawJSON(appendV3Batch(entries, results, c.cluster)), nil
+}
+
+// appendV3Batch returns the answer to a batch: {"successes":[…],
+// "failures":[…]}, results being those of the entries without an error, in
+// order.
+func appendV3Batch(entries []batchEntry, results []produce.Result, cluster string) []byte {
+	b := make([]byte, 0, 32+200*len(entries))
+	var failures []int
+	b = append(b, `{"successes":[`...)
+	first := true
+	k := 0
+	for i := range entries {
+		e := &entries[i]
+		if e.err == nil {
+			e.err = results[k].Err
+			e.rec = results[k].Record
+			k++
+		}
+		if e.err != nil {
+			failures = append(failures, i)
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, `{"id":`...)
+		b = appendJSONString(b, e.id)
+		b = append(b, ',')
+		b = appendV3Produced(b, cluster, e.rec, e.types)
+	}
+	b = append(b, `],"failures":[`...)
+	for j, i := range failures {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = appendJSONString(b, entries[i].id)
+		b = append(b, `,"error_code":`...)
+		b = strconv.AppendInt(b, int64(v3ReportCode(entries[i].err)), 10)
+		b = append(b, `,"message":`...)
+		b = appendJSONString(b, entries[i].err.Error())
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
