@@ -165,6 +165,21 @@ func (k *krest) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// clusterID returns the cluster id GET /v3/clusters answers.
+func (k *krest) clusterID(t *testing.T) string {
+	t.Helper()
+	status, body := k.get(t, "/v3/clusters")
+	var clusters struct {
+		Data []struct {
+			ClusterID string `json:"cluster_id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(body), &clusters); status != http.StatusOK || err != nil || len(clusters.Data) != 1 {
+		t.Fatalf("GET /v3/clusters: %d %s", status, body)
+	}
+	return clusters.Data[0].ClusterID
+}
+
 // post sends body to path with a content type and returns the response with
 // its body read.
 func (k *krest) post(t *testing.T, path, contentType, body string) (*http.Response, string) {

@@ -72,16 +72,7 @@ func TestQuickstartV2(t *testing.T) {
 // the offsets one topic's records get in turn.
 func TestQuickstartV3(t *testing.T) {
 	k := startQuickstart(t)
-	status, body := k.get(t, "/v3/clusters")
-	var clusters struct {
-		Data []struct {
-			ClusterID string `json:"cluster_id"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal([]byte(body), &clusters); status != http.StatusOK || err != nil || len(clusters.Data) != 1 {
-		t.Fatalf("GET /v3/clusters: %d %s", status, body)
-	}
-	id := clusters.Data[0].ClusterID
+	id := k.clusterID(t)
 	topics := "/v3/clusters/" + id + "/topics"
 	resp, body := k.post(t, topics, "application/json", `{"topic_name":"jsontest"}`)
 	if resp.StatusCode != http.StatusCreated {
@@ -133,7 +124,7 @@ func TestQuickstartV3(t *testing.T) {
 		}
 	}
 
-	status, body = k.get(t, topics)
+	status, body := k.get(t, topics)
 	type topic struct {
 		TopicName       string `json:"topic_name"`
 		PartitionsCount int    `json:"partitions_count"`

@@ -85,11 +85,12 @@ type route struct {
 	pattern string
 	// resource and op are what the route does, for authorization; param
 	// is the path value naming the resource (set by init for topics and
-	// groups), unless listing (the route lists resources of that kind) or
-	// nameInBody (the request body names it).
+	// groups), unless name is its fixed name, listing says the route lists
+	// resources of that kind, or nameInBody that the request body names it.
 	resource   resource
 	op         operation
 	param      string
+	name       string
 	listing    bool
 	nameInBody bool
 	handle     handler
@@ -105,7 +106,7 @@ type route struct {
 func (r *route) init() {
 	r.label = r.method + " " + r.pattern
 	r.params = wildcards(r.pattern)
-	if r.param == "" && !r.listing && !r.nameInBody {
+	if r.param == "" && r.name == "" && !r.listing && !r.nameInBody {
 		switch r.resource {
 		case resourceTopic:
 			r.param = "topic_name"

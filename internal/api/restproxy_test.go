@@ -32,6 +32,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the answ
 // in front of an in-process kfake broker.
 type proxyEnv struct {
 	url     string
+	srv     *Server
 	brokers []string
 	cl      *kgo.Client     // a client on the broker, for tests to set up state
 	fake    *kafkatest.Fake // the broker, for tests to stop
@@ -64,7 +65,8 @@ func newProxyEnv(t testing.TB, opts ...func(*Options)) *proxyEnv {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &proxyEnv{url: serve(t, o), brokers: fake.Brokers(), cl: cl, fake: fake}
+	srv, url := startServer(t, o)
+	return &proxyEnv{url: url, srv: srv, brokers: fake.Brokers(), cl: cl, fake: fake}
 }
 
 // reply is one HTTP answer.

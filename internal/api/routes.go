@@ -10,7 +10,7 @@ package api
 // REST Proxy version's rows exist only when it is switched on.
 func routes(opts Options, h *handlers) []*route {
 	rs := []*route{
-		{method: "POST", pattern: "/api/messages", resource: resourceTopic, op: opWrite, handle: h.messages, body: bodyWhole},
+		{method: "POST", pattern: "/api/messages", resource: resourceTopic, name: opts.Topic, op: opWrite, handle: h.messages, body: bodyWhole},
 
 		{method: "GET", pattern: "/healthz", resource: resourceServer, op: opDescribe, handle: handleHealthz, unlimited: true},
 		{method: "GET", pattern: "/readyz", resource: resourceServer, op: opDescribe, handle: h.readyz, unlimited: true},

@@ -14,6 +14,13 @@ import (
 // base URL; t.Cleanup shuts it down. A zero Logger or Metrics is filled in.
 func serve(t testing.TB, opts Options) string {
 	t.Helper()
+	_, url := startServer(t, opts)
+	return url
+}
+
+// startServer is serve that also returns the server.
+func startServer(t testing.TB, opts Options) (*Server, string) {
+	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -40,7 +47,7 @@ func serve(t testing.TB, opts Options) string {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return "http://" + ln.Addr().String()
+	return s, "http://" + ln.Addr().String()
 }
 
 // routeLabels returns "METHOD /pattern" for every route of opts.

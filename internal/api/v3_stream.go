@@ -141,9 +141,13 @@ func (s *recordStream) run(c *call, w *bufio.Writer, first *streamed, closing <-
 		}
 	}()
 	status := writeReports(w, c.cluster, queue, stop)
-	if shutdown.Load() && status == http.StatusOK {
+	switch {
+	case shutdown.Load() && status == http.StatusOK:
 		_, _ = w.Write(append(appendErrorBody(nil, errShutdownStream.Code, errShutdownStream.Message), "\r\n"...))
 		_ = w.Flush()
+	case s.body.failed != nil:
+		// The queue is closed: the reader is done with the body.
+		status = statusClientGone
 	}
 	return status
 }
@@ -165,7 +169,9 @@ func (s *recordStream) next() *streamed {
 	var in v3Record
 	err := s.dec.Decode(&in)
 	s.body.next()
-	if err == io.EOF {
+	if err == io.EOF || s.body.failed != nil {
+		// The end of the body, or of its connection: the client went
+		// away, or the stream was stopped.
 		return nil
 	}
 	st := &streamed{done: make(chan struct{})}
@@ -261,9 +267,10 @@ const streamWriteSize = 32 << 10
 // more than max bytes. The decoder reads ahead, so a record is bounded by
 // max plus what was read ahead of it: under twice max.
 type recordLimit struct {
-	r    io.Reader
-	max  int64
-	read int64
+	r      io.Reader
+	max    int64
+	read   int64
+	failed error // the body could not be read: its connection failed, or was stopped
 }
 
 func (l *recordLimit) Read(p []byte) (int, error) {
@@ -273,6 +280,9 @@ func (l *recordLimit) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.read += int64(n)
+	if err != nil && err != io.EOF {
+		l.failed = err
+	}
 	return n, err
 }
 
