@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,13 +27,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestSmoke runs the whole bench with a few hundred records and checks that every row that ran verified:
-// no figures are asserted. Rows whose binaries cannot be built here are skipped by the bench itself.
+// TestSmoke runs the whole bench with a few thousand records and checks that every row that ran verified:
+// no figures are asserted. Rows whose binaries cannot be built here are skipped by the bench itself, and
+// so are the wrk rows where wrk is not installed.
 func TestSmoke(t *testing.T) {
 	out := t.TempDir()
 	args := []string{"krest-bench", "--smoke", "--out", out}
 	if testing.Short() {
-		args = append(args, "--targets", "http,client,minimal,krest,batch")
+		args = append(args, "--targets", "http,client,minimal,fasthttp,krest,batch")
 	}
 	var stdout strings.Builder
 	if err := run(t.Context(), args, &stdout, testWriter{t}); err != nil {
@@ -50,12 +52,19 @@ func TestSmoke(t *testing.T) {
 	if len(rep.Points) == 0 {
 		t.Fatal("no point ran")
 	}
+	ran := map[string]bool{}
 	for _, p := range rep.Points {
+		name := fmt.Sprintf("%s (%s) c=%d %s x%d", p.Target, p.LoadGen, p.Concurrency, sizeLabel(p.RecordBytes), p.RecordsPerRequest)
+		ran[p.Target+"/"+p.LoadGen] = true
 		if p.Error != "" {
-			t.Errorf("%s c=%d %s x%d: %s", p.Target, p.Concurrency, sizeLabel(p.RecordBytes), p.RecordsPerRequest, p.Error)
+			t.Errorf("%s: %s", name, p.Error)
+			continue
 		}
-		if p.Target != "http" && p.Error == "" && p.Verification == "" {
-			t.Errorf("%s c=%d: not verified", p.Target, p.Concurrency)
+		if p.Target != "http" && p.Verification == "" {
+			t.Errorf("%s: not verified", name)
+		}
+		if p.LoadCPU == nil {
+			t.Errorf("%s: no CPU figure of the load generator", name)
 		}
 	}
 	for _, s := range rep.Skipped {
@@ -65,21 +74,145 @@ func TestSmoke(t *testing.T) {
 			t.Logf("%s skipped: %s", s.Target, s.Reason)
 		}
 	}
-	for _, c := range rep.Consume {
-		if c.Error != "" && c.Skipped == "" {
-			t.Errorf("consume %s: %s", c.Target, c.Error)
+	want := []string{"fasthttp/go", "minimal/go", "client/go", "krest/go"}
+	if _, err := exec.LookPath("wrk"); err == nil {
+		want = append(want, "fasthttp/wrk", "krest/wrk")
+	} else {
+		t.Log("wrk is not installed: no wrk rows to check")
+	}
+	for _, w := range want {
+		if !ran[w] {
+			t.Errorf("no point of %s ran", w)
+		}
+	}
+	if !testing.Short() {
+		var consumed []string
+		for _, c := range rep.Consume {
+			consumed = append(consumed, c.Target)
+			switch {
+			case c.Error != "" && c.Skipped == "":
+				t.Errorf("consume %s: %s", c.Target, c.Error)
+			case c.Error == "" && (c.Rounds != 2 || c.Verification == "" || c.TotalSec <= 0):
+				t.Errorf("consume %s: %d rounds, %.2f s, verification %q", c.Target, c.Rounds, c.TotalSec, c.Verification)
+			}
+		}
+		if got := strings.Join(consumed, ","); got != "bare,krest-warn,krest-info" {
+			t.Errorf("consume rows %s, want bare,krest-warn,krest-info", got)
 		}
 	}
 	if o := rep.Overload; o != nil && o.Error != "" && o.Skipped == "" {
 		t.Errorf("overload: %s", o.Error)
 	}
-	for _, f := range []string{"RESULTS.md", "throughput.png", "p99.png"} {
-		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
-			t.Error(err)
-		}
+	if _, err := os.Stat(filepath.Join(out, "RESULTS.md")); err != nil {
+		t.Error(err)
 	}
 	if !strings.Contains(stdout.String(), "## Target checks") {
 		t.Errorf("stdout lacks the target checks:\n%s", stdout.String())
+	}
+}
+
+func TestParseCounter(t *testing.T) {
+	page := "# HELP krest_consumed_records_total Records the consumer group processed.\n" +
+		"# TYPE krest_consumed_records_total counter\n" +
+		"krest_consumed_records_total_other 9\n" +
+		"krest_consumed_records_total 1.234567e+06\n"
+	for _, tt := range []struct {
+		name string
+		page string
+		want int64
+		ok   bool
+	}{
+		{name: "exposition", page: page, want: 1234567, ok: true},
+		{name: "with timestamp", page: "krest_consumed_records_total 42 1700000000000\n", want: 42, ok: true},
+		{name: "absent", page: "krest_produced_records_total 5\n"},
+		{name: "garbled", page: "krest_consumed_records_total many\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseCounter(strings.NewReader(tt.page), consumedMetric)
+			if got != tt.want || (err == nil) != tt.ok {
+				t.Errorf("got %d, %v; want %d, ok %v", got, err, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestWrkResult(t *testing.T) {
+	q := make([]int64, 1000)
+	for i := range q {
+		q[i] = int64(100 + i) // 100 µs to 1099 µs
+	}
+	for _, tt := range []struct {
+		name                  string
+		w                     wrkSummary
+		ok, sent, failed, p50 int64
+	}{
+		{name: "clean", w: wrkSummary{Requests: 10000, DurationUS: 2e6, Quantiles: q, Max: 1500},
+			ok: 10000, sent: 10064, p50: 600},
+		{name: "refusals and socket errors", w: wrkSummary{Requests: 10000, DurationUS: 2e6, Status: 30, Read: 2, Timeout: 1, Quantiles: q},
+			ok: 9970, sent: 10067, failed: 3, p50: 600},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.w.result(64)
+			if r.okRequests != tt.ok || r.acked != tt.ok || r.sent != tt.sent || r.failed != tt.failed {
+				t.Errorf("ok %d acked %d sent %d failed %d; want %d, %d, %d", r.okRequests, r.acked, r.sent, r.failed, tt.ok, tt.sent, tt.failed)
+			}
+			if p50 := r.latency.ValueAtQuantile(50); p50 < tt.p50-2 || p50 > tt.p50+2 {
+				t.Errorf("p50 %d µs, want about %d", p50, tt.p50)
+			}
+			if r.elapsed != 2*time.Second {
+				t.Errorf("elapsed %v", r.elapsed)
+			}
+		})
+	}
+}
+
+func TestChecks(t *testing.T) {
+	pt := func(target, gen string, c, batch int, rate, p50, p99 float64) point {
+		return point{Target: target, LoadGen: gen, Concurrency: c, RecordBytes: 200, RecordsPerRequest: batch,
+			RecordsPerSec: rate, Latency: latency{P50: p50, P99: p99}}
+	}
+	r := &report{Settings: settings{BodyBytes: 200}, Points: []point{
+		pt("krest", genGo, 64, 1, 30000, 2, 5),
+		pt("minimal", genGo, 64, 1, 20000, 3, 6),
+		pt("classic", genGo, 64, 1, 10000, 5, 9),
+		pt("krest", genWrk, 64, 1, 30000, 2, 5),
+		pt("minimal", genWrk, 64, 1, 25000, 2, 4),
+		pt("krest", genGo, 1, 1, 1000, 1.05, 2),
+		pt("minimal", genGo, 1, 1, 1000, 1, 2),
+		{Target: "fasthttp", LoadGen: genGo, Concurrency: 64, RecordBytes: 200, RecordsPerRequest: 1, Error: "failed"},
+	}, Consume: []consumeResult{
+		{Target: "bare", SteadyRecordsPerSec: 1000},
+		{Target: "krest-warn", SteadyRecordsPerSec: 800},
+		{Target: "krest-info", SteadyRecordsPerSec: 600},
+	}}
+	got := map[string]check{}
+	for _, c := range r.checks(goalLevels{low: 1, check: 64, high: 256, batch: 100}, 512) {
+		got[c.Name] = c
+	}
+	for _, tt := range []struct {
+		name, status, wrkStatus string
+	}{
+		{name: "c=64: krest rec/s vs the minimal net/http gateway", status: "pass", wrkStatus: "miss"},
+		{name: "c=64: krest rec/s vs the classic design", status: "pass", wrkStatus: "n/a"},
+		{name: "c=64: krest rec/s vs the minimal fasthttp gateway", status: "n/a", wrkStatus: "n/a"},
+		{name: "c=64: krest p99 vs the minimal net/http gateway", status: "pass", wrkStatus: "miss"},
+		{name: "c=256: krest rec/s vs the minimal net/http gateway", status: "n/a", wrkStatus: "n/a"},
+		{name: "c=1: krest rec/s vs the minimal net/http gateway", status: "pass", wrkStatus: "n/a"},
+		{name: "c=1: krest p50 vs the minimal net/http gateway (within 10 %)", status: "pass", wrkStatus: "n/a"},
+		{name: "batch (100 records/request, c=64) vs the client ceiling at c=6400", status: "n/a"},
+		{name: "consume, steady state: krest at warn vs the bare franz-go loop", status: "miss"},
+		{name: "consume, steady state: krest at info vs the bare franz-go loop", status: "pass"},
+		{name: "overload: every request answered", status: "n/a"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, ok := got[tt.name]
+			if !ok {
+				t.Fatalf("no such check among %d", len(got))
+			}
+			if c.Status != tt.status || c.WrkStatus != tt.wrkStatus {
+				t.Errorf("status %q, wrk %q; want %q, %q (%s)", c.Status, c.WrkStatus, tt.status, tt.wrkStatus, c.Detail)
+			}
+		})
 	}
 }
 
@@ -185,6 +318,8 @@ func TestParseOptions(t *testing.T) {
 		{name: "defaults", conc: []int{1, 16, 64, 256}},
 		{name: "smoke", args: []string{"--smoke"}, requests: 60, conc: []int{1, 4}},
 		{name: "smoke with explicit levels", args: []string{"--smoke", "--concurrency", "8"}, requests: 60, conc: []int{8}},
+		{name: "fasthttp target", args: []string{"--targets", "fasthttp,krest"}, conc: []int{1, 16, 64, 256}},
+		{name: "bad wrk level", args: []string{"--wrk-concurrency", "x"}, err: true},
 		{name: "unknown target", args: []string{"--targets", "nope"}, err: true},
 		{name: "bad level", args: []string{"--concurrency", "0"}, err: true},
 	} {
@@ -228,4 +363,54 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+func TestDrainClock(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	type sample struct {
+		ms     int
+		got    int64
+		stable bool
+	}
+	for _, tt := range []struct {
+		name            string
+		samples         []sample
+		joined, first   int // ms
+		steadyRecords   int64
+		steadyMs        int
+		startedAt, done int // index of the sample that starts and ends the drain
+	}{
+		{name: "steady", samples: []sample{{0, 0, false}, {50, 0, true}, {100, 100, true}, {150, 600, true}, {200, 1100, true}, {250, 1200, true}},
+			joined: 50, first: 100, steadyRecords: 1000, steadyMs: 100, startedAt: 2, done: 5},
+		{name: "all in the first fetch", samples: []sample{{0, 0, false}, {50, 1200, false}},
+			joined: 50, first: 50, startedAt: 1, done: 1},
+		{name: "one sample inside", samples: []sample{{0, 0, true}, {50, 300, true}, {100, 1200, true}},
+			joined: 0, first: 50, startedAt: 1, done: 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := drainClock{records: 1200, ready: t0}
+			started, done := -1, -1
+			for i, s := range tt.samples {
+				st, dn := c.sample(at(s.ms), s.got, func() bool { return s.stable })
+				if st {
+					started = i
+				}
+				if dn {
+					done = i
+					break
+				}
+			}
+			if started != tt.startedAt || done != tt.done {
+				t.Errorf("started at sample %d, done at %d; want %d, %d", started, done, tt.startedAt, tt.done)
+			}
+			if !c.joined.Equal(at(tt.joined)) || !c.first.Equal(at(tt.first)) {
+				t.Errorf("joined %v, first %v; want %d ms, %d ms", c.joined.Sub(t0), c.first.Sub(t0), tt.joined, tt.first)
+			}
+			records, took := c.steady()
+			if records != tt.steadyRecords || took != time.Duration(tt.steadyMs)*time.Millisecond {
+				t.Errorf("steady %d records in %v; want %d in %d ms", records, took, tt.steadyRecords, tt.steadyMs)
+			}
+		})
+	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // allTargets lists every row group --targets accepts, in the order they run.
-var allTargets = []string{"http", "client", "minimal", "classic", "krest", "batch", "consume", "overload"}
+var allTargets = []string{"http", "client", "minimal", "fasthttp", "classic", "krest", "batch", "consume", "overload"}
 
 // options is the bench configuration. Every field has a flag of the same name in kebab case; --smoke
 // changes the defaults of the size flags (and flags given explicitly still win).
@@ -39,6 +39,9 @@ type options struct {
 	krestEnv         []string      // --krest-env: KEY=VALUE pairs for every krest process; default KREST_LOG_LEVEL=warn
 	seedDir          string        // --seed-dir: the classic design's source; default ../shared/peers/seed-app
 	profileDir       string        // --profile-dir: where to save CPU profiles of krest; default "" (none)
+	wrk              string        // --wrk: the wrk binary for the wrk rows; default "wrk" (from PATH); "" skips them
+	wrkConcurrency   []int         // --wrk-concurrency: connections of the wrk rows; default 1,64,256 (smoke 4)
+	charts           bool          // --charts: draw the PNG charts with bench/charts; default true (smoke false)
 }
 
 // smokeDefaults are the defaults --smoke applies to flags that were not given.
@@ -51,9 +54,11 @@ var smokeDefaults = map[string]string{
 	"check-concurrency": "4",
 	"batch-sizes":       "1,10",
 	"partitions":        "2",
-	"consume-records":   "300",
+	"consume-records":   "3000",
 	"overload-clients":  "40",
 	"overload-duration": "1s",
+	"wrk-concurrency":   "4",
+	"charts":            "false",
 }
 
 // parseOptions reads the bench flags from args (without the program name).
@@ -95,6 +100,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	})
 	fs.StringVar(&o.seedDir, "seed-dir", "", "source of the classic design (default: ../shared/peers/seed-app beside the checkout)")
 	fs.StringVar(&o.profileDir, "profile-dir", "", "save CPU profiles of krest (at --check-concurrency, and consuming) in this directory")
+	fs.StringVar(&o.wrk, "wrk", "wrk", "wrk binary for the wrk rows of the HTTP targets (\"\": skip them)")
+	fs.Func("wrk-concurrency", "comma-separated connections of the wrk rows (default 1,64,256)", intList(&o.wrkConcurrency))
+	fs.BoolVar(&o.charts, "charts", true, "draw throughput.png and p99.png with the bench/charts module (needs the go command)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -104,7 +112,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	defaults := map[string]string{"concurrency": "1,16,64,256", "batch-sizes": "1,10,100", "krest-env": "KREST_LOG_LEVEL=warn"}
+	defaults := map[string]string{"concurrency": "1,16,64,256", "batch-sizes": "1,10,100", "krest-env": "KREST_LOG_LEVEL=warn",
+		"wrk-concurrency": "1,64,256"}
 	if o.smoke {
 		for name, v := range smokeDefaults {
 			defaults[name] = v

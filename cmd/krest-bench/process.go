@@ -25,23 +25,33 @@ type usage struct {
 	peak int64         // peak resident set size (VmHWM) in bytes
 }
 
-// readUsage reads the CPU time and peak RSS of pid from /proc.
+// readUsage reads the CPU time and peak RSS of pid from /proc; for the bench's own process, the CPU time
+// comes from getrusage, which counts microseconds rather than clock ticks.
 func readUsage(pid int) (usage, error) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return usage{}, err
+	var u usage
+	if pid == os.Getpid() {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			return usage{}, fmt.Errorf("getrusage: %w", err)
+		}
+		u.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	} else {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return usage{}, err
+		}
+		// The command name in field 2 may hold spaces; the fields after its closing parenthesis start at 3.
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(fields) < 13 {
+			return usage{}, fmt.Errorf("short /proc/%d/stat", pid)
+		}
+		utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+		stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return usage{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+		}
+		u.cpu = time.Duration(utime+stime) * time.Second / clockTicks
 	}
-	// The command name in field 2 may hold spaces; the fields after its closing parenthesis start at 3.
-	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	if len(fields) < 13 {
-		return usage{}, fmt.Errorf("short /proc/%d/stat", pid)
-	}
-	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
-	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return usage{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-	}
-	u := usage{cpu: time.Duration(utime+stime) * time.Second / clockTicks}
 
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -66,15 +76,14 @@ type meter struct {
 	ok        bool          // every reading succeeded
 	peakReset bool          // every interval began with a reset VmHWM, so the peak belongs to the intervals
 	start     usage         // the reading at the last begin
+	began     time.Time     // when the last begin was
 	cpu       time.Duration // summed over intervals
+	wall      time.Duration // the intervals' length, summed
 	peak      int64         // highest over intervals
 }
 
 // newMeter returns a meter of pid with no interval yet.
 func newMeter(pid int) *meter { return &meter{pid: pid, ok: pid != 0, peakReset: true} }
-
-// meterSinceStart returns a meter of pid whose first interval began when the process started.
-func meterSinceStart(pid int) *meter { return newMeter(pid) }
 
 // begin resets the peak RSS of the process (writing 5 to clear_refs) and takes the first reading.
 func (m *meter) begin() {
@@ -85,6 +94,7 @@ func (m *meter) begin() {
 	m.peakReset = m.peakReset && reset
 	var err error
 	m.start, err = readUsage(m.pid)
+	m.began = time.Now()
 	m.ok = err == nil
 }
 
@@ -96,7 +106,35 @@ func (m *meter) end() {
 	u, err := readUsage(m.pid)
 	m.ok = err == nil
 	m.cpu += u.cpu - m.start.cpu
+	m.wall += time.Since(m.began)
 	m.peak = max(m.peak, u.peak)
+}
+
+// newTally returns a meter of no process, which sums the intervals of others (add, absorb).
+func newTally() *meter { return &meter{ok: true, peakReset: true} }
+
+// absorb adds the intervals of o, a meter of another process, to m.
+func (m *meter) absorb(o *meter) {
+	m.ok = m.ok && o.ok
+	m.peakReset = m.peakReset && o.peakReset
+	m.cpu += o.cpu
+	m.wall += o.wall
+	m.peak = max(m.peak, o.peak)
+}
+
+// add counts an interval measured elsewhere, such as the CPU time of a process that has exited.
+func (m *meter) add(cpu, wall time.Duration) {
+	m.cpu += cpu
+	m.wall += wall
+}
+
+// loadCPU returns the CPU time per request and the cores used over the intervals, for a meter of the load
+// generator, or nil when they are unknown.
+func (m *meter) loadCPU(requests int64) *loadCPU {
+	if !m.ok || requests == 0 || m.wall <= 0 {
+		return nil
+	}
+	return &loadCPU{MicrosPerRequest: float64(m.cpu.Microseconds()) / float64(requests), Cores: m.cpu.Seconds() / m.wall.Seconds()}
 }
 
 // resources returns CPU seconds per 100 k records and the peak RSS, or nil when they are unknown.

@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // runProduce starts every selected produce target on one broker, each on a fresh topic, and measures
@@ -20,6 +22,7 @@ func (b *bench) runProduce(ctx context.Context, targets []target) {
 		brokerErr = b.freshBroker(ctx)
 	}
 	var jobs []*job
+	wrkSkipped := false
 	for _, t := range targets {
 		in, err := b.startTarget(ctx, t, brokerErr)
 		if err != nil {
@@ -31,9 +34,29 @@ func (b *bench) runProduce(ctx context.Context, targets []target) {
 		if t.kafka {
 			brokerPID = b.brokerPID()
 		}
+		newJob := func(s spec, gen string) *job {
+			j := &job{t: t, in: in, s: s, gen: gen, res: newLoadResult(),
+				gateway: newMeter(in.pid()), broker: newMeter(brokerPID), loadGen: newMeter(os.Getpid())}
+			if gen == genWrk {
+				j.loadGen = newTally()
+			}
+			return j
+		}
 		for _, s := range b.specs(t) {
-			jobs = append(jobs, &job{t: t, in: in, s: s, res: newLoadResult(),
-				gateway: newMeter(in.pid()), broker: newMeter(brokerPID)})
+			jobs = append(jobs, newJob(s, genGo))
+		}
+		if in.url == "" {
+			continue
+		}
+		if b.wrkErr != nil {
+			if !wrkSkipped {
+				b.skip("wrk", "wrk rows", b.wrkErr)
+				wrkSkipped = true
+			}
+			continue
+		}
+		for _, c := range b.opt.wrkConcurrency {
+			jobs = append(jobs, newJob(spec{concurrency: c, size: b.opt.bodyBytes, batch: 1}, genWrk))
 		}
 	}
 	// Turns go shape by shape: record size, then records in flight, then records per request.
@@ -93,31 +116,36 @@ func (b *bench) startTarget(ctx context.Context, t target, brokerErr error) (*in
 	return in, nil
 }
 
-// job is one point under measurement: a target at one load shape, summed over its turns.
+// The load generators of a point.
+const (
+	genGo  = "go"  // the bench's own closed loop over net/http keep-alive connections
+	genWrk = "wrk" // wrk with wrkScript, for the single-record HTTP targets
+)
+
+// job is one point under measurement: a target at one load shape and load generator, summed over its
+// turns.
 type job struct {
 	t       target
 	in      *instance
 	s       spec
-	hc      *http.Client
+	gen     string // genGo or genWrk
+	hc      *fasthttp.Client
 	send    sendFunc
 	res     loadResult   // the measured load of every turn
 	v       verification // summed over turns
 	gateway *meter
 	broker  *meter
-	err     error // the first failure; the job takes no more turns
+	loadGen *meter // the bench itself, or the CPU wrk reported
+	err     error  // the first failure; the job takes no more turns
 }
 
-// turn gives job j its turn of round: in the first round, a warm-up; then --duration/--rounds of load (or its share of
-// --requests) with the meters running, and the verification that the topic grew by exactly the records
-// acknowledged during the turn. Verified records are then deleted, so that the broker does not carry them
-// into the next turn. Connections are closed after each turn, as servers may drop them while idle.
+// turn gives job j its turn of round: --duration/--rounds of load (or its share of --requests) with the
+// meters running, and the verification that the topic grew by exactly the records acknowledged during
+// the turn. Verified records are then deleted, so that the broker does not carry them into the next turn.
 func (b *bench) turn(ctx context.Context, j *job, round int) {
-	if j.err != nil {
+	// wrk runs whole seconds and cannot count requests: a point of --requests gets one turn of a second.
+	if j.err != nil || j.gen == genWrk && b.opt.requests > 0 && round > 0 {
 		return
-	}
-	if j.send == nil {
-		j.hc = newHTTPClient(j.s.concurrency)
-		j.send = j.in.sender(j.hc, j.s)
 	}
 	topic := j.in.topic
 	var before int64
@@ -128,26 +156,22 @@ func (b *bench) turn(ctx context.Context, j *job, round int) {
 			return
 		}
 	}
-	var warm loadResult
-	if round == 0 && b.opt.warmup > 0 {
-		warm = load{concurrency: j.s.concurrency, duration: b.opt.warmup, send: j.send}.run(ctx)
+	d := b.opt.duration / time.Duration(b.opt.rounds)
+	var warm, res loadResult
+	if j.gen == genWrk {
+		if b.opt.requests > 0 {
+			d = time.Second
+		}
+		var err error
+		if res, err = b.wrkTurn(ctx, j, d); err != nil {
+			j.err = err
+			return
+		}
+	} else {
+		warm, res = b.goTurn(ctx, j, round, d)
 	}
-	rounds := int64(b.opt.rounds)
-	l := load{concurrency: j.s.concurrency, duration: b.opt.duration / time.Duration(rounds),
-		requests: (b.opt.requests + rounds - 1) / rounds, send: j.send}
-	wait := func() {}
-	if round == 0 && j.s.concurrency == b.checkConcurrency() && j.s.size == b.opt.bodyBytes {
-		wait = b.profile(j.in.proc, l.duration, fmt.Sprintf("%s-c%d-x%d", j.t.name, j.s.concurrency, j.s.batch))
-	}
-	j.gateway.begin()
-	j.broker.begin()
-	res := l.run(ctx)
-	j.gateway.end()
-	j.broker.end()
-	wait()
-	j.hc.CloseIdleConnections()
 	j.res.merge(res)
-	b.progress("round %d/%d %-8s c=%-5d %-7s x%-3d %9.0f rec/s", round+1, rounds, j.t.name, j.s.concurrency,
+	b.progress("round %d/%d %-8s %-3s c=%-5d %-7s x%-3d %9.0f rec/s", round+1, b.opt.rounds, j.t.name, j.gen, j.s.concurrency,
 		sizeLabel(j.s.size), j.s.batch, float64(res.acked)/res.elapsed.Seconds())
 	if j.in.proc != nil && !j.in.proc.running() {
 		j.err = j.in.proc.exitError()
@@ -170,12 +194,57 @@ func (b *bench) turn(ctx context.Context, j *job, round int) {
 	}
 }
 
+// goTurn drives one turn of j with the Go generator for d (or its share of --requests), after a warm-up
+// in the first round, and returns both loads. Connections are closed after the turn, as servers may drop
+// them while idle.
+func (b *bench) goTurn(ctx context.Context, j *job, round int, d time.Duration) (warm, res loadResult) {
+	if j.send == nil {
+		j.hc = newHTTPClient(j.s.concurrency)
+		j.send = j.in.sender(j.hc, j.s)
+	}
+	if round == 0 && b.opt.warmup > 0 {
+		warm = load{concurrency: j.s.concurrency, duration: b.opt.warmup, send: j.send}.run(ctx)
+	}
+	rounds := int64(b.opt.rounds)
+	l := load{concurrency: j.s.concurrency, duration: d, requests: (b.opt.requests + rounds - 1) / rounds, send: j.send}
+	wait := func() {}
+	if round == 0 && j.s.concurrency == b.checkConcurrency() && j.s.size == b.opt.bodyBytes {
+		wait = b.profile(j.in.proc, l.duration, fmt.Sprintf("%s-c%d-x%d", j.t.name, j.s.concurrency, j.s.batch))
+	}
+	j.gateway.begin()
+	j.broker.begin()
+	j.loadGen.begin()
+	res = l.run(ctx)
+	j.loadGen.end()
+	j.gateway.end()
+	j.broker.end()
+	wait()
+	j.hc.CloseIdleConnections()
+	return warm, res
+}
+
+// wrkTurn drives one turn of j with wrk for d. The servers are warm from the Go generator's turns at the
+// same shape, so there is no warm-up.
+func (b *bench) wrkTurn(ctx context.Context, j *job, d time.Duration) (loadResult, error) {
+	j.gateway.begin()
+	j.broker.begin()
+	start := time.Now()
+	res, cpu, err := b.runWrk(ctx, j.in.url, j.s, d)
+	j.gateway.end()
+	j.broker.end()
+	j.loadGen.add(cpu, time.Since(start))
+	return res, err
+}
+
 // point returns the result of j: its figures, or its failure and none.
 func (j *job) point() point {
-	p := point{Target: j.t.name, Title: j.t.title, Concurrency: j.s.concurrency, RecordBytes: j.s.size,
-		RecordsPerRequest: j.s.batch, Chart: j.s.chart}
+	p := point{Target: j.t.name, Title: j.t.title, LoadGen: j.gen, Concurrency: j.s.concurrency, RecordBytes: j.s.size,
+		RecordsPerRequest: j.s.batch, Chart: j.s.chart && j.gen == genGo, InBench: j.in.proc == nil}
 	if j.in.route != "" {
 		p.Title += " (" + j.in.route + ")"
+	}
+	if j.gen == genWrk {
+		p.Title += ", driven by wrk"
 	}
 	if j.in.topic != "" {
 		p.Verification = j.v.String()
@@ -188,13 +257,14 @@ func (j *job) point() point {
 	default:
 		p.fill(j.res)
 		p.Gateway, p.Broker = j.gateway.resources(j.res.acked), j.broker.resources(j.res.acked)
+		p.LoadCPU = j.loadGen.loadCPU(j.res.requests)
 	}
 	return p
 }
 
-// specs returns the points of target t: the concurrency sweep at --body-bytes (for every batch size of
-// the batch target), the large-record run, and for the client ceiling the record concurrency that the
-// batch target check compares with.
+// specs returns the Go generator's points of target t: the concurrency sweep at --body-bytes (for every
+// batch size of the batch target), the large-record run, and for the client ceiling the two points the
+// batch checks compare with.
 func (b *bench) specs(t target) []spec {
 	o := b.opt
 	batches := []int{1}
@@ -210,9 +280,16 @@ func (b *bench) specs(t target) []spec {
 	if t.name != "batch" && o.largeBytes > 0 {
 		specs = append(specs, spec{concurrency: o.largeConcurrency, size: o.largeBytes, batch: 1})
 	}
-	if c := b.checkConcurrency() * slices.Max(o.batchSizes); t.name == "client" && o.runs("batch") &&
-		!slices.Contains(o.concurrency, c) {
-		specs = append(specs, spec{concurrency: c, size: o.bodyBytes, batch: 1})
+	// The batch checks compare with the client at the same records in flight, one record per call, and at
+	// the same batches from as many goroutines.
+	if big := slices.Max(o.batchSizes); t.name == "client" && o.runs("batch") {
+		c := b.checkConcurrency()
+		if !slices.Contains(o.concurrency, c*big) {
+			specs = append(specs, spec{concurrency: c * big, size: o.bodyBytes, batch: 1})
+		}
+		if big > 1 {
+			specs = append(specs, spec{concurrency: c, size: o.bodyBytes, batch: big})
+		}
 	}
 	return specs
 }
@@ -262,7 +339,7 @@ func statusCounts(res loadResult) map[string]int64 {
 
 // summary is the progress line of a point.
 func (p point) summary() string {
-	head := fmt.Sprintf("%-8s c=%-5d %-7s x%-3d", p.Target, p.Concurrency, sizeLabel(p.RecordBytes), p.RecordsPerRequest)
+	head := fmt.Sprintf("%-8s %-3s c=%-5d %-7s x%-3d", p.Target, p.LoadGen, p.Concurrency, sizeLabel(p.RecordBytes), p.RecordsPerRequest)
 	if p.Error != "" {
 		return head + " FAILED: " + p.Error
 	}

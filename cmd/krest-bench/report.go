@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -47,6 +48,7 @@ type settings struct {
 	LargeBytes       int      `json:"large_bytes"`
 	LargeConcurrency int      `json:"large_concurrency"`
 	BatchSizes       []int    `json:"batch_sizes"`
+	WrkConcurrency   []int    `json:"wrk_concurrency,omitempty"`
 	Partitions       int      `json:"partitions"`
 	ConsumeRecords   int64    `json:"consume_records"`
 	OverloadClients  int      `json:"overload_clients"`
@@ -59,6 +61,8 @@ type settings struct {
 type point struct {
 	Target            string           `json:"target"`
 	Title             string           `json:"title"`
+	LoadGen           string           `json:"load_generator"`     // go or wrk
+	InBench           bool             `json:"in_bench,omitempty"` // the target runs in the bench: its CPU is the load generator's
 	Concurrency       int              `json:"concurrency"`
 	RecordBytes       int              `json:"record_bytes"`
 	RecordsPerRequest int              `json:"records_per_request"`
@@ -74,8 +78,16 @@ type point struct {
 	FirstError        string           `json:"first_error,omitempty"`
 	Gateway           *resources       `json:"gateway"`
 	Broker            *resources       `json:"broker"`
+	LoadCPU           *loadCPU         `json:"load_generator_cpu"`
 	Verification      string           `json:"verification,omitempty"`
 	Error             string           `json:"error,omitempty"`
+}
+
+// loadCPU is what the load generator itself used over the measured intervals of a point: the bench's
+// own process (getrusage) for the Go generator, the wrk process for wrk.
+type loadCPU struct {
+	MicrosPerRequest float64 `json:"cpu_us_per_request"`
+	Cores            float64 `json:"cores"` // CPU seconds per second of load
 }
 
 // latency holds percentiles of acknowledged requests, in milliseconds.
@@ -102,18 +114,27 @@ type skipped struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// consumeResult is one row of the consume table.
+// consumeResult is one row of the consume table: the phases of its drains, averaged over the rounds, and
+// the steady state after them, summed over the rounds. Resources are those of the steady state.
 type consumeResult struct {
-	Target        string     `json:"target"`
-	Title         string     `json:"title"`
-	Records       int64      `json:"records"`
-	Seconds       float64    `json:"seconds,omitempty"`
-	RecordsPerSec float64    `json:"records_per_sec,omitempty"`
-	Gateway       *resources `json:"gateway"`
-	Broker        *resources `json:"broker"`
-	Verification  string     `json:"verification,omitempty"`
-	Skipped       string     `json:"skipped,omitempty"`
-	Error         string     `json:"error,omitempty"`
+	Target              string     `json:"target"`
+	Title               string     `json:"title"`
+	Records             int64      `json:"records"` // of each drain
+	Rounds              int        `json:"rounds"`
+	Progress            string     `json:"progress_from,omitempty"` // what the steady-state clock counts
+	StartupSec          float64    `json:"startup_seconds,omitempty"`
+	JoinSec             float64    `json:"join_seconds,omitempty"`
+	FirstFetchSec       float64    `json:"first_fetch_seconds,omitempty"`
+	SteadyRecords       int64      `json:"steady_records,omitempty"`
+	SteadySec           float64    `json:"steady_seconds,omitempty"`
+	SteadyRecordsPerSec float64    `json:"steady_records_per_sec,omitempty"`
+	TotalSec            float64    `json:"seconds,omitempty"` // from the start to every record committed
+	RecordsPerSec       float64    `json:"records_per_sec,omitempty"`
+	Gateway             *resources `json:"gateway"`
+	Broker              *resources `json:"broker"`
+	Verification        string     `json:"verification,omitempty"`
+	Skipped             string     `json:"skipped,omitempty"`
+	Error               string     `json:"error,omitempty"`
 }
 
 // overloadResult is the overload run. Shares are percentages of requests.
@@ -154,7 +175,7 @@ func newReport(o options, args []string) *report {
 		Settings: settings{
 			Broker: broker, Duration: o.duration.String(), Warmup: o.warmup.String(), Rounds: o.rounds, Requests: o.requests,
 			Concurrency: o.concurrency, BodyBytes: o.bodyBytes, LargeBytes: o.largeBytes,
-			LargeConcurrency: o.largeConcurrency, BatchSizes: o.batchSizes, Partitions: o.partitions,
+			LargeConcurrency: o.largeConcurrency, BatchSizes: o.batchSizes, WrkConcurrency: o.wrkConcurrency, Partitions: o.partitions,
 			ConsumeRecords: o.consumeRecords, OverloadClients: o.overloadClients,
 			OverloadDuration: o.overloadDuration.String(), KrestEnv: o.krestEnv,
 		},
@@ -195,9 +216,9 @@ func readMachine() machine {
 	return m
 }
 
-// write prints the Markdown report to stdout and, when out is set, writes results.json, the charts and
-// RESULTS.md there.
-func (r *report) write(out string, stdout io.Writer) error {
+// write prints the Markdown report to stdout and, when out is set, writes results.json there, the charts
+// when charts is set (see drawCharts), and RESULTS.md.
+func (r *report) write(ctx context.Context, out string, charts bool, stdout io.Writer, progress func(string, ...any)) error {
 	md := r.markdown()
 	if _, err := io.WriteString(stdout, md); err != nil || out == "" {
 		return err
@@ -212,9 +233,13 @@ func (r *report) write(out string, stdout io.Writer) error {
 	if err := os.WriteFile(filepath.Join(out, "results.json"), append(js, '\n'), 0o644); err != nil {
 		return err
 	}
-	charts, err := r.charts(out)
-	if err != nil {
-		return err
+	var drawn []chart
+	var chartErr error
+	if charts {
+		progress("drawing the charts with bench/charts")
+		if drawn, chartErr = drawCharts(ctx, out); chartErr != nil {
+			progress("charts: %v", chartErr)
+		}
 	}
 	var doc strings.Builder
 	doc.WriteString("# krest benchmark results\n\n")
@@ -222,11 +247,14 @@ func (r *report) write(out string, stdout io.Writer) error {
 		"The machine may be shared with other work, so absolute figures vary from run to run; the target checks " +
 		"compare rows measured in interleaved turns of the same run.\n\n")
 	doc.WriteString(md)
-	if len(charts) > 0 {
+	switch {
+	case len(drawn) > 0:
 		doc.WriteString("\n## Charts\n\n")
-		for _, c := range charts {
+		for _, c := range drawn {
 			fmt.Fprintf(&doc, "![%s](%s)\n\n", c.title, c.file)
 		}
+	case chartErr != nil:
+		fmt.Fprintf(&doc, "\nThe charts could not be drawn (%s); `go -C bench/charts run .` draws them from results.json.\n", cell(chartErr.Error()))
 	}
 	return os.WriteFile(filepath.Join(out, "RESULTS.md"), []byte(doc.String()), 0o644)
 }
@@ -248,22 +276,25 @@ func (r *report) markdown() string {
 		s.Broker, s.Partitions, s.Warmup, r.pointLength(), turns, s.Krest, strings.Join(s.KrestEnv, " "))
 
 	b.WriteString("## Produce\n\n")
-	b.WriteString("Latency in ms (HDR histogram of fully acknowledged requests); CPU in seconds per 100 k records; " +
-		"RSS is the gateway's peak during the point (the broker's, which holds memory its runtime has not yet " +
-		"returned from earlier turns, is only in results.json). *verified*: the topic grew by exactly the " +
-		"acknowledged records.\n\n")
-	b.WriteString("| target | c | record | rec/req | req/s | rec/s | p50 | p90 | p99 | p99.9 | errors | gateway CPU | broker CPU | gateway RSS MiB | verified |\n")
-	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	b.WriteString("Latency in ms (HDR histogram of fully acknowledged requests; for wrk, its percentiles at 1 000 " +
+		"quantiles, merged over the turns); CPU in seconds per 100 k records; *load gen*: the CPU the load " +
+		"generator itself used per request, and in cores (the bench's own process for the Go generator; " +
+		"for a target inside the bench it is the gateway's CPU). RSS is the gateway's peak during the point " +
+		"(the broker's, which holds memory its runtime has not yet returned from earlier turns, is only in " +
+		"results.json). *verified*: the topic grew by exactly the acknowledged records, plus at most the " +
+		"requests without an answer.\n\n")
+	b.WriteString("| target | gen | c | record | rec/req | req/s | rec/s | p50 | p90 | p99 | p99.9 | errors | gateway CPU | broker CPU | load gen µs/req (cores) | gateway RSS MiB | verified |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, p := range r.Points {
-		head := fmt.Sprintf("| %s | %d | %s | %d |", p.Title, p.Concurrency, sizeLabel(p.RecordBytes), p.RecordsPerRequest)
+		head := fmt.Sprintf("| %s | %s | %d | %s | %d |", p.Title, p.LoadGen, p.Concurrency, sizeLabel(p.RecordBytes), p.RecordsPerRequest)
 		if p.Error != "" {
-			fmt.Fprintf(&b, "%s **FAILED** | | | | | | | | | | | %s |\n", head, cell(p.Error))
+			fmt.Fprintf(&b, "%s **FAILED** | | | | | | | | | | | | %s |\n", head, cell(p.Error))
 			continue
 		}
 		l := p.Latency
-		fmt.Fprintf(&b, "%s %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %d | %s | %s | %s | %s |\n", head,
+		fmt.Fprintf(&b, "%s %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %d | %s | %s | %s | %s | %s |\n", head,
 			p.RequestsPerSec, p.RecordsPerSec, l.P50, l.P90, l.P99, l.P999, p.Errors,
-			cpuCell(p.Gateway), cpuCell(p.Broker), rssCell(p.Gateway), verifiedCell(p.Verification))
+			cpuCell(p.Gateway), cpuCell(p.Broker), loadCell(p), rssCell(p.Gateway), verifiedCell(p.Verification))
 	}
 	for _, sk := range r.Skipped {
 		if sk.Error != "" {
@@ -277,18 +308,28 @@ func (r *report) markdown() string {
 	}
 
 	if len(r.Consume) > 0 {
-		fmt.Fprintf(&b, "\n## Consume\n\n%d pre-filled records of %d B; each consumer drains them in a fresh group, timed "+
-			"from its start (for krest, the launch of its process) until the group's committed offsets reach the end "+
-			"offsets.\n\n", r.Consume[0].Records, s.BodyBytes)
-		b.WriteString("| consumer | records | seconds | rec/s | consumer CPU | broker CPU | consumer RSS MiB | broker RSS MiB | verified |\n")
-		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
+		c0 := r.Consume[0]
+		fmt.Fprintf(&b, "\n## Consume\n\n%d pre-filled records of %d B; in each of %d rounds every consumer drains them "+
+			"in a fresh group. *start-up*: from the launch until it is ready (krest: `/readyz` 200); *join*: until "+
+			"the group is stable with it (DescribeGroups); *first fetch*: until its first record is processed. "+
+			"The *steady* rate runs from the first sample of progress (every %v) that shows a processed record to "+
+			"the last one before all were, over every round; CPU and RSS are the steady state's. *whole drain*: "+
+			"from the launch until the group's committed offsets reach the end offsets.\n\n",
+			c0.Records, s.BodyBytes, s.Rounds, progressInterval)
+		b.WriteString("| consumer | start-up s | join s | first fetch s | steady rec/s | whole drain s | whole rec/s | consumer CPU | broker CPU | consumer RSS MiB | progress from | verified |\n")
+		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n")
 		for _, c := range r.Consume {
 			if c.Error != "" {
-				fmt.Fprintf(&b, "| %s | %d | **FAILED** | | | | | | %s |\n", c.Title, c.Records, cell(c.Error))
+				fmt.Fprintf(&b, "| %s | **FAILED** | | | | | | | | | | %s |\n", c.Title, cell(c.Error))
 				continue
 			}
-			fmt.Fprintf(&b, "| %s | %d | %.2f | %.0f | %s | %s | %s | %s | %s |\n", c.Title, c.Records, c.Seconds,
-				c.RecordsPerSec, cpuCell(c.Gateway), cpuCell(c.Broker), rssCell(c.Gateway), rssCell(c.Broker), c.Verification)
+			steady := "–"
+			if c.SteadyRecordsPerSec > 0 {
+				steady = fmt.Sprintf("%.0f", c.SteadyRecordsPerSec)
+			}
+			fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f | %s | %.2f | %.0f | %s | %s | %s | %s | %s |\n", c.Title,
+				c.StartupSec, c.JoinSec, c.FirstFetchSec, steady, c.TotalSec, c.RecordsPerSec, cpuCell(c.Gateway),
+				cpuCell(c.Broker), rssCell(c.Gateway), c.Progress, c.Verification)
 		}
 	}
 
@@ -306,13 +347,23 @@ func (r *report) markdown() string {
 		}
 	}
 
-	b.WriteString("\n## Target checks\n\n| check | want | ratio | detail | result |\n|---|---|--:|---|---|\n")
-	for _, c := range r.Checks {
-		ratio := ""
-		if c.Ratio != nil {
-			ratio = fmt.Sprintf("%.2f", *c.Ratio)
+	b.WriteString("\n## Target checks\n\nSame-run ratios at " + sizeLabel(s.BodyBytes) + ", from the Go generator's rows; " +
+		"where wrk drove the same rows, their ratio follows.\n\n")
+	b.WriteString("| target | want | got | detail | result | got with wrk | detail with wrk | result with wrk |\n")
+	b.WriteString("|---|---|--:|---|---|--:|---|---|\n")
+	ratio := func(v *float64) string {
+		if v == nil {
+			return ""
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | **%s** |\n", c.Name, c.Want, ratio, c.Detail, c.Status)
+		return fmt.Sprintf("%.2f×", *v)
+	}
+	for _, c := range r.Checks {
+		wrkStatus := ""
+		if c.WrkStatus != "" {
+			wrkStatus = "**" + c.WrkStatus + "**"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | **%s** | %s | %s | %s |\n", c.Name, c.Want, ratio(c.Got), c.Detail, c.Status,
+			ratio(c.WrkGot), c.WrkDetail, wrkStatus)
 	}
 	return b.String()
 }
@@ -339,6 +390,17 @@ func cpuCell(r *resources) string {
 		return "–"
 	}
 	return fmt.Sprintf("%.2f", r.CPUSecondsPer100k)
+}
+
+// loadCell renders the load generator's CPU per request and cores, or a dash when unknown.
+func loadCell(p point) string {
+	switch {
+	case p.LoadCPU == nil:
+		return "–"
+	case p.InBench:
+		return "= gateway"
+	}
+	return fmt.Sprintf("%.1f (%.2f)", p.LoadCPU.MicrosPerRequest, p.LoadCPU.Cores)
 }
 
 // rssCell renders a peak RSS, or a dash when unknown; a star marks a peak since the process started.

@@ -30,7 +30,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return rep.write(opt.out, stdout)
+	return rep.write(ctx, opt.out, opt.charts, stdout, b.progress)
 }
 
 // bench is one run: the binaries under test, the broker, and the report being filled.
@@ -44,6 +44,9 @@ type bench struct {
 	krestFrom string // where the krest binary came from, for the report
 	seedBin   string
 	seedErr   error    // why the classic design cannot run, if it cannot
+	wrkBin    string   // wrk, for the wrk rows
+	wrkScript string   // wrkScript, written out for wrk
+	wrkErr    error    // why there are no wrk rows, if there are none
 	broker    *proc    // the current `krest broker` process; nil with --brokers
 	kafka     *cluster // the broker of the current row group; nil when there is none
 	kafkaErr  error    // why there can be no broker, if there cannot
@@ -65,6 +68,7 @@ func newBench(ctx context.Context, opt options, log io.Writer) (*bench, error) {
 	b := &bench{opt: opt, log: log, tmp: tmp, self: self, runID: strconv.FormatInt(time.Now().UnixMilli()%1e8, 36)}
 	b.buildKrest(ctx)
 	b.buildSeed(ctx)
+	b.findWrk()
 	if err := b.connect(ctx); err != nil {
 		b.close()
 		return nil, err
@@ -92,7 +96,9 @@ func (b *bench) run(ctx context.Context, args []string) *report {
 		b.runOverload(ctx)
 	}
 	b.rep.Seconds = time.Since(b.rep.Started).Seconds()
-	b.rep.Checks = b.rep.checks(b.checkConcurrency(), slices.Max(b.opt.batchSizes), b.opt.overloadRSSMiB)
+	levels := goalLevels{low: slices.Min(b.opt.concurrency), check: b.checkConcurrency(), high: slices.Max(b.opt.concurrency),
+		batch: slices.Max(b.opt.batchSizes)}
+	b.rep.Checks = b.rep.checks(levels, b.opt.overloadRSSMiB)
 	return b.rep
 }
 

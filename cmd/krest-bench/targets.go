@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,11 +10,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/valyala/fasthttp"
 )
 
 // target is one row group of the produce table.
@@ -31,7 +32,8 @@ type target struct {
 var produceTargets = []target{
 	{name: "http", title: "HTTP ceiling (net/http, no Kafka)", start: startRef("http")},
 	{name: "client", title: "client ceiling (franz-go ProduceSync)", kafka: true, start: startClient},
-	{name: "minimal", title: "minimal gateway (net/http + ProduceSync)", kafka: true, start: startRef("minimal")},
+	{name: "minimal", title: "minimal net/http gateway (net/http + ProduceSync)", kafka: true, start: startRef("minimal")},
+	{name: "fasthttp", title: "minimal fasthttp gateway (fasthttp + ProduceSync)", kafka: true, start: startRef("fasthttp")},
 	{name: "classic", title: "classic design (Gorilla Mux + Sarama)", kafka: true, topic: "messages", start: startClassic},
 	{name: "krest", title: "krest POST /api/messages", kafka: true, start: startKrestSingle},
 	{name: "batch", title: "krest batch produce", kafka: true, start: startKrestBatch},
@@ -51,7 +53,8 @@ type instance struct {
 	topic  string // the topic the target writes; "" for none
 	owned  bool   // the bench created the topic, so it may delete records from it
 	route  string // which route a target with several serves, for the row label
-	sender func(hc *http.Client, s spec) sendFunc
+	url    string // where to POST one message, for other load generators; "" for none
+	sender func(hc *fasthttp.Client, s spec) sendFunc
 	close  func()
 }
 
@@ -69,7 +72,7 @@ type errSkip struct{ reason string }
 // Error returns the reason.
 func (e errSkip) Error() string { return e.reason }
 
-// startRef starts a reference server of kind http or minimal as a child process (see runRef).
+// startRef starts a reference server of kind http, minimal or fasthttp as a child process (see runRef).
 func startRef(kind string) func(ctx context.Context, b *bench, topic string) (*instance, error) {
 	return func(ctx context.Context, b *bench, topic string) (*instance, error) {
 		pprofAddr, err := b.pprofAddr()
@@ -78,7 +81,7 @@ func startRef(kind string) func(ctx context.Context, b *bench, topic string) (*i
 		}
 		p, base, err := b.startServer(ctx, "ref-"+kind, "/readyz", b.self, func(addr string) ([]string, []string) {
 			args := []string{"ref", kind, "--http-addr", addr}
-			if kind == "minimal" {
+			if kind != "http" {
 				args = append(args, "--brokers", b.kafka.brokers, "--topic", topic)
 			}
 			if pprofAddr != "" {
@@ -94,20 +97,32 @@ func startRef(kind string) func(ctx context.Context, b *bench, topic string) (*i
 	}
 }
 
-// startClient returns the client ceiling: ProduceSync from the bench's own goroutines.
+// startClient returns the client ceiling: ProduceSync from the bench's own goroutines, of one record per
+// call, or of a whole batch of s.batch records per call.
 func startClient(ctx context.Context, b *bench, topic string) (*instance, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(b.kafka.brokers, ",")...), kgo.DefaultProduceTopic(topic))
 	if err != nil {
 		return nil, err
 	}
-	send := func(_ *http.Client, s spec) sendFunc {
+	send := func(_ *fasthttp.Client, s spec) sendFunc {
 		return func(ctx context.Context, seq int64) outcome {
-			id := strconv.FormatInt(seq, 10)
-			err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte(id), Value: messageBody(id, s.size)}).FirstErr()
-			if err != nil {
-				return outcome{sent: 1, err: err}
+			recs := make([]*kgo.Record, s.batch)
+			for i := range recs {
+				id := strconv.FormatInt(seq, 10)
+				if s.batch > 1 {
+					id += "-" + strconv.Itoa(i)
+				}
+				recs[i] = &kgo.Record{Key: []byte(id), Value: messageBody(id, s.size)}
 			}
-			return outcome{sent: 1, acked: 1}
+			o := outcome{sent: s.batch}
+			for _, r := range cl.ProduceSync(ctx, recs...) {
+				if r.Err == nil {
+					o.acked++
+				} else if o.err == nil {
+					o.err = r.Err
+				}
+			}
+			return o
 		}
 	}
 	return &instance{topic: topic, sender: send, close: cl.Close}, nil
@@ -165,11 +180,11 @@ func startKrestBatch(ctx context.Context, b *bench, topic string) (*instance, er
 
 // singleInstance is an HTTP target that takes one message per POST to url.
 func singleInstance(p *proc, url, topic string) *instance {
-	send := func(hc *http.Client, s spec) sendFunc {
+	send := func(hc *fasthttp.Client, s spec) sendFunc {
 		body := func(seq int64) []byte { return messageBody(strconv.FormatInt(seq, 10), s.size) }
 		return postSender(hc, url, "application/json", 1, body, singleAck)
 	}
-	return &instance{proc: p, topic: topic, sender: send, close: p.stop}
+	return &instance{proc: p, topic: topic, url: url, sender: send, close: p.stop}
 }
 
 // batchRoute is one of krest's batch produce routes.
@@ -181,32 +196,40 @@ type batchRoute struct {
 	ack         func(status int, body []byte) (int, error)
 }
 
-// sender sends batches of s.batch records.
-func (r batchRoute) sender(hc *http.Client, s spec) sendFunc {
-	return postSender(hc, r.url, r.contentType, s.batch, func(seq int64) []byte { return r.body(seq, s) }, r.ack)
+// bodyRing is how many distinct batch bodies a batch sender cycles through.
+const bodyRing = 64
+
+// sender sends batches of s.batch records. A batch's body costs the generator more to build than to send,
+// so the bodies are built once, a ring of them with distinct ids, and reused; the records are counted by
+// offsets, not by id.
+func (r batchRoute) sender(hc *fasthttp.Client, s spec) sendFunc {
+	base := seqs.Add(bodyRing) - bodyRing
+	ring := make([][]byte, bodyRing)
+	for i := range ring {
+		ring[i] = r.body(base+int64(i), s)
+	}
+	return postSender(hc, r.url, r.contentType, s.batch, func(seq int64) []byte { return ring[seq%bodyRing] }, r.ack)
 }
 
 // postSender POSTs the body of each request to url and counts the records ack finds acknowledged.
-func postSender(hc *http.Client, url, contentType string, records int, body func(seq int64) []byte,
+func postSender(hc *fasthttp.Client, url, contentType string, records int, body func(seq int64) []byte,
 	ack func(status int, body []byte) (int, error)) sendFunc {
-	return func(ctx context.Context, seq int64) outcome {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body(seq)))
-		if err != nil {
+	return func(_ context.Context, seq int64) outcome {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.SetRequestURI(url)
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.Header.SetContentType(contentType)
+		req.SetBodyRaw(body(seq))
+		if err := hc.Do(req, resp); err != nil {
 			return outcome{sent: records, err: err}
 		}
-		req.Header.Set("Content-Type", contentType)
-		resp, err := hc.Do(req)
-		if err != nil {
-			return outcome{sent: records, err: err}
-		}
-		answer, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		o := outcome{sent: records, status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After") != ""}
-		if err == nil {
-			o.acked, err = ack(resp.StatusCode, answer)
-		}
-		if err != nil {
-			o.err = fmt.Errorf("HTTP %d: %w", resp.StatusCode, err)
+		status := resp.StatusCode()
+		o := outcome{sent: records, status: status, retryAfter: len(resp.Header.Peek("Retry-After")) > 0}
+		var err error
+		if o.acked, err = ack(status, resp.Body()); err != nil {
+			o.err = fmt.Errorf("HTTP %d: %w", status, err)
 		}
 		return o
 	}
@@ -324,9 +347,9 @@ func firstLine(body []byte) string {
 	return line
 }
 
-// startKrest runs `krest serve` for topic with consumer group group, with the --krest-env settings, and
-// with its profiler on a free address when --profile-dir is set.
-func (b *bench) startKrest(ctx context.Context, topic, group string) (*proc, string, error) {
+// startKrest runs `krest serve` for topic with consumer group group, with the --krest-env settings and
+// then env, and with its profiler on a free address when --profile-dir is set.
+func (b *bench) startKrest(ctx context.Context, topic, group string, env ...string) (*proc, string, error) {
 	if b.krestErr != nil {
 		return nil, "", b.krestErr
 	}
@@ -339,7 +362,7 @@ func (b *bench) startKrest(ctx context.Context, topic, group string) (*proc, str
 		if pprofAddr != "" {
 			args = append(args, "--pprof-addr", pprofAddr)
 		}
-		return args, b.opt.krestEnv
+		return args, append(slices.Clone(b.opt.krestEnv), env...)
 	})
 	if err == nil {
 		p.setProfiler(pprofAddr)

@@ -106,6 +106,16 @@ func (c *cluster) records(ctx context.Context, topic string) (int64, error) {
 	return n, nil
 }
 
+// stable reports whether group has settled with at least one member, its partitions assigned.
+func (c *cluster) stable(ctx context.Context, group string) bool {
+	described, err := c.adm.DescribeGroups(ctx, group)
+	if err != nil {
+		return false
+	}
+	g, ok := described[group]
+	return ok && g.Err == nil && g.State == "Stable" && len(g.Members) > 0
+}
+
 // committed returns the sum of group's committed offsets on topic.
 func (c *cluster) committed(ctx context.Context, group, topic string) (int64, error) {
 	offsets, err := c.adm.FetchOffsets(ctx, group)
