@@ -75,7 +75,7 @@ func (b *bench) findWrk() {
 	}
 	path, err := exec.LookPath(b.opt.wrk)
 	if err != nil {
-		b.wrkErr = errSkip{"wrk is not installed (apt-get install -y wrk), so the HTTP targets are measured with the Go generator only"}
+		b.wrkErr = errSkip{b.opt.wrk + " is not installed (apt-get install -y wrk), so the HTTP targets are measured with the Go generator only"}
 		return
 	}
 	b.wrkBin, b.wrkScript = path, filepath.Join(b.tmp, "post.lua")
