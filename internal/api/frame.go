@@ -122,8 +122,11 @@ type call struct {
 	srv   *Server
 	fctx  *fasthttp.RequestCtx
 	route *route
-	// ctx bounds the request's Kafka calls (Options.CallTimeout); the
-	// frame cancels it when the handler returns.
+	// ctx is the request's context: never the RequestCtx itself, whose
+	// Done is the server's and whose values go back to fasthttp's pool
+	// with it, so that no context derived from it outlives the request.
+	// context() bounds it by Options.CallTimeout for Kafka calls; the
+	// frame cancels that when the request finishes.
 	ctx    context.Context
 	cancel context.CancelFunc
 	values [maxSegments]string
@@ -210,7 +213,7 @@ func validRequestID(id []byte) bool {
 // serve is the frame every request runs in.
 func (s *Server) serve(fctx *fasthttp.RequestCtx) {
 	c := callPool.Get().(*call)
-	*c = call{srv: s, fctx: fctx, ctx: fctx, idBuf: c.idBuf, start: time.Now(), label: "unmatched"}
+	*c = call{srv: s, fctx: fctx, ctx: context.Background(), idBuf: c.idBuf, start: time.Now(), label: "unmatched"}
 	status := 0
 	defer func() {
 		if v := recover(); v != nil {
@@ -404,7 +407,7 @@ func (c *call) acquire(slots chan struct{}) bool {
 // context returns the context bounding c's Kafka calls.
 func (c *call) context() context.Context {
 	if c.cancel == nil {
-		c.ctx, c.cancel = context.WithTimeout(c.fctx, c.srv.opts.CallTimeout)
+		c.ctx, c.cancel = context.WithTimeout(context.Background(), c.srv.opts.CallTimeout)
 	}
 	return c.ctx
 }
