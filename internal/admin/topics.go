@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"krest/internal/kafka"
+	"krest/internal/naming"
 )
 
 // Topic describes a topic and its partitions.
@@ -71,28 +72,13 @@ type NewTopic struct {
 	ValidateOnly bool
 }
 
-// maxTopicNameLen is Kafka's limit on topic name length (Topic.MAX_NAME_LENGTH).
-const maxTopicNameLen = 249
-
 // ValidTopicName returns nil if name is a legal Kafka topic name, or an error
-// wrapping kafka.ErrInvalidRequest that says why not. Kafka's rules: 1 to 249
-// characters, only ASCII letters, digits, '.', '_' and '-', and neither "."
-// nor "..". It asks no broker, so handlers can call it first.
+// wrapping kafka.ErrInvalidRequest that says why not, naming the first
+// illegal character (see naming.Topic for Kafka's rules). It asks no
+// broker, so handlers can call it first.
 func ValidTopicName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("topic name is empty: %w", kafka.ErrInvalidRequest)
-	case name == "." || name == "..":
-		return fmt.Errorf("topic name cannot be %q: %w", name, kafka.ErrInvalidRequest)
-	case len(name) > maxTopicNameLen:
-		return fmt.Errorf("topic name is %d characters long, more than %d: %w", len(name), maxTopicNameLen, kafka.ErrInvalidRequest)
-	}
-	for i := range len(name) {
-		c := name[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-' {
-			continue
-		}
-		return fmt.Errorf("topic name %q contains %q; legal characters are ASCII letters, digits, '.', '_' and '-': %w", name, rune(c), kafka.ErrInvalidRequest)
+	if err := naming.Topic(name); err != nil {
+		return fmt.Errorf("%w: %w", err, kafka.ErrInvalidRequest)
 	}
 	return nil
 }
