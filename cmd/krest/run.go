@@ -150,13 +150,13 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 	defer pcl.Close()
 	producer := produce.New(pcl, produce.Options{Timeout: cfg.ProduceTimeout, Metrics: m})
 
-	topics := []kafka.TopicSpec{
+	topics := []health.TopicSpec{
 		{Name: cfg.Topic, Partitions: int32(cfg.Partitions), ReplicationFactor: int16(cfg.ReplicationFactor)},
 		{Name: cfg.DLQTopic, Partitions: int32(cfg.Partitions), ReplicationFactor: int16(cfg.ReplicationFactor)},
 	}
 	adm := kadm.NewClient(pcl)
 	monitor := health.New(func(ctx context.Context) error {
-		return kafka.Check(ctx, adm, topics, cfg.CreateTopics)
+		return health.Check(ctx, adm, topics, cfg.CreateTopics)
 	}, healthInterval, logger)
 
 	srv, err := api.NewServer(api.Options{

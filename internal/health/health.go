@@ -1,20 +1,16 @@
 // Package health tracks whether krest is ready to serve: a background loop
-// runs a check against the cluster, and shutdown marks it not ready first.
+// runs a check against the cluster (Check: the brokers answer, the topics
+// exist or get created, and can take writes), and shutdown marks it not
+// ready first. Beside readiness, a Monitor reports details that do not make
+// the instance unready.
 package health
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
 )
-
-// ErrShuttingDown is returned by Ready once Drain was called.
-var ErrShuttingDown = errors.New("shutting down")
-
-// errNotChecked is returned by Ready before the first check finished.
-var errNotChecked = errors.New("cluster not checked yet")
 
 // Monitor runs a check periodically and remembers its last result.
 type Monitor struct {
@@ -27,6 +23,7 @@ type Monitor struct {
 	draining  bool
 	everReady bool
 	ready     chan struct{} // closed when a check first passes
+	details   map[string]func() any
 }
 
 // New returns a Monitor that runs check every interval once Run starts.
@@ -90,4 +87,42 @@ func (m *Monitor) Drain() {
 	m.mu.Lock()
 	m.draining = true
 	m.mu.Unlock()
+}
+
+// AddDetail registers fn to report the detail called name beside
+// readiness: something worth showing that does not make the instance
+// unready, such as the partitions a consumer has paused. Details calls fn
+// each time, so fn must be quick and safe for concurrent use, and its
+// answer must encode as JSON; an untyped nil answer leaves the detail out
+// (return nil, not a nil slice). A second
+// AddDetail with the same name replaces the first.
+func (m *Monitor) AddDetail(name string, fn func() any) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.details == nil {
+		m.details = make(map[string]func() any)
+	}
+	m.details[name] = fn
+}
+
+// Details returns the current answer of every detail registered with
+// AddDetail, by name, leaving out nil answers; it is nil when there are
+// none. It does not depend on, or change, Ready.
+func (m *Monitor) Details() map[string]any {
+	m.mu.Lock()
+	fns := make(map[string]func() any, len(m.details))
+	for name, fn := range m.details {
+		fns[name] = fn
+	}
+	m.mu.Unlock()
+	var out map[string]any
+	for name, fn := range fns { // called unlocked: fn may take its own locks
+		if v := fn(); v != nil {
+			if out == nil {
+				out = make(map[string]any, len(fns))
+			}
+			out[name] = v
+		}
+	}
+	return out
 }

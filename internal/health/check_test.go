@@ -1,4 +1,4 @@
-package kafka_test
+package health_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
-	"krest/internal/kafka"
+	"krest/internal/health"
 	"krest/internal/kafkatest"
 )
 
@@ -29,10 +29,10 @@ func TestCheck(t *testing.T) {
 		want   error
 		reason string
 	}{
-		{name: "missing", want: kafka.ErrTopicMissing},
+		{name: "missing", want: health.ErrTopicMissing},
 		{name: "created", create: true},
 		{name: "writable", minISR: "1"},
-		{name: "unwritable", minISR: "2", want: kafka.ErrNotWritable,
+		{name: "unwritable", minISR: "2", want: health.ErrNotWritable,
 			reason: "partition 0 has 1 in-sync replicas, fewer than min.insync.replicas=2"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,7 +44,7 @@ func TestCheck(t *testing.T) {
 			}
 			// A broker may answer for a new topic only after a moment.
 			kafkatest.WaitFor(t, 10*time.Second, func() error {
-				err := kafka.Check(ctx, adm, []kafka.TopicSpec{{Name: topic, Partitions: 1, ReplicationFactor: 1}}, tt.create)
+				err := health.Check(ctx, adm, []health.TopicSpec{{Name: topic, Partitions: 1, ReplicationFactor: 1}}, tt.create)
 				if !errors.Is(err, tt.want) || err != nil && !strings.Contains(err.Error(), tt.reason) {
 					return fmt.Errorf("Check: %v, want %v (%s)", err, tt.want, tt.reason)
 				}
