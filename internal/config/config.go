@@ -1,5 +1,7 @@
 // Package config loads krest's settings from flags, the environment and
-// defaults, in that order of precedence, and validates them.
+// defaults, in that order of precedence, and validates them. It imports
+// only the standard library and naming (Kafka's name rules, itself
+// standard library only).
 package config
 
 import (
@@ -8,11 +10,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"krest/internal/naming"
 )
 
 // Config holds every krest setting. Each field's comment gives its default,
@@ -144,6 +150,29 @@ type Config struct {
 	// make no progress, streams included. Default 1m; --io-idle-timeout,
 	// KREST_IO_IDLE_TIMEOUT.
 	IOIdleTimeout time.Duration
+	// EmbeddedAllowRemote lets the embedded broker listen on an address
+	// other machines can reach. It has no authentication, so by default
+	// EmbeddedAddr must be a loopback address. Default false;
+	// --embedded-allow-remote, KREST_EMBEDDED_ALLOW_REMOTE.
+	EmbeddedAllowRemote bool
+	// MaxRequestPartitions is the most partitions one admin request may
+	// create (a new topic) or add (a topic's new partition count). A topic
+	// rarely needs more than a few hundred; the bound keeps one mistyped or
+	// hostile request from creating a cluster's worth at once. Default
+	// 4096; --max-request-partitions, KREST_MAX_REQUEST_PARTITIONS.
+	MaxRequestPartitions int
+	// MaxListItems is the most items one list answer holds (topics,
+	// consumer groups, configs); a longer list comes in pages. Default
+	// 10000; --max-list-items, KREST_MAX_LIST_ITEMS.
+	MaxListItems int
+	// MemoryLimit is the Go runtime's soft memory limit in bytes: past it,
+	// the garbage collector runs more often (up to about half the CPU)
+	// rather than let the heap grow. 0 picks one: 90% of the container's
+	// memory limit (cgroup memory.max) if there is one, else 1 GiB.
+	// Ignored when GOMEMLIMIT is set, which the runtime honours itself.
+	// Default 0; --memory-limit, KREST_MEMORY_LIMIT (bytes, or with a
+	// KiB, MiB, GiB or TiB suffix, as GOMEMLIMIT takes them).
+	MemoryLimit int64
 }
 
 // ErrHelp is returned by Load when the arguments ask for help; the usage has
@@ -176,13 +205,17 @@ func Defaults() Config {
 		LogLevel:           "info",
 		APIV2:              true,
 		APIV3:              true,
-		ShutdownDelay:      5 * time.Second,
-		MaxHeaderBytes:     16 << 10,
-		MaxStreams:         256,
-		MaxConns:           16384,
-		ReadTimeout:        30 * time.Second,
-		IdleTimeout:        2 * time.Minute,
-		IOIdleTimeout:      time.Minute,
+
+		ShutdownDelay:  5 * time.Second,
+		MaxHeaderBytes: 16 << 10,
+		MaxStreams:     256,
+		MaxConns:       16384,
+		ReadTimeout:    30 * time.Second,
+		IdleTimeout:    2 * time.Minute,
+		IOIdleTimeout:  time.Minute,
+
+		MaxRequestPartitions: 4096,
+		MaxListItems:         10_000,
 	}
 }
 
@@ -232,20 +265,24 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "bound on reading a request from its first byte (KREST_READ_TIMEOUT)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "bound on the wait for the next request of a keep-alive connection (KREST_IDLE_TIMEOUT)")
 	fs.DurationVar(&c.IOIdleTimeout, "io-idle-timeout", c.IOIdleTimeout, "bound on a read or write of a connection that makes no progress (KREST_IO_IDLE_TIMEOUT)")
+	fs.BoolVar(&c.EmbeddedAllowRemote, "embedded-allow-remote", c.EmbeddedAllowRemote, "let the embedded broker, which has no authentication, listen beyond loopback (KREST_EMBEDDED_ALLOW_REMOTE)")
+	fs.IntVar(&c.MaxRequestPartitions, "max-request-partitions", c.MaxRequestPartitions, "partitions one admin request may create or add (KREST_MAX_REQUEST_PARTITIONS)")
+	fs.IntVar(&c.MaxListItems, "max-list-items", c.MaxListItems, "items one list answer holds; longer lists come in pages (KREST_MAX_LIST_ITEMS)")
+	fs.Var(byteSize{&c.MemoryLimit}, "memory-limit", "Go soft memory limit, e.g. 768MiB; 0 picks 90% of the container's limit, else 1GiB; GOMEMLIMIT wins (KREST_MEMORY_LIMIT)")
 
 	// The environment goes in as the flags' values before parsing, so that
 	// explicit flags win.
-	var envErr error
+	var envErrs []error
 	fs.VisitAll(func(f *flag.Flag) {
 		env := "KREST_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(env); v != "" && envErr == nil {
+		if v := getenv(env); v != "" {
 			if err := f.Value.Set(v); err != nil {
-				envErr = fmt.Errorf("%s=%q: %v", env, v, err)
+				envErrs = append(envErrs, fmt.Errorf("%s=%q: %v", env, v, err))
 			}
 		}
 	})
-	if envErr != nil {
-		return c, envErr
+	if len(envErrs) > 0 {
+		return c, errors.Join(envErrs...)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -265,77 +302,194 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	return c, c.Validate()
 }
 
-// Validate reports the first setting that cannot work, as a sentence.
+// Bounds Validate holds settings to.
+const (
+	// maxLinger bounds Linger: a producer that waits longer than this for
+	// more records adds latency no batch is worth.
+	maxLinger = time.Second
+	// minSessionTimeout and maxSessionTimeout are Kafka's defaults for
+	// group.min.session.timeout.ms and group.max.session.timeout.ms: a
+	// broker refuses a member whose session timeout is outside them.
+	minSessionTimeout = 6 * time.Second
+	maxSessionTimeout = 30 * time.Minute
+)
+
+// Validate reports every setting that cannot work, each as a sentence on
+// a line of its own (errors.Join), or nil. It checks each setting's range
+// and the settings that must agree with one another.
 func (c Config) Validate() error {
-	switch {
-	case c.HTTPAddr == "":
-		return errors.New("http address must not be empty")
-	case c.Topic == "":
-		return errors.New("topic must not be empty")
-	case c.Group == "":
-		return errors.New("consumer group must not be empty")
-	case c.DLQTopic == c.Topic:
-		return errors.New("dead-letter topic must differ from the topic")
-	case c.Partitions < 1:
-		return fmt.Errorf("partitions must be at least 1, not %d", c.Partitions)
-	case c.ReplicationFactor == 0 || c.ReplicationFactor < -1:
-		return fmt.Errorf("replication factor must be -1 or at least 1, not %d", c.ReplicationFactor)
-	case c.ProduceTimeout <= 0:
-		return fmt.Errorf("produce timeout must be positive, not %s", c.ProduceTimeout)
-	case c.MaxBodyBytes < 1:
-		return fmt.Errorf("max body bytes must be positive, not %d", c.MaxBodyBytes)
-	case c.BatchMaxEntries < 1:
-		return fmt.Errorf("batch max entries must be positive, not %d", c.BatchMaxEntries)
-	case c.MaxBufferedRecords < 1:
-		return fmt.Errorf("max buffered records must be positive, not %d", c.MaxBufferedRecords)
-	case c.Linger < 0:
-		return fmt.Errorf("linger must not be negative, not %s", c.Linger)
-	case c.MaxBufferedBytes < 1:
-		return fmt.Errorf("max buffered bytes must be positive, not %d", c.MaxBufferedBytes)
-	case c.MaxInFlight < 1:
-		return fmt.Errorf("max in flight must be positive, not %d", c.MaxInFlight)
-	case c.SessionTimeout <= 0:
-		return fmt.Errorf("session timeout must be positive, not %s", c.SessionTimeout)
-	case c.ShutdownTimeout <= 0:
-		return fmt.Errorf("shutdown timeout must be positive, not %s", c.ShutdownTimeout)
-	case c.ShutdownDelay < 0:
-		return fmt.Errorf("shutdown delay must not be negative, not %s", c.ShutdownDelay)
-	case c.MaxHeaderBytes < 1024:
-		return fmt.Errorf("max header bytes must be at least 1024, not %d", c.MaxHeaderBytes)
-	case c.MaxStreams < 1:
-		return fmt.Errorf("max streams must be positive, not %d", c.MaxStreams)
-	case c.MaxConns < 1:
-		return fmt.Errorf("max conns must be positive, not %d", c.MaxConns)
-	case c.MaxConnsPerAddr < 0:
-		return fmt.Errorf("max conns per address must not be negative, not %d", c.MaxConnsPerAddr)
-	case c.ReadTimeout <= 0 || c.IdleTimeout <= 0 || c.IOIdleTimeout <= 0:
-		return errors.New("read, idle and I/O idle timeouts must be positive")
-	case c.LogFormat != "text" && c.LogFormat != "json":
-		return fmt.Errorf("log format must be text or json, not %q", c.LogFormat)
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if err := validateHostPort(c.HTTPAddr); err != nil {
+		bad("http address %q: %v", c.HTTPAddr, err)
 	}
-	if _, err := ParseLevel(c.LogLevel); err != nil {
-		return err
-	}
-	if c.AdvertisedURL != "" {
-		u, err := url.Parse(c.AdvertisedURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			return fmt.Errorf("advertised URL %q must be http:// or https:// and a host, with an optional port and path", c.AdvertisedURL)
+	if c.PprofAddr != "" {
+		if err := validateHostPort(c.PprofAddr); err != nil {
+			bad("pprof address %q: %v", c.PprofAddr, err)
+		} else if sameListener(c.PprofAddr, c.HTTPAddr) {
+			bad("pprof address %q must differ from the http address %q", c.PprofAddr, c.HTTPAddr)
 		}
 	}
 	for _, b := range c.Brokers {
 		if err := validateHostPort(b); err != nil {
-			return fmt.Errorf("broker %q: %v", b, err)
+			bad("broker %q: %v", b, err)
 		}
 	}
-	if len(c.Brokers) == 0 {
-		if err := validateHostPort(c.EmbeddedAddr); err != nil {
-			return fmt.Errorf("embedded address %q: %v", c.EmbeddedAddr, err)
+	// The embedded broker's settings are checked whatever --brokers says:
+	// "krest broker" runs it regardless.
+	if err := validateHostPort(c.EmbeddedAddr); err != nil {
+		bad("embedded address %q: %v", c.EmbeddedAddr, err)
+	} else if err := c.embeddedExposure(); err != nil {
+		bad("%v", err)
+	} else if c.Embedded() && sameListener(c.EmbeddedAddr, c.HTTPAddr) {
+		bad("embedded address %q must differ from the http address %q", c.EmbeddedAddr, c.HTTPAddr)
+	}
+	if !c.InMemory && c.DataDir == "" {
+		bad("data directory must not be empty unless the broker runs in memory")
+	}
+
+	topicErr := naming.Topic(c.Topic)
+	if topicErr != nil {
+		bad("topic: %v", topicErr)
+	}
+	if err := naming.Topic(c.DLQTopic); err != nil {
+		if topicErr == nil || c.DLQTopic != c.Topic+".dlq" { // a derived name would repeat the topic's error
+			bad("dead-letter topic: %v", err)
 		}
-		if !c.InMemory && c.DataDir == "" {
-			return errors.New("data directory must not be empty unless the broker runs in memory")
+	} else if c.DLQTopic == c.Topic {
+		bad("dead-letter topic must differ from the topic")
+	}
+	if err := naming.Group(c.Group); err != nil {
+		bad("consumer group: %v", err)
+	}
+
+	switch {
+	case c.Partitions < 1 || c.Partitions > math.MaxInt32:
+		bad("partitions must be from 1 to %d, not %d", math.MaxInt32, c.Partitions)
+	case c.MaxRequestPartitions >= 1 && c.Partitions > c.MaxRequestPartitions:
+		bad("partitions (%d) must not exceed max request partitions (%d)", c.Partitions, c.MaxRequestPartitions)
+	}
+	switch {
+	case c.ReplicationFactor == 0 || c.ReplicationFactor < -1 || c.ReplicationFactor > math.MaxInt16:
+		bad("replication factor must be -1 or from 1 to %d, not %d", math.MaxInt16, c.ReplicationFactor)
+	case c.Embedded() && c.ReplicationFactor > 1:
+		bad("replication factor %d needs %d brokers, and the embedded broker is one: set --brokers, or a replication factor of 1 or -1", c.ReplicationFactor, c.ReplicationFactor)
+	}
+	if c.MaxRequestPartitions < 1 || c.MaxRequestPartitions > math.MaxInt32 {
+		bad("max request partitions must be from 1 to %d, not %d", math.MaxInt32, c.MaxRequestPartitions)
+	}
+	if c.MaxListItems < 1 {
+		bad("max list items must be positive, not %d", c.MaxListItems)
+	}
+
+	if c.ProduceTimeout <= 0 {
+		bad("produce timeout must be positive, not %s", c.ProduceTimeout)
+	}
+	switch {
+	case c.Linger < 0 || c.Linger > maxLinger:
+		bad("linger must be from 0 to %s, not %s", maxLinger, c.Linger)
+	case c.ProduceTimeout > 0 && c.Linger >= c.ProduceTimeout:
+		bad("linger (%s) must be shorter than the produce timeout (%s)", c.Linger, c.ProduceTimeout)
+	}
+	if c.MaxBodyBytes < 1 {
+		bad("max body bytes must be positive, not %d", c.MaxBodyBytes)
+	}
+	if c.BatchMaxEntries < 1 {
+		bad("batch max entries must be positive, not %d", c.BatchMaxEntries)
+	}
+	if c.MaxBufferedRecords < 1 {
+		bad("max buffered records must be positive, not %d", c.MaxBufferedRecords)
+	}
+	if c.MaxBufferedBytes < 1 {
+		bad("max buffered bytes must be positive, not %d", c.MaxBufferedBytes)
+	}
+	if c.MaxInFlight < 1 {
+		bad("max in flight must be positive, not %d", c.MaxInFlight)
+	}
+	if c.SessionTimeout < minSessionTimeout || c.SessionTimeout > maxSessionTimeout {
+		bad("session timeout must be from %s to %s (Kafka's default group.min.session.timeout.ms and group.max.session.timeout.ms), not %s",
+			minSessionTimeout, maxSessionTimeout, c.SessionTimeout)
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown timeout must be positive, not %s", c.ShutdownTimeout)
+	}
+	if c.ShutdownDelay < 0 {
+		bad("shutdown delay must not be negative, not %s", c.ShutdownDelay)
+	}
+	if c.MaxHeaderBytes < 1024 {
+		bad("max header bytes must be at least 1024, not %d", c.MaxHeaderBytes)
+	}
+	if c.MaxStreams < 1 {
+		bad("max streams must be positive, not %d", c.MaxStreams)
+	}
+	if c.MaxConns < 1 {
+		bad("max conns must be positive, not %d", c.MaxConns)
+	}
+	if c.MaxConnsPerAddr < 0 {
+		bad("max conns per address must not be negative, not %d", c.MaxConnsPerAddr)
+	}
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{{"read timeout", c.ReadTimeout}, {"idle timeout", c.IdleTimeout}, {"I/O idle timeout", c.IOIdleTimeout}} {
+		if d.d <= 0 {
+			bad("%s must be positive, not %s", d.name, d.d)
 		}
 	}
-	return nil
+	if c.AdvertisedURL != "" {
+		u, err := url.Parse(c.AdvertisedURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			bad("advertised URL %q must be http:// or https:// and a host, with an optional port and path", c.AdvertisedURL)
+		}
+	}
+	if c.MemoryLimit < 0 {
+		bad("memory limit must not be negative, not %d", c.MemoryLimit)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log format must be text or json, not %q", c.LogFormat)
+	}
+	if _, err := ParseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// embeddedExposure says why the embedded broker may not listen on
+// EmbeddedAddr, or returns nil. The embedded broker authenticates no one,
+// so it listens beyond loopback only when that is allowed explicitly. Add
+// any other condition that makes a remote listener safe here.
+func (c Config) embeddedExposure() error {
+	host, _, _ := net.SplitHostPort(c.EmbeddedAddr) // validated by the caller
+	if loopback(host) || c.EmbeddedAllowRemote {
+		return nil
+	}
+	return fmt.Errorf("embedded address %q is not a loopback address: the embedded broker has no authentication, "+
+		"so anyone who reaches it can read and write every topic; set KREST_EMBEDDED_ALLOW_REMOTE=true "+
+		"(--embedded-allow-remote) to allow it", c.EmbeddedAddr)
+}
+
+// loopback reports whether host names only this machine: "localhost" or a
+// loopback IP. An empty host (every interface) and any other name do not.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// sameListener reports whether two valid listen addresses would take the
+// same port: the same port number, other than 0, on the same host or where
+// either host is every interface.
+func sameListener(a, b string) bool {
+	ha, pa, _ := net.SplitHostPort(a)
+	hb, pb, _ := net.SplitHostPort(b)
+	if pa != pb || pa == "0" {
+		return false
+	}
+	everywhere := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || everywhere(ha) || everywhere(hb)
 }
 
 // Embedded reports whether krest runs its own broker.
@@ -351,12 +505,14 @@ func splitList(s string) []string {
 	return out
 }
 
+// validateHostPort checks that addr is host:port with a numeric port, as
+// net.Listen and Kafka's seed brokers take it.
 func validateHostPort(addr string) error {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return err
+		return errors.New(strings.TrimPrefix(err.Error(), "address "+addr+": "))
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
 	}
 	return nil
@@ -369,4 +525,36 @@ func ParseLevel(name string) (slog.Level, error) {
 		return 0, fmt.Errorf("log level must be debug, info, warn or error, not %q", name)
 	}
 	return l, nil
+}
+
+// byteSize is a flag.Value for a size in bytes, written as GOMEMLIMIT takes
+// it: a whole number, optionally followed by B, KiB, MiB, GiB or TiB.
+type byteSize struct{ p *int64 }
+
+func (b byteSize) String() string {
+	if b.p == nil {
+		return "0"
+	}
+	return strconv.FormatInt(*b.p, 10)
+}
+
+func (b byteSize) Set(s string) error {
+	n, err := parseByteSize(s)
+	if err != nil {
+		return err
+	}
+	*b.p = n
+	return nil
+}
+
+// parseByteSize parses a size as byteSize documents it.
+func parseByteSize(s string) (int64, error) {
+	digits := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	unit := s[len(digits):]
+	shift, ok := map[string]uint{"": 0, "B": 0, "KiB": 10, "MiB": 20, "GiB": 30, "TiB": 40}[unit]
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if !ok || err != nil || n < 0 || n > math.MaxInt64>>shift {
+		return 0, fmt.Errorf("%q is not a size: want bytes, or a whole number of KiB, MiB, GiB or TiB, such as 768MiB", s)
+	}
+	return n << shift, nil
 }
