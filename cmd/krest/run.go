@@ -112,7 +112,7 @@ func runBroker(ctx context.Context, cfg config.Config, logger *slog.Logger) erro
 func startBroker(cfg config.Config, logger *slog.Logger) (*broker.Broker, error) {
 	b, err := broker.Start(broker.Options{
 		Addr: cfg.EmbeddedAddr, DataDir: cfg.DataDir, InMemory: cfg.InMemory,
-		Partitions: cfg.Partitions, AutoCreateTopics: cfg.AutoCreateTopics, Logger: logger,
+		Partitions: cfg.Partitions, Logger: logger,
 	})
 	if errors.Is(err, broker.ErrAddrInUse) {
 		return nil, fmt.Errorf("%s is already taken, probably by a running broker; to use it, set KREST_BROKERS=%s (or --brokers %s), or pick another --embedded-addr",

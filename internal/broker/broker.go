@@ -1,6 +1,8 @@
 // Package broker runs the embedded development broker: a single-node,
 // in-process Kafka-protocol broker (kfake) on a loopback address, persisted
-// on disk unless asked to keep everything in memory.
+// on disk unless asked to keep everything in memory. Like a Kafka broker
+// with its defaults (auto.create.topics.enable=true), it creates a missing
+// topic for a client whose metadata request asks it to.
 package broker
 
 import (
@@ -28,11 +30,10 @@ type Options struct {
 	DataDir string
 	// InMemory keeps everything in memory: nothing survives Close.
 	InMemory bool
-	// Partitions is the partition count of topics created without one.
+	// Partitions is the partition count of topics created without one,
+	// auto-created ones included (Kafka's num.partitions). Zero keeps
+	// kfake's default.
 	Partitions int
-	// AutoCreateTopics creates a missing topic when a client's metadata
-	// request asks for it, as auto.create.topics.enable does in Kafka.
-	AutoCreateTopics bool
 	// Logger receives the broker's start-up notice.
 	Logger *slog.Logger
 }
@@ -40,7 +41,6 @@ type Options struct {
 // Broker is a running embedded broker.
 type Broker struct {
 	cluster *kfake.Cluster
-	dataDir string
 }
 
 // Start listens on opts.Addr and serves the Kafka protocol from a goroutine
@@ -64,15 +64,20 @@ func Start(opts Options) (*Broker, error) {
 	if opts.Partitions > 0 {
 		kopts = append(kopts, kfake.DefaultNumPartitions(opts.Partitions))
 	}
-	if opts.AutoCreateTopics {
-		kopts = append(kopts, kfake.AllowAutoTopicCreation())
-	}
+	// auto.create.topics.enable=true, as in Kafka: a missing topic is
+	// created when a client's metadata request sets
+	// AllowAutoTopicCreation, as librdkafka's producers (kcat -P) and the
+	// Java producer do by default. kgo sets it only with
+	// kgo.AllowAutoTopicCreation, which krest's own producer asks for only
+	// with KREST_AUTO_CREATE_TOPICS.
+	kopts = append(kopts, kfake.AllowAutoTopicCreation())
 	b := &Broker{}
+	storage := "memory (nothing survives a restart)"
 	if !opts.InMemory {
-		if b.dataDir, err = filepath.Abs(opts.DataDir); err != nil {
+		if storage, err = filepath.Abs(opts.DataDir); err != nil {
 			return nil, fmt.Errorf("embedded broker data directory: %w", err)
 		}
-		kopts = append(kopts, kfake.DataDir(b.dataDir))
+		kopts = append(kopts, kfake.DataDir(storage))
 	}
 	if b.cluster, err = kfake.NewCluster(kopts...); err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -81,10 +86,6 @@ func Start(opts Options) (*Broker, error) {
 		return nil, fmt.Errorf("embedded broker: %w", err)
 	}
 	if opts.Logger != nil {
-		storage := b.dataDir
-		if opts.InMemory {
-			storage = "memory (nothing survives a restart)"
-		}
 		opts.Logger.Warn("EMBEDDED BROKER: single-node development broker, not a Kafka cluster; set KREST_BROKERS to use a real cluster",
 			"addr", b.Addrs()[0], "storage", storage)
 	}
@@ -93,9 +94,6 @@ func Start(opts Options) (*Broker, error) {
 
 // Addrs returns the addresses Kafka clients connect to.
 func (b *Broker) Addrs() []string { return b.cluster.ListenAddrs() }
-
-// DataDir returns the absolute storage directory, or "" when in memory.
-func (b *Broker) DataDir() string { return b.dataDir }
 
 // Close stops serving and, when persisting, writes its state to disk.
 func (b *Broker) Close() { b.cluster.Close() }

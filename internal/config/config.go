@@ -59,8 +59,9 @@ type Config struct {
 	CreateTopics bool
 	// AutoCreateTopics lets a produce request create the topic it names when
 	// that topic is missing, as brokers with auto.create.topics.enable do
-	// for clients that ask (the embedded broker then allows it too).
-	// Default false; --auto-create-topics, KREST_AUTO_CREATE_TOPICS.
+	// for clients that ask (the embedded broker always allows it, as Kafka
+	// does by default, but only for clients that ask). Default false;
+	// --auto-create-topics, KREST_AUTO_CREATE_TOPICS.
 	AutoCreateTopics bool
 	// ClientID is the Kafka client id. Default "krest"; --client-id,
 	// KREST_CLIENT_ID.
