@@ -42,3 +42,46 @@ func TestEmbeddedAutoCreate(t *testing.T) {
 		t.Errorf("GET /topics/newtopic: %d %s, want 2 partitions", status, body)
 	}
 }
+
+// TestMaxRequestPartitions checks the bound on partitions one request may
+// create or add, through the REST API: past it a 400 that says so, and no
+// topic or partition created.
+func TestMaxRequestPartitions(t *testing.T) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(kafkatest.FreePort(t)))
+	k := startKrest(t, "--embedded-addr", addr, "--in-memory", "--partitions", "1", "--consumer=false", "--max-request-partitions", "8")
+	k.waitReady(t)
+	_, body := k.get(t, "/v3/clusters")
+	i := strings.Index(body, `"cluster_id":"`)
+	if i < 0 {
+		t.Fatalf("GET /v3/clusters: %s", body)
+	}
+	id := body[i+len(`"cluster_id":"`):]
+	topics := "/v3/clusters/" + id[:strings.IndexByte(id, '"')] + "/topics"
+
+	resp, body := k.post(t, topics, "application/json", `{"topic_name":"huge","partitions_count":9}`)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "9 partitions are more than the 8 one request may create") {
+		t.Errorf("POST %s 9 partitions: %d %s, want 400 saying why", topics, resp.StatusCode, body)
+	}
+	if status, _ := k.get(t, topics+"/huge"); status != http.StatusNotFound {
+		t.Errorf("GET %s/huge: %d, want 404: the refused request created the topic", topics, status)
+	}
+	if resp, body := k.post(t, topics, "application/json", `{"topic_name":"t","partitions_count":8}`); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST %s 8 partitions: %d %s", topics, resp.StatusCode, body)
+	}
+	req, err := http.NewRequest(http.MethodPatch, k.url+topics+"/t", strings.NewReader(`{"partitions_count":17}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	presp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	presp.Body.Close()
+	if presp.StatusCode != http.StatusBadRequest {
+		t.Errorf("PATCH %s/t to 17 partitions (9 more): %d, want 400", topics, presp.StatusCode)
+	}
+	if _, body := k.get(t, topics+"/t"); !strings.Contains(body, `"partitions_count":8`) {
+		t.Errorf("after a refused PATCH: %s, want 8 partitions still", body)
+	}
+}

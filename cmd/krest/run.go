@@ -160,7 +160,8 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 	}, healthInterval, logger)
 
 	srv, err := api.NewServer(api.Options{
-		Logger: logger, Producer: producer, Health: monitor, Metrics: m, Admin: admin.New(pcl),
+		Logger: logger, Producer: producer, Health: monitor, Metrics: m,
+		Admin: admin.New(pcl, admin.MaxRequestPartitions(cfg.MaxRequestPartitions), admin.MaxListItems(cfg.MaxListItems)),
 		Topic: cfg.Topic, MaxRequestRecords: cfg.BatchMaxEntries, CallTimeout: cfg.ProduceTimeout,
 		AdvertisedURL: cfg.AdvertisedURL, APIV2: cfg.APIV2, APIV3: cfg.APIV3,
 		Limits: api.Limits{

@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 )
 
 // Broker is one broker of the cluster as metadata describes it.
@@ -13,20 +15,22 @@ type Broker struct {
 	Rack string // Rack is the broker's rack, or empty if it has none.
 }
 
-// Brokers returns every broker in the cluster, sorted by id.
+// Brokers returns every broker in the cluster, sorted by id, read from a
+// fresh metadata response.
 func (a *Admin) Brokers(ctx context.Context) ([]Broker, error) {
-	m, err := a.adm.BrokerMetadata(fresh(ctx))
+	m, err := a.metadata(ctx, []string{}, false)
 	if err != nil {
 		return nil, brokerErr("list brokers", err, "")
 	}
 	bs := make([]Broker, 0, len(m.Brokers))
-	for _, b := range m.Brokers { // kadm sorts by id
+	for _, b := range m.Brokers {
 		br := Broker{ID: b.NodeID, Host: b.Host, Port: b.Port}
 		if b.Rack != nil {
 			br.Rack = *b.Rack
 		}
 		bs = append(bs, br)
 	}
+	slices.SortFunc(bs, func(l, r Broker) int { return cmp.Compare(l.ID, r.ID) })
 	return bs, nil
 }
 

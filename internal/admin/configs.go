@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -57,7 +58,7 @@ type ConfigAlteration struct {
 // TopicConfigs returns every config of the named topic, sorted by name, or an
 // error wrapping kafka.ErrTopicNotFound.
 func (a *Admin) TopicConfigs(ctx context.Context, topic string) ([]Config, error) {
-	return a.describeConfigs(ctx, kmsg.ConfigResourceTypeTopic, topic, nil)
+	return a.describeConfigsOf(ctx, kmsg.ConfigResourceTypeTopic, topic, nil)
 }
 
 // TopicConfig returns one config of the named topic, or an error wrapping
@@ -72,7 +73,7 @@ func (a *Admin) BrokerConfigs(ctx context.Context, broker int32) ([]Config, erro
 	if _, err := a.Broker(ctx, broker); err != nil {
 		return nil, err
 	}
-	return a.describeConfigs(ctx, kmsg.ConfigResourceTypeBroker, strconv.Itoa(int(broker)), nil)
+	return a.describeConfigsOf(ctx, kmsg.ConfigResourceTypeBroker, strconv.Itoa(int(broker)), nil)
 }
 
 // BrokerConfig returns one config of the broker with the given id, or an
@@ -82,12 +83,6 @@ func (a *Admin) BrokerConfig(ctx context.Context, broker int32, name string) (Co
 		return Config{}, err
 	}
 	return a.describeConfig(ctx, kmsg.ConfigResourceTypeBroker, strconv.Itoa(int(broker)), name)
-}
-
-// SetTopicConfig sets one config of the named topic. Errors wrap
-// kafka.ErrTopicNotFound, or kafka.ErrInvalidRequest for an unknown name or a bad value.
-func (a *Admin) SetTopicConfig(ctx context.Context, topic, name, value string) error {
-	return a.AlterTopicConfigs(ctx, topic, []ConfigAlteration{{Name: name, Value: &value}}, false)
 }
 
 // ResetTopicConfig removes the named topic's own value of one config, so that
@@ -132,9 +127,99 @@ func (a *Admin) AlterTopicConfigs(ctx context.Context, topic string, changes []C
 	return brokerErr(op, r.Err, r.ErrMessage)
 }
 
+// TopicConfigs is the configs of one topic.
+type TopicConfigs struct {
+	Topic   string   // Topic is the topic name.
+	Configs []Config // Configs holds the topic's configs sorted by name.
+}
+
+// BrokerConfigs is the configs of one broker.
+type BrokerConfigs struct {
+	Broker  int32    // Broker is the broker's id.
+	Configs []Config // Configs holds the broker's configs sorted by name.
+}
+
+// topicConfigsPerPage is how many topics' configs a page of
+// AllTopicConfigs holds per MaxListItems item: a topic has about 40
+// configs (Kafka 4), so a page of MaxListItems/50 topics holds about
+// MaxListItems configs.
+const topicConfigsPerPage = 50
+
+// AllTopicConfigs returns one page of the configs of every topic except
+// internal ones, by topic name, each topic's sorted by name: the topics
+// named after after, at most limit topics (see Page; 0 or more than
+// MaxListItems/50 means MaxListItems/50, at least 1, so that a page holds
+// about MaxListItems configs). It asks for the topics' names in one
+// metadata request and for their configs in one DescribeConfigs request.
+// A topic deleted between the two is left out.
+func (a *Admin) AllTopicConfigs(ctx context.Context, after string, limit int) (Page[TopicConfigs], error) {
+	const op = "describe configs of every topic"
+	names, err := a.TopicNames(ctx)
+	if err != nil {
+		return Page[TopicConfigs]{}, err
+	}
+	most := max(a.maxList/topicConfigsPerPage, 1)
+	if limit <= 0 || limit > most {
+		limit = most
+	}
+	keys, next := pageKeys(names, after, limit)
+	p := Page[TopicConfigs]{Items: make([]TopicConfigs, 0, len(keys)), Next: next}
+	if len(keys) == 0 {
+		return p, nil
+	}
+	described, err := a.describeConfigs(ctx, kmsg.ConfigResourceTypeTopic, keys, nil)
+	if err != nil {
+		return Page[TopicConfigs]{}, brokerErr(op, err, "")
+	}
+	for _, name := range keys {
+		d, ok := described[name]
+		switch {
+		case !ok, errors.Is(d.err, kerr.UnknownTopicOrPartition):
+			continue // deleted since it was listed
+		case d.err != nil:
+			return Page[TopicConfigs]{}, brokerErr(fmt.Sprintf("describe configs of topic %q", name), d.err, d.msg)
+		}
+		p.Items = append(p.Items, TopicConfigs{Topic: name, Configs: d.configs})
+	}
+	return p, nil
+}
+
+// AllBrokerConfigs returns the configs of every broker, by broker id, each
+// broker's sorted by name. It asks for the brokers in one metadata request
+// and for their configs in one DescribeConfigs request, which kgo sends in
+// parts to each broker, the only one that knows its static configs. The
+// answer is bounded by the cluster: a broker has a few hundred configs.
+func (a *Admin) AllBrokerConfigs(ctx context.Context) ([]BrokerConfigs, error) {
+	const op = "describe configs of every broker"
+	bs, err := a.Brokers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(bs))
+	for i, b := range bs {
+		ids[i] = strconv.Itoa(int(b.ID))
+	}
+	described, err := a.describeConfigs(ctx, kmsg.ConfigResourceTypeBroker, ids, nil)
+	if err != nil {
+		return nil, brokerErr(op, err, "")
+	}
+	out := make([]BrokerConfigs, 0, len(bs))
+	for i, b := range bs {
+		d, ok := described[ids[i]]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%s: the response does not mention broker %d: %w", op, b.ID, kafka.ErrUnavailable)
+		case d.err != nil:
+			return nil, brokerErr("describe configs of broker "+ids[i], d.err, d.msg)
+		}
+		out = append(out, BrokerConfigs{Broker: b.ID, Configs: d.configs})
+	}
+	return out, nil
+}
+
 // describeConfig returns the config called name of one resource.
 func (a *Admin) describeConfig(ctx context.Context, kind kmsg.ConfigResourceType, resource, name string) (Config, error) {
-	cs, err := a.describeConfigs(ctx, kind, resource, []string{name})
+	cs, err := a.describeConfigsOf(ctx, kind, resource, []string{name})
 	if err != nil {
 		return Config{}, err
 	}
@@ -146,36 +231,62 @@ func (a *Admin) describeConfig(ctx context.Context, kind kmsg.ConfigResourceType
 	return Config{}, fmt.Errorf("%s config %q: %w", describeWhat(kind, resource), name, ErrConfigNotFound)
 }
 
-// describeConfigs returns the configs of one resource: those called names,
-// or all if names is nil.
-//
-// This issues DescribeConfigs itself rather than through kadm, whose Config
-// drops the read-only flag.
-func (a *Admin) describeConfigs(ctx context.Context, kind kmsg.ConfigResourceType, resource string, names []string) ([]Config, error) {
+// describeConfigsOf returns the configs of one resource: those called
+// names, or all if names is nil.
+func (a *Admin) describeConfigsOf(ctx context.Context, kind kmsg.ConfigResourceType, resource string, names []string) ([]Config, error) {
 	op := "describe configs of " + describeWhat(kind, resource)
-
-	req := kmsg.NewPtrDescribeConfigsRequest()
-	req.IncludeSynonyms = true
-	rr := kmsg.NewDescribeConfigsRequestResource()
-	rr.ResourceType = kind
-	rr.ResourceName = resource
-	rr.ConfigNames = names
-	req.Resources = append(req.Resources, rr)
-
-	resp, err := req.RequestWith(ctx, a.cl)
+	described, err := a.describeConfigs(ctx, kind, []string{resource}, names)
 	if err != nil {
 		return nil, brokerErr(op, err, "")
 	}
+	d, ok := described[resource]
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("%s: the response does not mention it: %w", op, kafka.ErrUnavailable)
+	case d.err != nil:
+		return nil, brokerErr(op, d.err, d.msg)
+	}
+	return d.configs, nil
+}
+
+// describedConfigs is one resource's answer to a DescribeConfigs request:
+// its configs sorted by name, or its error and the broker's message.
+type describedConfigs struct {
+	configs []Config
+	err     error
+	msg     string
+}
+
+// describeConfigs describes resources of one kind in one DescribeConfigs
+// request: the configs called names, or all if names is nil. kgo sends the
+// broker resources to their own brokers and the others to any. The answer
+// holds each resource the response mentions, by name; err is for the
+// request as a whole.
+//
+// This issues DescribeConfigs itself rather than through kadm, whose Config
+// drops the read-only flag.
+func (a *Admin) describeConfigs(ctx context.Context, kind kmsg.ConfigResourceType, resources, names []string) (map[string]describedConfigs, error) {
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	req.IncludeSynonyms = true
+	for _, resource := range resources {
+		rr := kmsg.NewDescribeConfigsRequestResource()
+		rr.ResourceType = kind
+		rr.ResourceName = resource
+		rr.ConfigNames = names
+		req.Resources = append(req.Resources, rr)
+	}
+	resp, err := req.RequestWith(ctx, a.cl)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]describedConfigs, len(resp.Resources))
 	for _, r := range resp.Resources {
-		if r.ResourceType != kind || r.ResourceName != resource {
+		if r.ResourceType != kind {
 			continue
 		}
 		if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
-			var msg string
-			if r.ErrorMessage != nil {
-				msg = *r.ErrorMessage
-			}
-			return nil, brokerErr(op, err, msg)
+			out[r.ResourceName] = describedConfigs{err: err, msg: deref(r.ErrorMessage)}
+			continue
 		}
 		cs := make([]Config, 0, len(r.Configs))
 		for _, rc := range r.Configs {
@@ -200,9 +311,9 @@ func (a *Admin) describeConfigs(ctx context.Context, kind kmsg.ConfigResourceTyp
 			cs = append(cs, c)
 		}
 		slices.SortFunc(cs, func(l, r Config) int { return strings.Compare(l.Name, r.Name) })
-		return cs, nil
+		out[r.ResourceName] = describedConfigs{configs: cs}
 	}
-	return nil, fmt.Errorf("%s: the response does not mention it: %w", op, kafka.ErrUnavailable)
+	return out, nil
 }
 
 // describeWhat names a config resource in error messages.

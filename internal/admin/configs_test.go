@@ -55,7 +55,10 @@ func TestSetAndResetTopicConfig(t *testing.T) {
 	a, _ := newAdmin(t, kfake.SeedTopics(1, "t"))
 	ctx := testCtx(t)
 
-	wantErr(t, a.SetTopicConfig(ctx, "t", "cleanup.policy", "compact"), nil)
+	set := func(topic, value string) error {
+		return a.AlterTopicConfigs(ctx, topic, []ConfigAlteration{{Name: "cleanup.policy", Value: &value}}, false)
+	}
+	wantErr(t, set("t", "compact"), nil)
 	c := value(t, a, "t", "cleanup.policy")
 	if c.Value == nil || *c.Value != "compact" || c.IsDefault || c.Source != "DYNAMIC_TOPIC_CONFIG" {
 		t.Errorf("after set, cleanup.policy = %+v, want compact from DYNAMIC_TOPIC_CONFIG", c)
@@ -73,14 +76,17 @@ func TestSetAndResetTopicConfig(t *testing.T) {
 		t.Errorf("after reset, cleanup.policy = %+v, want the default delete", c)
 	}
 
-	wantErr(t, a.SetTopicConfig(ctx, "missing", "cleanup.policy", "compact"), kafka.ErrTopicNotFound)
+	wantErr(t, set("missing", "compact"), kafka.ErrTopicNotFound)
 	wantErr(t, a.ResetTopicConfig(ctx, "missing", "cleanup.policy"), kafka.ErrTopicNotFound)
 }
 
 func TestAlterTopicConfigs(t *testing.T) {
 	a, _ := newAdmin(t, kfake.SeedTopics(1, "t"))
 	ctx := testCtx(t)
-	wantErr(t, a.SetTopicConfig(ctx, "t", "cleanup.policy", "compact"), nil)
+	set := func(topic, value string) error {
+		return a.AlterTopicConfigs(ctx, topic, []ConfigAlteration{{Name: "cleanup.policy", Value: &value}}, false)
+	}
+	wantErr(t, set("t", "compact"), nil)
 
 	batch := []ConfigAlteration{
 		{Name: "cleanup.policy", Delete: true},

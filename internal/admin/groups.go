@@ -101,10 +101,31 @@ type LagSummary struct {
 // Groups returns every consumer group, classic or consumer, sorted by id.
 // Groups of other protocols (Kafka Connect, share groups, ...) are left out.
 func (a *Admin) Groups(ctx context.Context) ([]Group, error) {
-	const op = "list consumer groups"
+	ids, err := a.groupIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return a.describeSorted(ctx, ids)
+}
+
+// GroupsPage returns one page of the consumer groups Groups returns: those
+// whose id sorts after after, at most limit (see Page). Only the page's
+// groups are described.
+func (a *Admin) GroupsPage(ctx context.Context, after string, limit int) (Page[Group], error) {
+	ids, err := a.groupIDs(ctx)
+	if err != nil {
+		return Page[Group]{}, err
+	}
+	keys, next := pageKeys(ids, after, a.pageLimit(limit))
+	gs, err := a.describeSorted(ctx, keys)
+	return Page[Group]{Items: gs, Next: next}, err
+}
+
+// groupIDs lists the ids of the classic and consumer groups, sorted.
+func (a *Admin) groupIDs(ctx context.Context) ([]string, error) {
 	listed, err := a.adm.ListGroups(ctx)
 	if err != nil {
-		return nil, brokerErr(op, err, "")
+		return nil, brokerErr("list consumer groups", err, "")
 	}
 	var ids []string
 	for _, l := range listed.Sorted() {
@@ -112,13 +133,22 @@ func (a *Admin) Groups(ctx context.Context) ([]Group, error) {
 			ids = append(ids, l.Group)
 		}
 	}
+	return ids, nil
+}
+
+// describeSorted describes the groups with the given ids, in their order.
+// A group that went between listing and describing is left out.
+func (a *Admin) describeSorted(ctx context.Context, ids []string) ([]Group, error) {
+	gs := make([]Group, 0, len(ids))
+	if len(ids) == 0 {
+		return gs, nil
+	}
 	described, err := a.describeGroups(ctx, ids)
 	if err != nil {
-		return nil, brokerErr(op, err, "")
+		return nil, brokerErr("list consumer groups", err, "")
 	}
-	gs := make([]Group, 0, len(ids))
 	for _, id := range ids {
-		if g, ok := described[id]; ok { // a group can go between list and describe
+		if g, ok := described[id]; ok {
 			gs = append(gs, g)
 		}
 	}
@@ -194,7 +224,29 @@ func (a *Admin) Lags(ctx context.Context, group string) ([]Lag, error) {
 			topics = append(topics, c.Topic)
 		}
 	}
-	ends, listErr := a.adm.ListEndOffsets(fresh(ctx), topics...)
+	m, err := a.metadata(ctx, topics, false)
+	if err != nil {
+		return nil, brokerErr(op, err, "")
+	}
+	exist := make(map[TopicPartition]bool)
+	for _, mt := range m.Topics {
+		switch err := topicError(mt); {
+		case errors.Is(err, kerr.UnknownTopicOrPartition):
+			continue // the topic is gone
+		case err != nil:
+			return nil, brokerErr(op, err, "")
+		}
+		for _, p := range mt.Partitions {
+			exist[TopicPartition{*mt.Topic, p.Partition}] = true
+		}
+	}
+	parts := make(map[string][]int32)
+	for _, c := range committed {
+		if exist[TopicPartition{c.Topic, c.Partition}] {
+			parts[c.Topic] = append(parts[c.Topic], c.Partition)
+		}
+	}
+	ends := a.listOffsets(ctx, latestOffset, parts)
 
 	owners := make(map[TopicPartition]Consumer)
 	for _, c := range g.Consumers {
@@ -203,22 +255,20 @@ func (a *Admin) Lags(ctx context.Context, group string) ([]Lag, error) {
 		}
 	}
 	for _, c := range committed {
-		end, ok := ends.Lookup(c.Topic, c.Partition)
+		end, ok := ends[TopicPartition{c.Topic, c.Partition}]
 		switch {
-		case !ok && listErr != nil:
-			return nil, brokerErr(op, listErr, "")
-		case !ok, errors.Is(end.Err, kerr.UnknownTopicOrPartition):
+		case !ok, errors.Is(end.err, kerr.UnknownTopicOrPartition):
 			continue // the topic or partition is gone; its commit lingers until it expires
-		case end.Err != nil:
-			return nil, brokerErr(op, end.Err, "")
+		case end.err != nil:
+			return nil, brokerErr(op, end.err, "")
 		}
 		owner := owners[TopicPartition{c.Topic, c.Partition}]
 		lags = append(lags, Lag{
 			Topic:         c.Topic,
 			Partition:     c.Partition,
 			CurrentOffset: c.At,
-			LogEndOffset:  end.Offset,
-			Lag:           max(end.Offset-c.At, 0),
+			LogEndOffset:  end.offset,
+			Lag:           max(end.offset-c.At, 0),
 			ConsumerID:    owner.ID,
 			InstanceID:    owner.InstanceID,
 			ClientID:      owner.ClientID,

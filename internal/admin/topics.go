@@ -1,11 +1,14 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"krest/internal/kafka"
 	"krest/internal/naming"
@@ -24,8 +27,9 @@ type Topic struct {
 
 	// AuthorizedOperations lists the operations krest's principal may
 	// perform on the topic, named as Kafka's AclOperation enum names them
-	// (READ, WRITE, DESCRIBE_CONFIGS, ...). It is nil if the broker does
-	// not report them.
+	// (READ, WRITE, DESCRIBE_CONFIGS, ...). Only Admin.Topic asks for
+	// them (the broker checks each one's ACLs); it is nil elsewhere, and if
+	// the broker does not report them.
 	AuthorizedOperations []string
 }
 
@@ -83,68 +87,117 @@ func ValidTopicName(name string) error {
 	return nil
 }
 
-// Topics returns every topic, internal ones included, sorted by name.
+// Topics returns every topic, internal ones included, sorted by name,
+// without AuthorizedOperations.
 func (a *Admin) Topics(ctx context.Context) ([]Topic, error) {
-	tds, err := a.adm.ListTopicsWithInternal(fresh(ctx))
+	m, err := a.metadata(ctx, nil, false)
 	if err != nil {
 		return nil, brokerErr("list topics", err, "")
 	}
-	ts := make([]Topic, 0, len(tds))
-	for _, td := range tds.Sorted() {
-		if td.Err != nil {
-			return nil, brokerErr(fmt.Sprintf("list topics: topic %q", td.Topic), td.Err, "")
+	ts := make([]Topic, 0, len(m.Topics))
+	for _, mt := range m.Topics {
+		if err := topicError(mt); err != nil {
+			return nil, brokerErr(fmt.Sprintf("list topics: topic %q", deref(mt.Topic)), err, "")
 		}
-		ts = append(ts, topicFrom(td))
+		ts = append(ts, topicFrom(mt))
 	}
+	slices.SortFunc(ts, func(l, r Topic) int { return strings.Compare(l.Name, r.Name) })
 	return ts, nil
+}
+
+// TopicsPage returns one page of the topics except internal ones, sorted
+// by name, without AuthorizedOperations: those named after after, at most
+// limit (see Page).
+func (a *Admin) TopicsPage(ctx context.Context, after string, limit int) (Page[Topic], error) {
+	ts, err := a.Topics(ctx)
+	if err != nil {
+		return Page[Topic]{}, err
+	}
+	byName := make(map[string]Topic, len(ts))
+	names := make([]string, 0, len(ts))
+	for _, t := range ts {
+		if !t.Internal {
+			byName[t.Name] = t
+			names = append(names, t.Name)
+		}
+	}
+	keys, next := pageKeys(names, after, a.pageLimit(limit))
+	p := Page[Topic]{Items: make([]Topic, 0, len(keys)), Next: next}
+	for _, k := range keys {
+		p.Items = append(p.Items, byName[k])
+	}
+	return p, nil
 }
 
 // TopicNames returns the names of every topic except internal ones, sorted,
 // as API v2's topic list wants them.
 func (a *Admin) TopicNames(ctx context.Context) ([]string, error) {
-	tds, err := a.adm.ListTopics(fresh(ctx)) // filters internal topics
+	m, err := a.metadata(ctx, nil, false)
 	if err != nil {
 		return nil, brokerErr("list topics", err, "")
 	}
-	return tds.Names(), nil
+	names := make([]string, 0, len(m.Topics))
+	for _, mt := range m.Topics {
+		if mt.Topic != nil && !mt.IsInternal {
+			names = append(names, *mt.Topic)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
 }
 
-// Topic describes the named topic, or returns an error wrapping
-// kafka.ErrTopicNotFound.
+// Topic describes the named topic, with the operations krest's principal
+// may perform on it, or returns an error wrapping kafka.ErrTopicNotFound.
 func (a *Admin) Topic(ctx context.Context, name string) (Topic, error) {
+	return a.topic(ctx, name, true)
+}
+
+// topic describes the named topic, with its authorized operations if
+// withOps.
+func (a *Admin) topic(ctx context.Context, name string, withOps bool) (Topic, error) {
 	op := fmt.Sprintf("describe topic %q", name)
-	tds, err := a.adm.ListTopicsWithInternal(fresh(ctx), name)
+	m, err := a.metadata(ctx, []string{name}, withOps)
 	if err != nil {
 		return Topic{}, brokerErr(op, err, "")
 	}
-	td, ok := tds[name]
-	if !ok {
-		return Topic{}, fmt.Errorf("%s: %w", op, kafka.ErrTopicNotFound)
+	for _, mt := range m.Topics {
+		if mt.Topic == nil || *mt.Topic != name {
+			continue
+		}
+		if err := topicError(mt); err != nil {
+			return Topic{}, brokerErr(op, err, "")
+		}
+		return topicFrom(mt), nil
 	}
-	if td.Err != nil {
-		return Topic{}, brokerErr(op, td.Err, "")
-	}
-	return topicFrom(td), nil
+	return Topic{}, fmt.Errorf("%s: %w", op, kafka.ErrTopicNotFound)
 }
 
-// topicFrom converts kadm's topic detail, which must have no error.
-func topicFrom(td kadm.TopicDetail) Topic {
-	t := Topic{
-		Name:            td.Topic,
-		Internal:        td.IsInternal,
-		PartitionsCount: len(td.Partitions),
-		Partitions:      make([]Partition, 0, len(td.Partitions)),
+// deref returns *s, or "" for nil.
+func deref(s *string) string {
+	if s == nil {
+		return ""
 	}
-	for _, pd := range td.Partitions.Sorted() {
-		p := Partition{Topic: td.Topic, ID: pd.Partition, Leader: pd.Leader}
-		if pd.Leader < 0 {
-			p.Leader = -1
-		}
-		for _, b := range pd.Replicas {
+	return *s
+}
+
+// topicFrom converts a metadata answer's topic, which must have no error.
+func topicFrom(mt kmsg.MetadataResponseTopic) Topic {
+	name := deref(mt.Topic)
+	t := Topic{
+		Name:            name,
+		Internal:        mt.IsInternal,
+		PartitionsCount: len(mt.Partitions),
+		Partitions:      make([]Partition, 0, len(mt.Partitions)),
+	}
+	mps := slices.Clone(mt.Partitions)
+	slices.SortFunc(mps, func(l, r kmsg.MetadataResponseTopicPartition) int { return cmp.Compare(l.Partition, r.Partition) })
+	for _, mp := range mps {
+		p := Partition{Topic: name, ID: mp.Partition, Leader: max(mp.Leader, -1)}
+		for _, b := range mp.Replicas {
 			p.Replicas = append(p.Replicas, Replica{
 				Broker: b,
-				Leader: b == pd.Leader,
-				InSync: slices.Contains(pd.ISR, b),
+				Leader: b == mp.Leader,
+				InSync: slices.Contains(mp.ISR, b),
 			})
 		}
 		t.Partitions = append(t.Partitions, p)
@@ -152,7 +205,7 @@ func topicFrom(td kadm.TopicDetail) Topic {
 	if len(t.Partitions) > 0 {
 		t.ReplicationFactor = len(t.Partitions[0].Replicas)
 	}
-	for _, op := range td.AuthorizedOperations {
+	for _, op := range kadm.DecodeACLOperations(mt.AuthorizedOperations) {
 		t.AuthorizedOperations = append(t.AuthorizedOperations, op.String())
 	}
 	return t
@@ -162,8 +215,9 @@ func topicFrom(td kadm.TopicDetail) Topic {
 // could be created. The returned Topic carries the name, partition count and
 // replication factor the broker used (the request's values if the broker
 // predates Kafka 2.4), and no Partitions. Errors wrap kafka.ErrTopicExists or
-// kafka.ErrInvalidRequest (an invalid name, a replication factor larger than the
-// number of brokers, an unknown config, ...).
+// kafka.ErrInvalidRequest (an invalid name, more partitions than
+// MaxRequestPartitions, a replication factor larger than the number of
+// brokers, an unknown config, ...).
 func (a *Admin) CreateTopic(ctx context.Context, t NewTopic) (Topic, error) {
 	op := fmt.Sprintf("create topic %q", t.Name)
 	if err := ValidTopicName(t.Name); err != nil {
@@ -172,6 +226,9 @@ func (a *Admin) CreateTopic(ctx context.Context, t NewTopic) (Topic, error) {
 	switch {
 	case t.Partitions < 0:
 		return Topic{}, fmt.Errorf("%s: partition count %d is negative: %w", op, t.Partitions, kafka.ErrInvalidRequest)
+	case int(t.Partitions) > a.maxPartitions:
+		return Topic{}, fmt.Errorf("%s: %d partitions are more than the %d one request may create: %w",
+			op, t.Partitions, a.maxPartitions, kafka.ErrInvalidRequest)
 	case t.ReplicationFactor < 0:
 		return Topic{}, fmt.Errorf("%s: replication factor %d is negative: %w", op, t.ReplicationFactor, kafka.ErrInvalidRequest)
 	}
@@ -231,12 +288,21 @@ func (a *Admin) DeleteTopic(ctx context.Context, name string) error {
 
 // SetPartitionCount raises the named topic's partition count to count.
 // Kafka cannot remove partitions: it rejects a count below the current one,
-// and an unchanged one too, with an error wrapping kafka.ErrInvalidRequest. Errors
-// also wrap kafka.ErrTopicNotFound.
+// and an unchanged one too, with an error wrapping kafka.ErrInvalidRequest.
+// Adding more than MaxRequestPartitions partitions fails the same way,
+// before the broker is asked. Errors also wrap kafka.ErrTopicNotFound.
 func (a *Admin) SetPartitionCount(ctx context.Context, topic string, count int) error {
 	op := fmt.Sprintf("set partition count of topic %q to %d", topic, count)
 	if count < 1 {
 		return fmt.Errorf("%s: a topic needs at least one partition: %w", op, kafka.ErrInvalidRequest)
+	}
+	t, err := a.topic(ctx, topic, false)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if added := count - t.PartitionsCount; added > a.maxPartitions {
+		return fmt.Errorf("%s: adding %d partitions to its %d is more than the %d one request may add: %w",
+			op, added, t.PartitionsCount, a.maxPartitions, kafka.ErrInvalidRequest)
 	}
 	rs, err := a.adm.UpdatePartitions(ctx, count, topic)
 	if err != nil {
@@ -252,7 +318,7 @@ func (a *Admin) SetPartitionCount(ctx context.Context, topic string, count int) 
 // Partitions returns the named topic's partitions sorted by id, or an error
 // wrapping kafka.ErrTopicNotFound.
 func (a *Admin) Partitions(ctx context.Context, topic string) ([]Partition, error) {
-	t, err := a.Topic(ctx, topic)
+	t, err := a.topic(ctx, topic, false)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +328,7 @@ func (a *Admin) Partitions(ctx context.Context, topic string) ([]Partition, erro
 // Partition describes one partition, or returns an error wrapping
 // kafka.ErrTopicNotFound or kafka.ErrPartitionNotFound.
 func (a *Admin) Partition(ctx context.Context, topic string, partition int32) (Partition, error) {
-	t, err := a.Topic(ctx, topic)
+	t, err := a.topic(ctx, topic, false)
 	if err != nil {
 		return Partition{}, err
 	}
@@ -275,34 +341,41 @@ func (a *Admin) Partition(ctx context.Context, topic string, partition int32) (P
 }
 
 // Offsets returns the earliest and latest offsets of one partition, or an
-// error wrapping kafka.ErrTopicNotFound or kafka.ErrPartitionNotFound.
+// error wrapping kafka.ErrTopicNotFound or kafka.ErrPartitionNotFound. It
+// asks for the topic's metadata, then its leader for both offsets.
 func (a *Admin) Offsets(ctx context.Context, topic string, partition int32) (PartitionOffsets, error) {
 	op := fmt.Sprintf("list offsets of topic %q partition %d", topic, partition)
-	po := PartitionOffsets{Topic: topic, Partition: partition}
-	for _, list := range []struct {
-		fn  func(context.Context, ...string) (kadm.ListedOffsets, error)
-		dst *int64
-	}{
-		{a.adm.ListStartOffsets, &po.Earliest},
-		{a.adm.ListEndOffsets, &po.Latest},
-	} {
-		// A listing can fail in part (*kadm.ShardErrors); only the
-		// partition asked about matters.
-		listed, err := list.fn(fresh(ctx), topic)
-		if missing, ok := listed.Lookup(topic, -1); ok { // kadm's marker for a topic that could not be described
-			return PartitionOffsets{}, brokerErr(op, missing.Err, "")
+	m, err := a.metadata(ctx, []string{topic}, false)
+	if err != nil {
+		return PartitionOffsets{}, brokerErr(op, err, "")
+	}
+	found := false
+	for _, mt := range m.Topics {
+		if mt.Topic == nil || *mt.Topic != topic {
+			continue
 		}
-		lo, ok := listed.Lookup(topic, partition)
-		switch {
-		case ok && lo.Err != nil:
-			return PartitionOffsets{}, brokerErr(op, lo.Err, "")
-		case ok:
-			*list.dst = lo.Offset
-		case err != nil:
+		if err := topicError(mt); err != nil {
 			return PartitionOffsets{}, brokerErr(op, err, "")
-		default:
-			return PartitionOffsets{}, fmt.Errorf("%s: %w", op, kafka.ErrPartitionNotFound)
 		}
+		found = slices.ContainsFunc(mt.Partitions, func(p kmsg.MetadataResponseTopicPartition) bool { return p.Partition == partition })
+	}
+	if !found {
+		return PartitionOffsets{}, fmt.Errorf("%s: %w", op, kafka.ErrPartitionNotFound)
+	}
+	po := PartitionOffsets{Topic: topic, Partition: partition}
+	tp := TopicPartition{topic, partition}
+	for _, list := range []struct {
+		timestamp int64
+		dst       *int64
+	}{{earliestOffset, &po.Earliest}, {latestOffset, &po.Latest}} {
+		lo, ok := a.listOffsets(ctx, list.timestamp, map[string][]int32{topic: {partition}})[tp]
+		switch {
+		case !ok:
+			return PartitionOffsets{}, fmt.Errorf("%s: the response does not mention the partition: %w", op, kafka.ErrUnavailable)
+		case lo.err != nil:
+			return PartitionOffsets{}, brokerErr(op, lo.err, "")
+		}
+		*list.dst = lo.offset
 	}
 	return po, nil
 }
