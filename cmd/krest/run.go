@@ -77,6 +77,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	level, _ := config.ParseLevel(cfg.LogLevel) // validated by Load
 	logger := newLogger(cfg.LogFormat, level, stderr)
+	if limit, source, ok := memoryLimit(getenv, cfg.MemoryLimit, cfg.MaxBufferedBytes, cgroupMemoryLimit()); ok {
+		debug.SetMemoryLimit(limit) // see memory.go
+		logger.Debug("memory limit", "bytes", limit, "from", source)
+	}
 	if cmd == "broker" {
 		return runBroker(ctx, cfg, logger)
 	}

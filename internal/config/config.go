@@ -169,7 +169,8 @@ type Config struct {
 	// MemoryLimit is the Go runtime's soft memory limit in bytes: past it,
 	// the garbage collector runs more often (up to about half the CPU)
 	// rather than let the heap grow. 0 picks one: 90% of the container's
-	// memory limit (cgroup memory.max) if there is one, else 1 GiB.
+	// memory limit (cgroup memory.max) if there is one, else 1 GiB or four
+	// times MaxBufferedBytes, whichever is more.
 	// Ignored when GOMEMLIMIT is set, which the runtime honours itself.
 	// Default 0; --memory-limit, KREST_MEMORY_LIMIT (bytes, or with a
 	// KiB, MiB, GiB or TiB suffix, as GOMEMLIMIT takes them).
@@ -269,7 +270,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.BoolVar(&c.EmbeddedAllowRemote, "embedded-allow-remote", c.EmbeddedAllowRemote, "let the embedded broker, which has no authentication, listen beyond loopback (KREST_EMBEDDED_ALLOW_REMOTE)")
 	fs.IntVar(&c.MaxRequestPartitions, "max-request-partitions", c.MaxRequestPartitions, "partitions one admin request may create or add (KREST_MAX_REQUEST_PARTITIONS)")
 	fs.IntVar(&c.MaxListItems, "max-list-items", c.MaxListItems, "items one list answer holds; longer lists come in pages (KREST_MAX_LIST_ITEMS)")
-	fs.Var(byteSize{&c.MemoryLimit}, "memory-limit", "Go soft memory limit, e.g. 768MiB; 0 picks 90% of the container's limit, else 1GiB; GOMEMLIMIT wins (KREST_MEMORY_LIMIT)")
+	fs.Var(byteSize{&c.MemoryLimit}, "memory-limit", "Go soft memory limit, e.g. 768MiB; 0 picks 90% of the container's limit, else 1GiB or 4x max-buffered-bytes; GOMEMLIMIT wins (KREST_MEMORY_LIMIT)")
 
 	// The environment goes in as the flags' values before parsing, so that
 	// explicit flags win.
