@@ -16,12 +16,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Defaults of the Admin's bounds.
+// The defaults of the Admin's bounds, as krest's settings have them.
 const (
-	// DefaultMaxRequestPartitions is the default of MaxRequestPartitions.
-	DefaultMaxRequestPartitions = 4096
-	// DefaultMaxListItems is the default of MaxListItems.
-	DefaultMaxListItems = 10_000
+	defaultMaxRequestPartitions = 4096
+	defaultMaxListItems         = 10_000
 )
 
 // Admin answers metadata and admin questions about one Kafka cluster. It is
@@ -41,7 +39,7 @@ type Opt func(*Admin)
 // MaxRequestPartitions bounds the partitions one request may create
 // (CreateTopic) or add (SetPartitionCount); past it, they fail with
 // kafka.ErrInvalidRequest before asking any broker. Default
-// DefaultMaxRequestPartitions; n < 1 keeps it.
+// 4096; n < 1 keeps it.
 func MaxRequestPartitions(n int) Opt {
 	return func(a *Admin) {
 		if n > 0 {
@@ -51,7 +49,7 @@ func MaxRequestPartitions(n int) Opt {
 }
 
 // MaxListItems bounds the items of one page of the paged lists (TopicsPage,
-// GroupsPage, AllTopicConfigs). Default DefaultMaxListItems; n < 1 keeps it.
+// GroupsPage, AllTopicConfigs). Default 10000; n < 1 keeps it.
 func MaxListItems(n int) Opt {
 	return func(a *Admin) {
 		if n > 0 {
@@ -64,7 +62,7 @@ func MaxListItems(n int) Opt {
 // nil. The caller keeps ownership of cl: Admin never closes it, and cl may be
 // shared with producers.
 func New(cl *kgo.Client, opts ...Opt) *Admin {
-	a := &Admin{cl: cl, adm: kadm.NewClient(cl), maxPartitions: DefaultMaxRequestPartitions, maxList: DefaultMaxListItems}
+	a := &Admin{cl: cl, adm: kadm.NewClient(cl), maxPartitions: defaultMaxRequestPartitions, maxList: defaultMaxListItems}
 	for _, o := range opts {
 		o(a)
 	}

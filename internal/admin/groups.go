@@ -17,14 +17,14 @@ import (
 
 // Group types, as Kafka's GroupType enum names them.
 const (
-	GroupTypeClassic  = "CLASSIC"  // GroupTypeClassic is a group whose clients assign partitions (the JoinGroup/SyncGroup protocol).
-	GroupTypeConsumer = "CONSUMER" // GroupTypeConsumer is a group whose coordinator assigns partitions (KIP-848).
+	groupTypeClassic  = "CLASSIC"  // a group whose clients assign partitions (the JoinGroup/SyncGroup protocol)
+	groupTypeConsumer = "CONSUMER" // a group whose coordinator assigns partitions (KIP-848)
 )
 
 // Group describes a consumer group.
 type Group struct {
 	ID   string // ID is the group id.
-	Type string // Type is GroupTypeClassic or GroupTypeConsumer.
+	Type string // Type is "CLASSIC" (clients assign partitions) or "CONSUMER" (the coordinator does, KIP-848).
 
 	// State is the group's state as Kafka's GroupState enum names it:
 	// EMPTY, STABLE, PREPARING_REBALANCE, COMPLETING_REBALANCE (classic),
@@ -369,7 +369,7 @@ func (a *Admin) describeGroups(ctx context.Context, ids []string) (map[string]Gr
 func classicGroupFrom(d kadm.DescribedGroup) Group {
 	g := Group{
 		ID:                d.Group,
-		Type:              GroupTypeClassic,
+		Type:              groupTypeClassic,
 		State:             stateName(d.State),
 		Simple:            d.ProtocolType == "",
 		PartitionAssignor: d.Protocol,
@@ -399,7 +399,7 @@ func classicGroupFrom(d kadm.DescribedGroup) Group {
 func consumerGroupFrom(d kadm.DescribedConsumerGroup) Group {
 	g := Group{
 		ID:                d.Group,
-		Type:              GroupTypeConsumer,
+		Type:              groupTypeConsumer,
 		State:             stateName(d.State),
 		PartitionAssignor: d.AssignorName,
 		Coordinator:       d.Coordinator.NodeID,

@@ -88,7 +88,7 @@ func TestSimpleGroup(t *testing.T) {
 
 	g, err := a.Group(ctx, "simple")
 	wantErr(t, err, nil)
-	want := Group{ID: "simple", Type: GroupTypeClassic, State: "EMPTY", Simple: true, Consumers: []Consumer{}}
+	want := Group{ID: "simple", Type: groupTypeClassic, State: "EMPTY", Simple: true, Consumers: []Consumer{}}
 	if g.Coordinator < 0 || !groupEqual(g, want) {
 		t.Errorf("Group = %+v, want %+v", g, want)
 	}
@@ -148,7 +148,7 @@ func TestClassicGroup(t *testing.T) {
 	joinGroup(t, c, "active", "t", 5, kgo.InstanceID("static-1"))
 
 	g := stableGroup(t, a, "active", 1)
-	if g.Type != GroupTypeClassic || g.Simple || g.Mixed || g.PartitionAssignor != "cooperative-sticky" {
+	if g.Type != groupTypeClassic || g.Simple || g.Mixed || g.PartitionAssignor != "cooperative-sticky" {
 		t.Errorf("Group = %+v, want a classic cooperative-sticky group", g)
 	}
 	m := g.Consumers[0]
@@ -247,7 +247,7 @@ func TestConsumerGroup(t *testing.T) {
 	joinGroup(t, c, "next", "t", 4, kgo.ServerSideBalancer(), kgo.Balancers(kgo.RangeBalancer()))
 
 	g := stableGroup(t, a, "next", 1)
-	if g.Type != GroupTypeConsumer || g.Simple || g.Mixed || g.PartitionAssignor == "" {
+	if g.Type != groupTypeConsumer || g.Simple || g.Mixed || g.PartitionAssignor == "" {
 		t.Errorf("Group = %+v, want a consumer group with a server-side assignor", g)
 	}
 	m := g.Consumers[0]
@@ -282,7 +282,7 @@ func TestGroupOldBroker(t *testing.T) {
 
 	g, err := a.Group(ctx, "simple")
 	wantErr(t, err, nil)
-	if g.Type != GroupTypeClassic || !g.Simple {
+	if g.Type != groupTypeClassic || !g.Simple {
 		t.Errorf("Group = %+v, want a simple classic group", g)
 	}
 	_, err = a.Group(ctx, "nope")

@@ -10,9 +10,9 @@ import (
 	"unicode/utf8"
 )
 
-// MaxTopicLen is Kafka's limit on the length of a topic name
+// maxTopicLen is Kafka's limit on the length of a topic name
 // (Topic.MAX_NAME_LENGTH).
-const MaxTopicLen = 249
+const maxTopicLen = 249
 
 // maxStringLen is the longest string the Kafka protocol carries: its length
 // is an int16.
@@ -39,8 +39,8 @@ func Topic(name string) error {
 		return fmt.Errorf("topic name %q contains %q; legal characters are ASCII letters, digits, '.', '_' and '-'", name, r)
 	}
 	// Every character is ASCII now, so bytes count characters.
-	if len(name) > MaxTopicLen {
-		return fmt.Errorf("topic name is %d characters long, more than %d", len(name), MaxTopicLen)
+	if len(name) > maxTopicLen {
+		return fmt.Errorf("topic name is %d characters long, more than %d", len(name), maxTopicLen)
 	}
 	return nil
 }
