@@ -39,6 +39,10 @@ type ProducerOptions struct {
 	// Zero sends as soon as the connection is free, which still batches
 	// whatever arrived while the previous request was in flight.
 	Linger time.Duration
+	// Partitioner chooses each record's partition; nil is franz-go's
+	// default. krest passes produce.Partitioner, which keeps the partition
+	// a record was pinned to.
+	Partitioner kgo.Partitioner
 	// AutoCreateTopics asks the brokers to create a topic a record names
 	// when it does not exist (brokers create it only if their
 	// auto.create.topics.enable allows). Off, such records fail with
@@ -48,18 +52,20 @@ type ProducerOptions struct {
 
 // NewProducerClient returns a client that produces with acks from all
 // in-sync replicas and an idempotent producer, partitioning with
-// Partitioner so that records pinned by ToPartition keep their partition.
+// opts.Partitioner.
 func NewProducerClient(opts ProducerOptions) (*kgo.Client, error) {
 	o := append(baseOpts(opts.Options),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.MaxBufferedRecords(opts.MaxBufferedRecords),
 		kgo.MaxBufferedBytes(opts.MaxBufferedBytes),
 		kgo.ProducerLinger(opts.Linger),
-		kgo.RecordPartitioner(Partitioner()),
 		// Records to a topic that does not exist fail after a few metadata
 		// refreshes rather than waiting for the produce timeout.
 		kgo.UnknownTopicRetries(2),
 	)
+	if opts.Partitioner != nil {
+		o = append(o, kgo.RecordPartitioner(opts.Partitioner))
+	}
 	if opts.AutoCreateTopics {
 		o = append(o, kgo.AllowAutoTopicCreation())
 	}

@@ -70,7 +70,7 @@ func classifyResult(r *kgo.Record, err error) error {
 	if err == nil {
 		return nil
 	}
-	if n, ok := kafka.PartitionOutOfRange(r); ok {
+	if n, ok := partitionOutOfRange(r); ok {
 		return fmt.Errorf("%w: topic %s has %d partitions, numbered from 0, so there is no partition %d",
 			kafka.ErrPartitionNotFound, r.Topic, n, r.Partition)
 	}

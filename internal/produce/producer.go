@@ -130,11 +130,6 @@ func (p *Producer) Send(ctx context.Context, r *kgo.Record, done func(Result)) {
 	})
 }
 
-// ToPartition pins r to partition instead of letting the producer choose
-// one. A partition the topic does not have fails r with
-// kafka.ErrPartitionNotFound.
-func ToPartition(r *kgo.Record, partition int32) { kafka.ToPartition(r, partition) }
-
 // clientTimeout is the deadline the client gets for a record: the timeout
 // less the time it may take to act on it. The client gives up a record past
 // its deadline, one it holds unwritten, only at its next attempt, within

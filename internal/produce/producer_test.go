@@ -31,7 +31,7 @@ func newProducer(t *testing.T, brokers []string, maxBuffered int) *produce.Produ
 func newProducerTimeout(t *testing.T, brokers []string, maxBuffered int, timeout time.Duration) *produce.Producer {
 	t.Helper()
 	cl, err := kafka.NewProducerClient(kafka.ProducerOptions{
-		Options: kafka.Options{Brokers: brokers, ClientID: "test"}, MaxBufferedRecords: maxBuffered,
+		Options: kafka.Options{Brokers: brokers, ClientID: "test"}, MaxBufferedRecords: maxBuffered, Partitioner: produce.Partitioner(),
 	})
 	if err != nil {
 		t.Fatal(err)

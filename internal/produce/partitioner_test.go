@@ -1,15 +1,19 @@
-package kafka_test
+package produce_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"krest/internal/kafka"
 	"krest/internal/kafkatest"
+	"krest/internal/produce"
 )
 
 func TestPartitioner(t *testing.T) {
@@ -21,7 +25,8 @@ func TestPartitioner(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cl, err := kafka.NewProducerClient(kafka.ProducerOptions{Options: kafka.Options{Brokers: brokers}, MaxBufferedRecords: 100})
+	cl, err := kafka.NewProducerClient(kafka.ProducerOptions{Options: kafka.Options{Brokers: brokers}, MaxBufferedRecords: 100,
+		Partitioner: produce.Partitioner()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,15 +36,12 @@ func TestPartitioner(t *testing.T) {
 	t.Run("pinned records keep their partition", func(t *testing.T) {
 		for _, p := range []int32{2, 0, 1, 2} {
 			r := &kgo.Record{Topic: "pinned", Key: []byte("same key"), Value: []byte("v")}
-			kafka.ToPartition(r, p)
+			produce.ToPartition(r, p)
 			if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
 				t.Fatalf("partition %d: %v", p, err)
 			}
 			if r.Partition != p {
 				t.Fatalf("pinned to %d, written to %d", p, r.Partition)
-			}
-			if _, ok := kafka.PartitionOutOfRange(r); ok {
-				t.Fatalf("partition %d reported out of range", p)
 			}
 		}
 	})
@@ -61,6 +63,7 @@ func TestPartitioner(t *testing.T) {
 		}
 	})
 
+	p := produce.New(cl, produce.Options{Timeout: 5 * time.Second})
 	for _, tt := range []struct {
 		name      string
 		partition int32
@@ -71,23 +74,18 @@ func TestPartitioner(t *testing.T) {
 	} {
 		t.Run(tt.name+" fails", func(t *testing.T) {
 			r := &kgo.Record{Topic: "pinned", Value: []byte("v")}
-			kafka.ToPartition(r, tt.partition)
-			if err := cl.ProduceSync(ctx, r).FirstErr(); err == nil {
-				t.Fatalf("partition %d of 3 was produced to", tt.partition)
-			}
-			if n, ok := kafka.PartitionOutOfRange(r); !ok || n != 3 {
-				t.Fatalf("PartitionOutOfRange = %d, %v; want 3, true", n, ok)
+			produce.ToPartition(r, tt.partition)
+			err := p.Write(ctx, r)
+			if !errors.Is(err, kafka.ErrPartitionNotFound) || !strings.Contains(err.Error(), "has 3 partitions") {
+				t.Fatalf("partition %d of 3: got %v, want ErrPartitionNotFound naming 3 partitions", tt.partition, err)
 			}
 		})
 	}
 
 	t.Run("an unpinned failure is not out of range", func(t *testing.T) {
-		r := &kgo.Record{Topic: "no-such-topic", Value: []byte("v")}
-		if err := cl.ProduceSync(ctx, r).FirstErr(); err == nil {
-			t.Fatal("produced to a missing topic")
-		}
-		if _, ok := kafka.PartitionOutOfRange(r); ok {
-			t.Fatal("missing topic reported as an out-of-range partition")
+		err := p.Write(ctx, &kgo.Record{Topic: "no-such-topic", Value: []byte("v")})
+		if !errors.Is(err, kafka.ErrTopicNotFound) || errors.Is(err, kafka.ErrPartitionNotFound) {
+			t.Fatalf("missing topic: got %v, want ErrTopicNotFound only", err)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package kafka
+package produce
 
 import (
 	"context"
@@ -17,9 +17,9 @@ type partitionMark struct {
 
 // ToPartition pins r to partition: the producing client's partitioner
 // (Partitioner) sends it there instead of choosing one. It sets r.Partition
-// and marks r.Context, keeping any context already there for cancellation
-// and hooks. A record pinned to a partition the topic does not have fails;
-// PartitionOutOfRange then reports the topic's partition count.
+// and marks r.Context, keeping any context already there for hooks. A
+// record pinned to a partition the topic does not have fails with
+// kafka.ErrPartitionNotFound, naming the topic's partition count.
 func ToPartition(r *kgo.Record, partition int32) {
 	parent := r.Context
 	if parent == nil {
@@ -29,11 +29,11 @@ func ToPartition(r *kgo.Record, partition int32) {
 	r.Context = &partitionMark{Context: parent}
 }
 
-// PartitionOutOfRange reports whether r, pinned by ToPartition, failed
+// partitionOutOfRange reports whether r, pinned by ToPartition, failed
 // because its topic has no such partition, and if so how many partitions
 // the topic had when r was partitioned. Call it only once r's produce
 // promise has run.
-func PartitionOutOfRange(r *kgo.Record) (partitions int, ok bool) {
+func partitionOutOfRange(r *kgo.Record) (partitions int, ok bool) {
 	m, ok := r.Context.(*partitionMark)
 	if !ok || !m.outOfRange {
 		return 0, false
@@ -49,10 +49,10 @@ func defaultPartitioner() kgo.Partitioner {
 	return kgo.UniformBytesPartitioner(64<<10, true, true, nil)
 }
 
-// Partitioner returns the producing client's partitioner. A record pinned
-// by ToPartition goes to its Partition; every other record is partitioned
-// exactly as franz-go's default partitioner does, at the cost of one type
-// assertion.
+// Partitioner returns the partitioner the producing client must use
+// (kafka.ProducerOptions.Partitioner). A record pinned by ToPartition goes
+// to its Partition; every other record is partitioned exactly as franz-go's
+// default partitioner does, at the cost of one type assertion.
 func Partitioner() kgo.Partitioner { return pinningPartitioner{defaultPartitioner()} }
 
 type pinningPartitioner struct{ def kgo.Partitioner }
