@@ -5,11 +5,14 @@ package produce
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"krest/internal/kafka"
 )
@@ -24,7 +27,8 @@ type Metrics interface {
 
 // Options configure a Producer.
 type Options struct {
-	// Timeout bounds how long a record may wait for its acknowledgement.
+	// Timeout bounds how long a call waits for its records'
+	// acknowledgements. It also sets the delivery bound (see Producer).
 	Timeout time.Duration
 	// Metrics, if set, counts records and errors.
 	Metrics Metrics
@@ -33,15 +37,62 @@ type Options struct {
 // Producer produces records through one franz-go client configured for
 // acks=all and idempotence (see kafka.NewProducerClient). It is safe for
 // concurrent use; concurrent callers share the client's batches.
+//
+// franz-go decides whether buffered records may be failed by the context
+// of the first record of a partition's first batch, and when it fails
+// them it fails every record buffered for that partition (kgo's
+// Client.Produce doc). So no caller's context reaches the client: a caller
+// that times out or goes away would fail every other caller's records
+// behind its own. A call's context and the produce timeout bound only that
+// call's own waiting. The client holds each record under the Producer's
+// delivery bound instead, the same for every record and counted from when
+// the Producer handed it over: Timeout less the time the client may take
+// to act on it (min(Timeout/4, kafka.RetryInterval)). A record no broker
+// has taken by then is failed, if the client can fail it (it never does
+// so for a batch a broker may hold), so a caller learns by the timeout
+// that it was not written. kgo's own RecordDeliveryTimeout is not used: it
+// counts from the record's Timestamp, which callers may set in the past.
+//
+// A record a caller stopped waiting for stays buffered: it may still be
+// written. A record failed because its topic was deleted and recreated
+// (UNKNOWN_TOPIC_ID) makes the Producer forget the topic (ForgetTopic)
+// and produce it once more, under the same bound.
+//
+// A call that finds no other call in flight flushes the client instead of
+// waiting out the client's linger (kgo's Client.Flush stops lingering), so
+// a lone caller is not slowed by batching meant for concurrent ones.
 type Producer struct {
-	cl      *kgo.Client
-	timeout time.Duration
-	metrics Metrics
+	cl       *kgo.Client
+	timeout  time.Duration
+	delivery time.Duration
+	metrics  Metrics
+	requests *Requests // nil when the client carries none
+	calls    atomic.Int64
+	flushAt  int64 // a call flushes when at most this many calls are in flight, itself included
+
+	purgeMu sync.Mutex
+	purges  sync.Map // topic → *atomic.Uint64: how often it was forgotten
 }
 
-// New returns a Producer over cl.
+// lone is how many calls may be in flight, the new one included, for the
+// new one to flush rather than linger: two callers taking turns gain at
+// most one record per batch by lingering.
+const lone = 2
+
+// New returns a Producer over cl. It reads which produce requests the
+// client writes through cl's Requests hook, if it has one (see Requests).
 func New(cl *kgo.Client, opts Options) *Producer {
-	return &Producer{cl: cl, timeout: opts.Timeout, metrics: opts.Metrics}
+	p := &Producer{
+		cl: cl, timeout: opts.Timeout, metrics: opts.Metrics, flushAt: lone,
+		delivery: opts.Timeout - min(opts.Timeout/4, kafka.RetryInterval),
+	}
+	hooks, _ := cl.OptValue(kgo.WithHooks).([]kgo.Hook)
+	for _, h := range hooks {
+		if r, ok := h.(*Requests); ok {
+			p.requests = r
+		}
+	}
+	return p
 }
 
 // Result is the outcome of producing one record. On success Record holds the
@@ -52,48 +103,34 @@ type Result struct {
 	Err    error
 }
 
-// Produce sends recs and waits until each is acknowledged or failed, or the
-// producer's timeout passes. It returns one Result per record, in order. A
-// record still unanswered at the timeout gets ErrTimeout: it may yet be
-// written. The records share one deadline and one timer, so a call costs
-// little more per record than the client's own work.
+// Produce sends recs and waits until each is acknowledged or failed, the
+// producer's timeout passes, or ctx is done. It returns one Result per
+// record, in order. A record still unanswered at the timeout or when ctx
+// ends gets ErrTimeout: it stays buffered and may yet be written. ctx
+// bounds only the waiting: it never fails a record. The records share one
+// deadline, so a call costs little more per record than the client's own
+// work.
 func (p *Producer) Produce(ctx context.Context, recs ...*kgo.Record) []Result {
 	results := make([]Result, len(recs))
 	if len(recs) == 0 {
 		return results
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.clientTimeout())
-	defer cancel()
-	// Each result is set once, by whoever claims it first: the record's
-	// promise, or the timeout. The last one set closes done.
-	claimed := make([]atomic.Bool, len(recs))
-	var left atomic.Int64
-	left.Store(int64(len(recs)))
-	done := make(chan struct{})
-	set := func(i int, res Result) {
-		if !claimed[i].CompareAndSwap(false, true) {
-			return
-		}
-		p.count(res.Err)
-		results[i] = res
-		if left.Add(-1) == 0 {
-			close(done)
-		}
+	flush := p.calls.Add(1) <= p.flushAt
+	defer p.calls.Add(-1)
+	wait, stop := context.WithTimeout(ctx, p.timeout)
+	defer stop()
+	c := p.newCall(recs, results, nil, stop)
+	for i := range recs {
+		c.produce(i, false)
 	}
-	for i, r := range recs {
-		p.cl.TryProduce(ctx, r, func(r *kgo.Record, err error) {
-			set(i, Result{Record: r, Err: classifyResult(r, err)})
-		})
+	if flush {
+		_ = p.cl.Flush(wait) // returns when the buffer is empty or the wait ends
 	}
-	timer := time.NewTimer(p.timeout)
-	defer timer.Stop()
 	select {
-	case <-done:
-	case <-timer.C:
-		for i, r := range recs {
-			set(i, Result{Record: r, Err: errTimeout(p.timeout)})
-		}
-		<-done // promises that claimed their result first finish setting it
+	case <-c.done:
+	case <-wait.Done():
+		c.giveUp(ctx)
+		<-c.done // promises that claimed their result first finish setting it
 	}
 	return results
 }
@@ -105,39 +142,65 @@ func (p *Producer) Write(ctx context.Context, r *kgo.Record) error {
 }
 
 // Send sends r without waiting and calls done exactly once with its outcome,
-// at the latest at the producer's timeout (with ErrTimeout). done runs on a
-// producer goroutine and must not block.
+// at the latest at the producer's timeout or when ctx is done (then with
+// ErrTimeout: r stays buffered and may yet be written). ctx bounds only
+// the waiting. done runs on a producer goroutine and must not block.
 func (p *Producer) Send(ctx context.Context, r *kgo.Record, done func(Result)) {
-	// A record that has not been sent by the deadline is failed by the
-	// client with the context's error: it was never written. A record
-	// already in flight cannot be taken back, so the timer below answers
-	// for it.
-	ctx, cancel := context.WithTimeout(ctx, p.clientTimeout())
-	var once sync.Once
-	finish := func(res Result) {
-		once.Do(func() {
-			cancel()
-			p.count(res.Err)
-			done(res)
-		})
+	flush := p.calls.Add(1) <= p.flushAt
+	wait, stop := context.WithTimeout(ctx, p.timeout)
+	c := p.newCall([]*kgo.Record{r}, make([]Result, 1), func(res Result) {
+		stop()
+		p.calls.Add(-1)
+		done(res)
+	}, stop)
+	context.AfterFunc(wait, func() { c.giveUp(ctx) })
+	c.produce(0, false)
+	if flush {
+		go func() { _ = p.cl.Flush(wait) }()
 	}
-	timer := time.AfterFunc(p.timeout, func() {
-		finish(Result{Record: r, Err: errTimeout(p.timeout)})
-	})
-	p.cl.TryProduce(ctx, r, func(r *kgo.Record, err error) {
-		timer.Stop()
-		finish(Result{Record: r, Err: classifyResult(r, err)})
-	})
 }
 
-// clientTimeout is the deadline the client gets for a record: the timeout
-// less the time it may take to act on it. The client gives up a record past
-// its deadline, one it holds unwritten, only at its next attempt, within
-// kafka.RetryInterval; the caller should hear that (ErrNotWritten) rather
-// than ErrTimeout, which says "maybe", once the timeout is up. At most a
-// quarter of the timeout goes to this.
-func (p *Producer) clientTimeout() time.Duration {
-	return p.timeout - min(p.timeout/4, kafka.RetryInterval)
+// ForgetTopic drops what the client knows of topic, its partitions and its
+// topic ID, and fails the records buffered for it. The Producer calls it
+// on its own when a record fails with UNKNOWN_TOPIC_ID, as every record
+// does once a topic it produced to is deleted and recreated (franz-go
+// keeps the old ID until told to forget it); whoever deletes a topic
+// through the same client may call it to spare the next record that
+// failure.
+func (p *Producer) ForgetTopic(topic string) {
+	p.purgeMu.Lock()
+	defer p.purgeMu.Unlock()
+	p.cl.PurgeTopicsFromClient(topic)
+	p.purgeCount(topic).Add(1)
+}
+
+// forgetTopicOnce forgets topic unless it was forgotten since seen was
+// read: each recreation is purged once, however many records fail for it,
+// so a purge never fails records buffered under the new topic ID.
+func (p *Producer) forgetTopicOnce(topic string, seen uint64) {
+	p.purgeMu.Lock()
+	defer p.purgeMu.Unlock()
+	n := p.purgeCount(topic)
+	if n.Load() != seen {
+		return
+	}
+	p.cl.PurgeTopicsFromClient(topic)
+	n.Add(1)
+}
+
+func (p *Producer) purgeCount(topic string) *atomic.Uint64 {
+	if n, ok := p.purges.Load(topic); ok {
+		return n.(*atomic.Uint64)
+	}
+	n, _ := p.purges.LoadOrStore(topic, new(atomic.Uint64))
+	return n.(*atomic.Uint64)
+}
+
+func (p *Producer) purgesOf(topic string) uint64 {
+	if n, ok := p.purges.Load(topic); ok {
+		return n.(*atomic.Uint64).Load()
+	}
+	return 0
 }
 
 // Flush waits until every buffered record is acknowledged or failed.
@@ -153,3 +216,116 @@ func (p *Producer) count(err error) {
 	}
 	p.metrics.ProduceFailed(Class(err))
 }
+
+// call is one Produce or Send: its records, the results the caller reads,
+// and the delivery context the client holds its records under.
+type call struct {
+	p       *Producer
+	recs    []*kgo.Record
+	results []Result
+	onDone  func(Result) // Send's callback; nil for Produce
+	stop    func()       // ends the caller's wait once every result is set
+
+	delivery context.Context
+	release  context.CancelFunc
+	requests uint64 // produce requests written before the records were handed over
+
+	claimed []atomic.Bool // each result is set once, by its promise or by giveUp
+	left    atomic.Int64  // results not yet set; done closes at zero
+	pending atomic.Int64  // records the client still holds
+	done    chan struct{}
+}
+
+func (p *Producer) newCall(recs []*kgo.Record, results []Result, onDone func(Result), stop func()) *call {
+	c := &call{
+		p: p, recs: recs, results: results, onDone: onDone, stop: stop,
+		claimed: make([]atomic.Bool, len(recs)), done: make(chan struct{}),
+	}
+	// The delivery context must outlive the caller: it is released only
+	// once the client holds none of the call's records.
+	c.delivery, c.release = context.WithTimeout(context.Background(), p.delivery)
+	if p.requests != nil {
+		c.requests = p.requests.n.Load()
+	}
+	c.left.Store(int64(len(recs)))
+	c.pending.Store(int64(len(recs)))
+	return c
+}
+
+// produce hands record i to the client. again is set for the one more try
+// after its topic was forgotten.
+func (c *call) produce(i int, again bool) {
+	r := c.recs[i]
+	purges := c.p.purgesOf(r.Topic)
+	c.p.cl.TryProduce(c.delivery, r, func(r *kgo.Record, err error) {
+		if err != nil && !again && errors.Is(err, kerr.UnknownTopicID) && !c.claimed[i].Load() {
+			// The topic was deleted and recreated: forget it and
+			// produce the record to the new one. Not from the
+			// promise itself, which must not block on the client.
+			go func() {
+				c.p.forgetTopicOnce(r.Topic, purges)
+				c.produce(i, true)
+			}()
+			return
+		}
+		c.set(i, Result{Record: r, Err: c.classify(r, err)})
+		if c.pending.Add(-1) == 0 {
+			c.release()
+		}
+	})
+}
+
+// set claims result i for res unless it is already set.
+func (c *call) set(i int, res Result) {
+	if !c.claimed[i].CompareAndSwap(false, true) {
+		return
+	}
+	c.p.count(res.Err)
+	if c.onDone != nil {
+		c.onDone(res)
+		close(c.done)
+		return
+	}
+	c.results[i] = res
+	if c.left.Add(-1) == 0 {
+		close(c.done)
+		c.stop()
+	}
+}
+
+// giveUp answers every unanswered record of the call with ErrTimeout:
+// the produce timeout passed, or the caller (ctx) stopped waiting.
+func (c *call) giveUp(ctx context.Context) {
+	err := errTimeout(c.p.timeout)
+	if ctx.Err() != nil {
+		err = errGone(ctx)
+	}
+	for i, r := range c.recs {
+		c.set(i, Result{Record: r, Err: err})
+	}
+}
+
+// classify wraps the client's error for r in this package's error, telling
+// a record no produce request can have carried from one a broker may hold.
+func (c *call) classify(r *kgo.Record, err error) error {
+	sent := c.p.requests == nil || c.p.requests.n.Load() != c.requests
+	return classifyResult(r, err, sent)
+}
+
+// Requests counts the produce requests a client writes to its brokers. It
+// is a kgo hook (kgo.HookBrokerWrite): add it to the producing client's
+// hooks (kafka.Options.Hooks) and the Producer over that client reads it.
+// A record the client gave up while not one produce request was written
+// cannot be on any broker, so the Producer can say ErrNotWritten for it;
+// without Requests it never can, and says ErrTimeout. The zero value is
+// ready to use.
+type Requests struct{ n atomic.Uint64 }
+
+// OnBrokerWrite counts a produce request any byte of which was written.
+func (r *Requests) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, written int, _, _ time.Duration, _ error) {
+	if key == int16(kmsg.Produce) && written > 0 {
+		r.n.Add(1)
+	}
+}
+
+var _ kgo.HookBrokerWrite = (*Requests)(nil)

@@ -31,7 +31,8 @@ func newProducer(t *testing.T, brokers []string, maxBuffered int) *produce.Produ
 func newProducerTimeout(t *testing.T, brokers []string, maxBuffered int, timeout time.Duration) *produce.Producer {
 	t.Helper()
 	cl, err := kafka.NewProducerClient(kafka.ProducerOptions{
-		Options: kafka.Options{Brokers: brokers, ClientID: "test"}, MaxBufferedRecords: maxBuffered, Partitioner: produce.Partitioner(),
+		Options:            kafka.Options{Brokers: brokers, ClientID: "test", Hooks: []kgo.Hook{&produce.Requests{}}},
+		MaxBufferedRecords: maxBuffered, Partitioner: produce.Partitioner(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -139,21 +140,33 @@ func TestBufferFull(t *testing.T) {
 	wg.Wait()
 }
 
-// TestProduceNotEnoughReplicas has the broker refuse every write for want
-// of in-sync replicas, as when most brokers are down. The record was never
-// written, and the answer says so (ErrUnavailable, not the "maybe" of
-// ErrTimeout) by the timeout, though the client fails such a record only
-// when it next retries.
-func TestProduceNotEnoughReplicas(t *testing.T) {
-	c := kafkatest.NewFake(t)
-	createTopic(t, c.Brokers(), "t")
-	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "t", Err: kerr.NotEnoughReplicas, Count: -1})
-	const timeout = 6 * time.Second // long enough to leave kafka.RetryInterval to the client
-	p := newProducerTimeout(t, c.Brokers(), 100, timeout)
-	start := time.Now()
-	res := p.Produce(context.Background(), &kgo.Record{Topic: "t", Value: []byte("x")})[0]
-	if took := time.Since(start); !errors.Is(res.Err, produce.ErrNotWritten) || took > timeout {
-		t.Errorf("got %v after %s, want ErrUnavailable within %s", res.Err, took, timeout)
+// TestProduceRefusedAfterSending has the broker refuse every write, for
+// want of in-sync replicas (as when most brokers are down) or as not the
+// leader. The client gives the record up at its
+// delivery bound; since produce requests carrying it were written, krest
+// cannot know that no broker kept it (a leader may store a record and then
+// answer NOT_LEADER), so the answer is ErrTimeout, "may have been
+// written", never ErrNotWritten, and it comes by the timeout.
+func TestProduceRefusedAfterSending(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  *kerr.Error
+	}{
+		{"not enough replicas", kerr.NotEnoughReplicas},
+		{"not leader", kerr.NotLeaderForPartition},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := kafkatest.NewFake(t)
+			createTopic(t, c.Brokers(), "t")
+			c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "t", Err: tt.err, Count: -1})
+			const timeout = 3 * time.Second
+			p := newProducerTimeout(t, c.Brokers(), 100, timeout)
+			start := time.Now()
+			err := p.Write(context.Background(), &kgo.Record{Topic: "t", Value: []byte("x")})
+			if took := time.Since(start); !errors.Is(err, produce.ErrTimeout) || errors.Is(err, produce.ErrNotWritten) || took > timeout+time.Second {
+				t.Errorf("got %v after %s, want ErrTimeout by %s", err, took, timeout)
+			}
+		})
 	}
 }
 
@@ -169,5 +182,95 @@ func TestClass(t *testing.T) {
 		if got := produce.Class(tt.err); got != tt.want {
 			t.Errorf("Class(%v) = %q, want %q", tt.err, got, tt.want)
 		}
+	}
+}
+
+// notLeaderFor has the broker answer every produce request with
+// NOT_LEADER_FOR_PARTITION for window, counted from the first one; the
+// returned channel is closed when that first request arrives.
+func notLeaderFor(t *testing.T, c *kafkatest.Fake, window time.Duration) <-chan struct{} {
+	t.Helper()
+	first := make(chan struct{})
+	var end time.Time
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if end.IsZero() {
+			end = time.Now().Add(window)
+			close(first)
+		}
+		if time.Now().After(end) {
+			return nil, nil, false // the window is over: the broker writes, and this control is dropped
+		}
+		c.KeepControl()
+		return answerProduce(req.(*kmsg.ProduceRequest), kerr.NotLeaderForPartition), nil, true
+	})
+	return first
+}
+
+// answerProduce is a produce response failing every partition of req with
+// err.
+func answerProduce(req *kmsg.ProduceRequest, err *kerr.Error) *kmsg.ProduceResponse {
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	for _, t := range req.Topics {
+		rt := kmsg.NewProduceResponseTopic()
+		rt.Topic, rt.TopicID = t.Topic, t.TopicID
+		for _, p := range t.Partitions {
+			rp := kmsg.NewProduceResponseTopicPartition()
+			rp.Partition, rp.ErrorCode = p.Partition, err.Code
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}
+
+// TestCallerCannotFailOthers has one caller give up early while its record
+// heads the partition's batch and the leader answers NOT_LEADER for two
+// seconds: the other callers' records, in the same partition behind it, are
+// all acknowledged once the leader is back, and the one that gave up hears
+// "may have been written" by its own bound.
+func TestCallerCannotFailOthers(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		ctx   func() (context.Context, context.CancelFunc)
+		bound error
+	}{
+		{"short deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 300*time.Millisecond)
+		}, context.DeadlineExceeded},
+		{"caller gone", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(300*time.Millisecond, cancel)
+			return ctx, cancel
+		}, context.Canceled},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := kafkatest.NewFake(t)
+			createTopic(t, c.Brokers(), "t")
+			p := newProducerTimeout(t, c.Brokers(), 100, 6*time.Second)
+			if err := p.Write(context.Background(), &kgo.Record{Topic: "t", Value: []byte("warm")}); err != nil {
+				t.Fatal(err)
+			}
+			first := notLeaderFor(t, c, 2*time.Second)
+
+			ctx, cancel := tt.ctx()
+			defer cancel()
+			short := make(chan error, 1)
+			go func() { short <- p.Write(ctx, &kgo.Record{Topic: "t", Value: []byte("short")}) }()
+			<-first // the short caller's record heads the partition's buffer
+			errs := make([]error, 4)
+			var wg sync.WaitGroup
+			for i := range errs {
+				wg.Go(func() { errs[i] = p.Write(context.Background(), &kgo.Record{Topic: "t", Value: []byte("patient")}) })
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("patient caller %d: %v, want acknowledged", i, err)
+				}
+			}
+			if err := <-short; !errors.Is(err, produce.ErrTimeout) || !errors.Is(err, tt.bound) {
+				t.Errorf("short caller: %v, want ErrTimeout for %v", err, tt.bound)
+			}
+		})
 	}
 }
