@@ -68,7 +68,7 @@ type Producer struct {
 	metrics  Metrics
 	requests *Requests // nil when the client carries none
 	calls    atomic.Int64
-	flushAt  int64 // a call flushes when at most this many calls are in flight, itself included
+	flushAt  int64 // a call flushes when at most this many calls are in flight, itself included; 0 never
 
 	purgeMu sync.Mutex
 	purges  sync.Map // topic → *atomic.Uint64: how often it was forgotten
@@ -85,6 +85,9 @@ func New(cl *kgo.Client, opts Options) *Producer {
 	p := &Producer{
 		cl: cl, timeout: opts.Timeout, metrics: opts.Metrics, flushAt: lone,
 		delivery: opts.Timeout - min(opts.Timeout/4, kafka.RetryInterval),
+	}
+	if linger, _ := cl.OptValue(kgo.ProducerLinger).(time.Duration); linger <= 0 {
+		p.flushAt = 0 // nothing lingers
 	}
 	hooks, _ := cl.OptValue(kgo.WithHooks).([]kgo.Hook)
 	for _, h := range hooks {

@@ -41,10 +41,12 @@ func newProducerTimeout(t *testing.T, brokers []string, maxBuffered int, timeout
 	return produce.New(cl, produce.Options{Timeout: timeout})
 }
 
-func createTopic(t *testing.T, brokers []string, topic string) {
+func createTopic(t testing.TB, brokers []string, topic string) { createTopicN(t, brokers, topic, 1) }
+
+func createTopicN(t testing.TB, brokers []string, topic string, partitions int32) {
 	t.Helper()
 	adm := kadm.NewClient(kafkatest.NewClient(t, brokers))
-	if _, err := adm.CreateTopic(context.Background(), 1, -1, nil, topic); err != nil {
+	if _, err := adm.CreateTopic(context.Background(), partitions, -1, nil, topic); err != nil {
 		t.Fatal(err)
 	}
 }
