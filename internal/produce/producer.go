@@ -150,16 +150,34 @@ func (p *Producer) Write(ctx context.Context, r *kgo.Record) error {
 // the waiting. done runs on a producer goroutine and must not block.
 func (p *Producer) Send(ctx context.Context, r *kgo.Record, done func(Result)) {
 	flush := p.calls.Add(1) <= p.flushAt
-	wait, stop := context.WithTimeout(ctx, p.timeout)
+	wait, stop := context.Background(), context.CancelFunc(func() {})
+	if flush {
+		wait, stop = context.WithCancel(ctx)
+	}
+	// The bounds run on their own goroutines and may answer before they
+	// are both set up: mu orders the answer after.
+	var (
+		mu       sync.Mutex
+		timer    *time.Timer
+		stopGone func() bool
+	)
 	c := p.newCall([]*kgo.Record{r}, make([]Result, 1), func(res Result) {
+		mu.Lock()
+		timer.Stop()
+		stopGone()
+		mu.Unlock()
 		stop()
 		p.calls.Add(-1)
 		done(res)
 	}, stop)
-	context.AfterFunc(wait, func() { c.giveUp(ctx) })
+	giveUp := func() { c.giveUp(ctx) }
+	mu.Lock()
+	timer = time.AfterFunc(p.timeout, giveUp)
+	stopGone = context.AfterFunc(ctx, giveUp)
+	mu.Unlock()
 	c.produce(0, false)
 	if flush {
-		go func() { _ = p.cl.Flush(wait) }()
+		go func() { _ = p.cl.Flush(wait) }() // until r is answered
 	}
 }
 

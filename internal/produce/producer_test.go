@@ -276,3 +276,22 @@ func TestCallerCannotFailOthers(t *testing.T) {
 		})
 	}
 }
+
+// TestSendCallerGone sends with a context already done: Send answers at
+// once that the caller stopped waiting, and the record is written all the
+// same, since a caller's context never fails a record.
+func TestSendCallerGone(t *testing.T) {
+	c := kafkatest.NewFake(t)
+	createTopic(t, c.Brokers(), "t")
+	p := newProducer(t, c.Brokers(), 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan produce.Result, 1)
+	p.Send(ctx, &kgo.Record{Topic: "t", Value: []byte("orphan")}, func(r produce.Result) { done <- r })
+	if r := <-done; !errors.Is(r.Err, produce.ErrTimeout) || !errors.Is(r.Err, context.Canceled) {
+		t.Fatalf("got %v, want ErrTimeout for a caller gone", r.Err)
+	}
+	if got := string(kafkatest.Collect(t, c.Brokers(), "t", 1, 10*time.Second)[0].Value); got != "orphan" {
+		t.Fatalf("topic holds %q", got)
+	}
+}
