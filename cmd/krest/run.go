@@ -146,10 +146,9 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		return kafka.Options{Brokers: brokers, ClientID: cfg.ClientID, Logger: kafkaLogger.With("client", client),
 			Hooks: []kgo.Hook{m.KafkaHooks(client)}}
 	}
-	popts := kopts("producer")
-	popts.Hooks = append(popts.Hooks, &produce.Requests{}) // lets the producer tell "not written" from "may be"
-	pcl, err := kafka.NewProducerClient(kafka.ProducerOptions{Options: popts, Partitioner: produce.Partitioner(), MaxBufferedRecords: cfg.MaxBufferedRecords,
-		MaxBufferedBytes: cfg.MaxBufferedBytes, Linger: cfg.Linger, AutoCreateTopics: cfg.AutoCreateTopics})
+	pcl, err := kafka.NewProducerClient(produce.ClientOptions(kafka.ProducerOptions{Options: kopts("producer"),
+		MaxBufferedRecords: cfg.MaxBufferedRecords, MaxBufferedBytes: cfg.MaxBufferedBytes, Linger: cfg.Linger,
+		AutoCreateTopics: cfg.AutoCreateTopics}))
 	if err != nil {
 		return err
 	}

@@ -45,9 +45,9 @@ func newProxyEnv(t testing.TB, opts ...func(*Options)) *proxyEnv {
 	t.Helper()
 	fake := kafkatest.NewFake(t)
 	cl := kafkatest.NewClient(t, fake.Brokers())
-	pcl, err := kafka.NewProducerClient(kafka.ProducerOptions{
+	pcl, err := kafka.NewProducerClient(produce.ClientOptions(kafka.ProducerOptions{
 		Options: kafka.Options{Brokers: fake.Brokers()}, MaxBufferedRecords: 100_000,
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

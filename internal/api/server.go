@@ -33,6 +33,9 @@ type producer interface {
 	Produce(ctx context.Context, recs ...*kgo.Record) []produce.Result
 	// Send sends r without waiting and calls done once with its outcome.
 	Send(ctx context.Context, r *kgo.Record, done func(produce.Result))
+	// ForgetTopic drops what the producer knows of a topic krest just
+	// deleted, so that one recreated under the name is produced to at once.
+	ForgetTopic(topic string)
 }
 
 // checker reports whether krest can serve: nil when ready.

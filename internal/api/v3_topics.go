@@ -150,7 +150,11 @@ func (h *handlers) v3CreateTopic(c *call) (int, any, error) {
 
 // v3DeleteTopic deletes a topic.
 func (h *handlers) v3DeleteTopic(c *call) (int, any, error) {
-	return http.StatusNoContent, nil, h.adm.DeleteTopic(c.context(), c.topic)
+	if err := h.adm.DeleteTopic(c.context(), c.topic); err != nil {
+		return 0, nil, err
+	}
+	h.p.ForgetTopic(c.topic)
+	return http.StatusNoContent, nil, nil
 }
 
 // v3PartitionCount is the body of PATCH …/topics/{topic_name}.

@@ -21,10 +21,9 @@ import (
 // newLingeringProducer is a Producer whose client lingers linger.
 func newLingeringProducer(t testing.TB, brokers []string, linger, timeout time.Duration) *produce.Producer {
 	t.Helper()
-	cl, err := kafka.NewProducerClient(kafka.ProducerOptions{
-		Options:            kafka.Options{Brokers: brokers, Hooks: []kgo.Hook{&produce.Requests{}}},
-		MaxBufferedRecords: 100_000, Linger: linger, Partitioner: produce.Partitioner(),
-	})
+	cl, err := kafka.NewProducerClient(produce.ClientOptions(kafka.ProducerOptions{
+		Options: kafka.Options{Brokers: brokers}, MaxBufferedRecords: 100_000, Linger: linger,
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

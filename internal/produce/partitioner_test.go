@@ -25,8 +25,7 @@ func TestPartitioner(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cl, err := kafka.NewProducerClient(kafka.ProducerOptions{Options: kafka.Options{Brokers: brokers}, MaxBufferedRecords: 100,
-		Partitioner: produce.Partitioner()})
+	cl, err := kafka.NewProducerClient(produce.ClientOptions(kafka.ProducerOptions{Options: kafka.Options{Brokers: brokers}, MaxBufferedRecords: 100}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -333,6 +333,15 @@ func (c *call) classify(r *kgo.Record, err error) error {
 	return classifyResult(r, err, sent)
 }
 
+// ClientOptions returns o with what a Producer needs of the client it is
+// given: the partitioner that keeps records pinned by ToPartition on their
+// partition, and a Requests hook.
+func ClientOptions(o kafka.ProducerOptions) kafka.ProducerOptions {
+	o.Partitioner = Partitioner()
+	o.Hooks = append(o.Hooks[:len(o.Hooks):len(o.Hooks)], &Requests{})
+	return o
+}
+
 // Requests counts the produce requests a client writes to its brokers. It
 // is a kgo hook (kgo.HookBrokerWrite): add it to the producing client's
 // hooks (kafka.Options.Hooks) and the Producer over that client reads it.

@@ -1,6 +1,7 @@
 package produce_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"sync"
@@ -30,10 +31,9 @@ func newProducer(t *testing.T, brokers []string, maxBuffered int) *produce.Produ
 // newProducerTimeout is newProducer with another timeout.
 func newProducerTimeout(t *testing.T, brokers []string, maxBuffered int, timeout time.Duration) *produce.Producer {
 	t.Helper()
-	cl, err := kafka.NewProducerClient(kafka.ProducerOptions{
-		Options:            kafka.Options{Brokers: brokers, ClientID: "test", Hooks: []kgo.Hook{&produce.Requests{}}},
-		MaxBufferedRecords: maxBuffered, Partitioner: produce.Partitioner(),
-	})
+	cl, err := kafka.NewProducerClient(produce.ClientOptions(kafka.ProducerOptions{
+		Options: kafka.Options{Brokers: brokers, ClientID: "test"}, MaxBufferedRecords: maxBuffered,
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,10 +80,11 @@ func TestProduceAcknowledged(t *testing.T) {
 // the timeout, never a hang.
 func TestProduceFailures(t *testing.T) {
 	for _, tt := range []struct {
-		name  string
-		setup func(t *testing.T, c *kafkatest.Fake)
-		topic string
-		want  error
+		name    string
+		setup   func(t *testing.T, c *kafkatest.Fake)
+		topic   string
+		want    error
+		timeout time.Duration // default timeout
 	}{
 		{
 			name:  "broker down",
@@ -96,14 +97,17 @@ func TestProduceFailures(t *testing.T) {
 			topic: "t", want: produce.ErrTimeout,
 		},
 		{
+			// The client gives up after its retries of the topic's
+			// metadata, a second apart: the timeout leaves room for them.
 			name:  "unknown topic",
-			topic: "missing", want: kafka.ErrTopicNotFound,
+			topic: "missing", want: kafka.ErrTopicNotFound, timeout: 4 * time.Second,
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := kafkatest.NewFake(t)
 			createTopic(t, c.Brokers(), "t")
-			p := newProducer(t, c.Brokers(), 100)
+			timeout := cmp.Or(tt.timeout, timeout)
+			p := newProducerTimeout(t, c.Brokers(), 100, timeout)
 			if tt.setup != nil {
 				tt.setup(t, c)
 			}
