@@ -30,6 +30,7 @@ type adminer interface {
 	BrokerConfig(ctx context.Context, broker int32, name string) (admin.Config, error)
 
 	Topics(ctx context.Context) ([]admin.Topic, error)
+	TopicsPage(ctx context.Context, after string, limit int) (admin.Page[admin.Topic], error)
 	TopicNames(ctx context.Context) ([]string, error)
 	Topic(ctx context.Context, name string) (admin.Topic, error)
 	CreateTopic(ctx context.Context, t admin.NewTopic) (admin.Topic, error)
@@ -40,11 +41,13 @@ type adminer interface {
 	Offsets(ctx context.Context, topic string, partition int32) (admin.PartitionOffsets, error)
 
 	TopicConfigs(ctx context.Context, topic string) ([]admin.Config, error)
+	AllTopicConfigs(ctx context.Context, after string, limit int) (admin.Page[admin.TopicConfigs], error)
+	AllBrokerConfigs(ctx context.Context) ([]admin.BrokerConfigs, error)
 	TopicConfig(ctx context.Context, topic, name string) (admin.Config, error)
 	ResetTopicConfig(ctx context.Context, topic, name string) error
 	AlterTopicConfigs(ctx context.Context, topic string, changes []admin.ConfigAlteration, validateOnly bool) error
 
-	Groups(ctx context.Context) ([]admin.Group, error)
+	GroupsPage(ctx context.Context, after string, limit int) (admin.Page[admin.Group], error)
 	Group(ctx context.Context, id string) (admin.Group, error)
 	Consumer(ctx context.Context, group, consumer string) (admin.Consumer, error)
 	Lags(ctx context.Context, group string) ([]admin.Lag, error)

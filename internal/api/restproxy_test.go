@@ -43,6 +43,12 @@ type proxyEnv struct {
 // opts; t.Cleanup stops both.
 func newProxyEnv(t testing.TB, opts ...func(*Options)) *proxyEnv {
 	t.Helper()
+	return newProxyEnvAdmin(t, nil, opts...)
+}
+
+// newProxyEnvAdmin is newProxyEnv with the admin made with adminOpts.
+func newProxyEnvAdmin(t testing.TB, adminOpts []admin.Opt, opts ...func(*Options)) *proxyEnv {
+	t.Helper()
 	fake := kafkatest.NewFake(t)
 	cl := kafkatest.NewClient(t, fake.Brokers())
 	pcl, err := kafka.NewProducerClient(produce.ClientOptions(kafka.ProducerOptions{
@@ -57,7 +63,7 @@ func newProxyEnv(t testing.TB, opts ...func(*Options)) *proxyEnv {
 		Metrics:           metrics.New(),
 		Producer:          produce.New(pcl, produce.Options{Timeout: 3 * time.Second}),
 		MaxRequestRecords: 1000,
-		Admin:             admin.New(cl),
+		Admin:             admin.New(cl, adminOpts...),
 		APIV2:             true,
 		APIV3:             true,
 		Limits:            Limits{MaxBodyBytes: 1 << 20, MaxInFlight: 64},

@@ -14,7 +14,7 @@ import (
 // v3_records.go, v3_stream.go and v3_batch.go. Answers follow upstream's
 // OpenAPI document field by field, nulls included: every resource carries
 // kind, metadata.self, its CRN as metadata.resource_name and related links;
-// every list carries metadata.next (always null: krest does not paginate).
+// every list carries metadata.next (null but past a page of a long list).
 // This file holds what they share.
 
 // checkCluster fails unless c's cluster id is the id the brokers report;
@@ -146,6 +146,34 @@ func v3ListOf[T any](c *call, kind string, data []T, self ...string) v3List[T] {
 		data = []T{}
 	}
 	return v3List[T]{Kind: kind, Metadata: v3ListMeta{Self: c.link(self...)}, Data: data}
+}
+
+// Paged lists (topics, consumer groups, all topic configs) hold at most
+// admin's MaxListItems items; a longer one says where it goes on in
+// metadata.next: its self link with ?page_token=<the last item's key>.
+
+// pageToken returns the request's page_token, where its page starts ("" for
+// the first), which must be a valid key by valid.
+func (c *call) pageToken(valid func(string) error) (string, error) {
+	token := c.query("page_token")
+	if token == "" {
+		return "", nil
+	}
+	if err := valid(token); err != nil {
+		return "", &apiError{http.StatusBadRequest, codeInvalidField, "page_token is not valid: " + err.Error()}
+	}
+	return token, nil
+}
+
+// v3PageOf is v3ListOf for one page of a longer list, whose next page
+// starts after next ("" on the last page).
+func v3PageOf[T any](c *call, kind string, data []T, next string, self ...string) v3List[T] {
+	l := v3ListOf(c, kind, data, self...)
+	if next != "" {
+		link := l.Metadata.Self + "?page_token=" + url.QueryEscape(next)
+		l.Metadata.Next = &link
+	}
+	return l
 }
 
 // itoa formats an id for links and CRNs.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"krest/internal/admin"
+	"krest/internal/naming"
 )
 
 // API v3 broker and topic configs.
@@ -106,17 +107,15 @@ func (h *handlers) v3BrokerConfigs(c *call) (int, any, error) {
 // v3AllBrokerConfigs lists the configs of every broker, by broker,
 // then name.
 func (h *handlers) v3AllBrokerConfigs(c *call) (int, any, error) {
-	bs, err := h.adm.Brokers(c.context())
-	var data []v3BrokerConfig
-	for _, b := range bs {
-		if err != nil {
-			break
-		}
-		var cs []admin.Config
-		cs, err = h.adm.BrokerConfigs(c.context(), b.ID)
-		data = append(data, mapSlice(cs, c.brokerConfigOf(b.ID))...)
+	bcs, err := h.adm.AllBrokerConfigs(c.context())
+	if err != nil {
+		return 0, nil, err
 	}
-	return http.StatusOK, v3ListOf(c, "KafkaBrokerConfigList", data, "brokers", "-", "configs"), err
+	var data []v3BrokerConfig
+	for _, bc := range bcs {
+		data = append(data, mapSlice(bc.Configs, c.brokerConfigOf(bc.Broker))...)
+	}
+	return http.StatusOK, v3ListOf(c, "KafkaBrokerConfigList", data, "brokers", "-", "configs"), nil
 }
 
 // v3BrokerConfig describes one config of a broker.
@@ -135,17 +134,19 @@ func (h *handlers) v3TopicConfigs(c *call) (int, any, error) {
 // v3AllTopicConfigs lists the configs of every topic but internal
 // ones, by topic, then name.
 func (h *handlers) v3AllTopicConfigs(c *call) (int, any, error) {
-	names, err := h.adm.TopicNames(c.context())
-	var data []v3TopicConfig
-	for _, name := range names {
-		if err != nil {
-			break
-		}
-		var cs []admin.Config
-		cs, err = h.adm.TopicConfigs(c.context(), name)
-		data = append(data, mapSlice(cs, c.topicConfigOf(name))...)
+	after, err := c.pageToken(naming.Topic)
+	if err != nil {
+		return 0, nil, err
 	}
-	return http.StatusOK, v3ListOf(c, "KafkaTopicConfigList", data, "topics", "-", "configs"), err
+	page, err := h.adm.AllTopicConfigs(c.context(), after, 0)
+	if err != nil {
+		return 0, nil, err
+	}
+	var data []v3TopicConfig
+	for _, tc := range page.Items {
+		data = append(data, mapSlice(tc.Configs, c.topicConfigOf(tc.Topic))...)
+	}
+	return http.StatusOK, v3PageOf(c, "KafkaTopicConfigList", data, page.Next, "topics", "-", "configs"), nil
 }
 
 // v3TopicConfig describes one config of a topic.

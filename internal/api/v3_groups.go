@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"krest/internal/admin"
+	"krest/internal/naming"
 )
 
 // API v3 consumer groups: groups, their consumers and assignments, and
@@ -176,8 +177,15 @@ func (c *call) lagOf(l admin.Lag) v3Lag {
 
 // v3Groups lists the consumer groups.
 func (h *handlers) v3Groups(c *call) (int, any, error) {
-	gs, err := h.adm.Groups(c.context())
-	return http.StatusOK, v3ListOf(c, "KafkaConsumerGroupList", mapSlice(gs, c.groupOf), "consumer-groups"), err
+	after, err := c.pageToken(naming.Group)
+	if err != nil {
+		return 0, nil, err
+	}
+	page, err := h.adm.GroupsPage(c.context(), after, 0)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, v3PageOf(c, "KafkaConsumerGroupList", mapSlice(page.Items, c.groupOf), page.Next, "consumer-groups"), nil
 }
 
 // v3Group describes one consumer group.

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -321,5 +323,57 @@ func TestKafkaErrors(t *testing.T) {
 				t.Errorf("Retry-After %q with status %d", retry, tt.status)
 			}
 		})
+	}
+}
+
+// TestV3Pages lists topics, groups and all topic configs two at a time:
+// every page but the last links the next in metadata.next, and the pages
+// hold every item once, in order.
+func TestV3Pages(t *testing.T) {
+	e := newProxyEnvAdmin(t, []admin.Opt{admin.MaxListItems(2)})
+	for _, name := range []string{"a", "b", "c"} {
+		e.mustDo(t, http.StatusCreated, "POST", "/v3/clusters/kfake/topics", `{"topic_name":"`+name+`","partitions_count":1}`)
+	}
+	type page struct {
+		Metadata struct {
+			Next *string `json:"next"`
+		} `json:"metadata"`
+		Data []struct {
+			TopicName string `json:"topic_name"`
+		} `json:"data"`
+	}
+	var got []string
+	path := "/v3/clusters/kfake/topics"
+	for pages := 0; path != ""; pages++ {
+		if pages > 2 {
+			t.Fatalf("more than 2 pages: %v", got)
+		}
+		var p page
+		if err := json.Unmarshal(e.mustDo(t, http.StatusOK, "GET", path, "").body, &p); err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Data) > 2 {
+			t.Errorf("a page of %d items", len(p.Data))
+		}
+		for _, d := range p.Data {
+			got = append(got, d.TopicName)
+		}
+		path = ""
+		if p.Metadata.Next != nil {
+			path = strings.TrimPrefix(*p.Metadata.Next, e.url)
+		}
+	}
+	if strings.Join(got, ",") != "a,b,c" {
+		t.Errorf("pages held %v, want a, b, c", got)
+	}
+	if r := e.do(t, "GET", "/v3/clusters/kfake/topics?page_token=bad*name", ""); r.status != http.StatusBadRequest {
+		t.Errorf("a bad page token: %d", r.status)
+	}
+	var configs page
+	if err := json.Unmarshal(e.mustDo(t, http.StatusOK, "GET", "/v3/clusters/kfake/topics/-/configs", "").body, &configs); err != nil {
+		t.Fatal(err)
+	}
+	if configs.Metadata.Next == nil || !strings.Contains(*configs.Metadata.Next, "page_token=") {
+		t.Errorf("all topic configs, a page of topics at most: next %v", configs.Metadata.Next)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"krest/internal/admin"
+	"krest/internal/naming"
 )
 
 // API v3 topics: list, describe, create, delete, and their partition count.
@@ -51,14 +52,16 @@ func (c *call) topicOf(t admin.Topic, withOps bool) v3Topic {
 
 // v3Topics lists the topics but internal ones, as upstream does.
 func (h *handlers) v3Topics(c *call) (int, any, error) {
-	ts, err := h.adm.Topics(c.context())
-	var data []v3Topic
-	for _, t := range ts {
-		if !t.Internal {
-			data = append(data, c.topicOf(t, false))
-		}
+	after, err := c.pageToken(naming.Topic)
+	if err != nil {
+		return 0, nil, err
 	}
-	return http.StatusOK, v3ListOf(c, "KafkaTopicList", data, "topics"), err
+	page, err := h.adm.TopicsPage(c.context(), after, 0)
+	if err != nil {
+		return 0, nil, err
+	}
+	data := mapSlice(page.Items, func(t admin.Topic) v3Topic { return c.topicOf(t, false) })
+	return http.StatusOK, v3PageOf(c, "KafkaTopicList", data, page.Next, "topics"), nil
 }
 
 // v3Topic describes one topic.
