@@ -118,6 +118,8 @@ func TestMTLSAuthenticate(t *testing.T) {
 	})
 	service := newCert(t, x509.Certificate{Subject: pkix.Name{CommonName: "serviceuser", OrganizationalUnit: []string{"ServiceUsers"}, Organization: []string{"Unknown"}, Locality: []string{"Unknown"}, Province: []string{"Unknown"}, Country: []string{"Unknown"}}})
 	bare := newCert(t, x509.Certificate{Subject: pkix.Name{Organization: []string{"NoName"}}})
+	// Where Java's DN and Go's pkix.Name.String part: DC by name, = escaped.
+	dc := newCert(t, x509.Certificate{RawSubject: rawSubject(t, atv(oidDC, "org"), atv(oidDC, "example"), atv(oidCN, "a=b"))})
 	// Kafka's documented ssl.principal.mapping.rules example.
 	const kafkaDocRules = "RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/,RULE:^CN=(.*?),OU=(.*?),O=(.*?),L=(.*?),ST=(.*?),C=(.*?)$/$1@$2/L,RULE:^.*[Cc][Nn]=([a-zA-Z0-9.]*).*$/$1/L,DEFAULT"
 	for _, tt := range []struct {
@@ -128,6 +130,8 @@ func TestMTLSAuthenticate(t *testing.T) {
 	}{
 		{name: "CN by default", cert: cert, want: "User:adminUser"},
 		{name: "DN", opts: MTLSOptions{Source: SourceDN}, cert: cert, want: "User:CN=adminUser,OU=Admin,O=Unknown,L=Unknown,ST=Unknown,C=Unknown"},
+		{name: "DN as Kafka sees it", opts: MTLSOptions{Source: SourceDN}, cert: dc, want: `User:CN=a\=b,DC=example,DC=org`},
+		{name: "rules on DC", opts: MTLSOptions{Rules: `RULE:^CN=(.*),DC=(\w+),DC=org$/$2/`}, cert: dc, want: "User:example"},
 		{name: "first DNS SAN", opts: MTLSOptions{Source: SourceDNS}, cert: cert, want: "User:orders.prod.example.org"},
 		{name: "email SAN", opts: MTLSOptions{Source: SourceEmail}, cert: cert, want: "User:admin@example.org"},
 		{name: "URI SAN", opts: MTLSOptions{Source: SourceURI}, cert: cert, want: "User:spiffe://example.org/ns/prod/sa/orders"},
