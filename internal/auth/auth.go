@@ -107,8 +107,9 @@ func (p Principal) LogValue() slog.Value {
 type Credentials struct {
 	// Username and Password are the HTTP Basic credentials.
 	Username, Password string
-	// Token is the raw bearer JWT and Expiry its exp claim.
-	Token  string
+	// Token is the raw bearer JWT.
+	Token string
+	// Expiry is the token's exp claim.
 	Expiry time.Time
 }
 

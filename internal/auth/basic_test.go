@@ -17,7 +17,7 @@ import (
 
 // hashOf returns a bcrypt hash of pw at bcrypt.MinCost, with prefix ($2a$,
 // $2b$ or $2y$) in place of the library's own.
-func hashOf(t *testing.T, pw, prefix string) string {
+func hashOf(t testing.TB, pw, prefix string) string {
 	t.Helper()
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
 	if err != nil {
@@ -27,7 +27,7 @@ func hashOf(t *testing.T, pw, prefix string) string {
 }
 
 // writeFile writes content to name in dir, returning its path.
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
@@ -39,7 +39,7 @@ func writeFile(t *testing.T, path, content string) {
 }
 
 // newBasic starts a Basic on a users file of content, closed at cleanup.
-func newBasic(t *testing.T, content string, opts BasicOptions) (*Basic, string) {
+func newBasic(t testing.TB, content string, opts BasicOptions) (*Basic, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "users")
 	writeFile(t, path, content)

@@ -254,6 +254,7 @@ func newFetchClient(opts BearerOptions) *http.Client {
 // error rather than silently.
 type limitTransport struct{ rt http.RoundTripper }
 
+// RoundTrip sends req, limiting the response body.
 func (t limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.rt.RoundTrip(req)
 	if err == nil {
@@ -267,6 +268,7 @@ type limitedBody struct {
 	left int64
 }
 
+// Read reads, failing once maxFetchBytes have been read.
 func (b *limitedBody) Read(p []byte) (int, error) {
 	if b.left <= 0 {
 		return 0, fmt.Errorf("response larger than %d bytes", maxFetchBytes)

@@ -38,7 +38,7 @@ type idp struct {
 	jwksURI string // in the discovery document; "" is the server's
 }
 
-func newIDP(t *testing.T) *idp {
+func newIDP(t testing.TB) *idp {
 	t.Helper()
 	i := &idp{}
 	mux := http.NewServeMux()
@@ -86,7 +86,7 @@ func (i *idp) setStatus(code int) {
 }
 
 // signingKey is a private key with its id.
-func signingKey(t *testing.T, kind, kid string) jose.JSONWebKey {
+func signingKey(t testing.TB, kind, kid string) jose.JSONWebKey {
 	t.Helper()
 	var (
 		key any
@@ -107,7 +107,7 @@ func signingKey(t *testing.T, kind, kid string) jose.JSONWebKey {
 }
 
 // sign signs claims with key by alg.
-func sign(t *testing.T, key jose.JSONWebKey, alg jose.SignatureAlgorithm, claims map[string]any) string {
+func sign(t testing.TB, key jose.JSONWebKey, alg jose.SignatureAlgorithm, claims map[string]any) string {
 	t.Helper()
 	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
@@ -127,7 +127,7 @@ func unsigned(header string, claims map[string]any) string {
 	return enc([]byte(header)) + "." + enc(payload) + "."
 }
 
-func newBearer(t *testing.T, opts BearerOptions) *Bearer {
+func newBearer(t testing.TB, opts BearerOptions) *Bearer {
 	t.Helper()
 	b, err := NewBearer(context.Background(), opts)
 	if err != nil {

@@ -30,13 +30,22 @@ type Operation string
 // The operations. Allowing read, write, delete or alter allows describe
 // too, and allowing alter_configs allows describe_configs, as in Kafka.
 const (
-	OpRead            Operation = "read"
-	OpWrite           Operation = "write"
-	OpCreate          Operation = "create"
-	OpDelete          Operation = "delete"
-	OpAlter           Operation = "alter"
-	OpDescribe        Operation = "describe"
-	OpAlterConfigs    Operation = "alter_configs"
+	// OpRead reads records from a topic, or consumes as a group.
+	OpRead Operation = "read"
+	// OpWrite produces records to a topic.
+	OpWrite Operation = "write"
+	// OpCreate creates a topic (or, on the cluster, any topic).
+	OpCreate Operation = "create"
+	// OpDelete deletes a topic or a group.
+	OpDelete Operation = "delete"
+	// OpAlter changes a topic (its partition count) or the cluster.
+	OpAlter Operation = "alter"
+	// OpDescribe reads metadata: a topic's partitions, a group's
+	// members, the cluster's brokers.
+	OpDescribe Operation = "describe"
+	// OpAlterConfigs changes configs.
+	OpAlterConfigs Operation = "alter_configs"
+	// OpDescribeConfigs reads configs.
 	OpDescribeConfigs Operation = "describe_configs"
 	// OpAll in a rule stands for every operation.
 	OpAll Operation = "all"
@@ -50,13 +59,17 @@ var operations = map[Resource][]Operation{
 	ResourceCluster: {OpCreate, OpAlter, OpDescribe, OpAlterConfigs, OpDescribeConfigs, OpAll},
 }
 
+// impliedBy lists, for the operations others imply, the operations whose
+// allowance allows them.
+var impliedBy = map[Operation][]Operation{
+	OpDescribe:        {OpDescribe, OpRead, OpWrite, OpDelete, OpAlter},
+	OpDescribeConfigs: {OpDescribeConfigs, OpAlterConfigs},
+}
+
 // implied returns the operations whose allowance allows op.
 func implied(op Operation) []Operation {
-	switch op {
-	case OpDescribe:
-		return []Operation{OpDescribe, OpRead, OpWrite, OpDelete, OpAlter}
-	case OpDescribeConfigs:
-		return []Operation{OpDescribeConfigs, OpAlterConfigs}
+	if ops, ok := impliedBy[op]; ok {
+		return ops
 	}
 	return []Operation{op}
 }
@@ -87,6 +100,7 @@ type rule struct {
 	operations []Operation
 }
 
+// String names the rule by its number and line, for errors and reasons.
 func (r *rule) String() string {
 	return fmt.Sprintf("rule %d (line %d)", r.index, r.line)
 }
@@ -297,22 +311,39 @@ func (pol *Policy) decide(p Principal, resource Resource, name string, op Operat
 	if _, ok := operations[resource]; !ok {
 		return false, fmt.Sprintf("no rules for resource %q", resource)
 	}
-	rules := pol.candidates(p, resource)
+	return decide(pol.candidates(p, resource), resource, name, op)
+}
+
+// decide applies the candidate rules, saying why.
+func decide(rules []*rule, resource Resource, name string, op Operation) (bool, string) {
+	r, ok := match(rules, name, op)
+	switch {
+	case r != nil && ok:
+		return true, "allowed by " + r.String()
+	case r != nil:
+		return false, "denied by " + r.String()
+	case resource == ResourceCluster:
+		return false, fmt.Sprintf("no rule allows %s on the cluster", op)
+	}
+	return false, fmt.Sprintf("no rule allows %s on %s %q", op, resource, name)
+}
+
+// match returns the rule that decides op on name, and whether it allows:
+// the first deny naming op (or all), else the first allow naming op, an
+// operation implying it, or all; else nil.
+func match(rules []*rule, name string, op Operation) (*rule, bool) {
 	for _, r := range rules {
 		if !r.allow && r.matches(name) && r.names(op) {
-			return false, "denied by " + r.String()
+			return r, false
 		}
 	}
 	ops := implied(op)
 	for _, r := range rules {
 		if r.allow && r.matches(name) && r.names(ops...) {
-			return true, "allowed by " + r.String()
+			return r, true
 		}
 	}
-	if resource == ResourceCluster {
-		return false, fmt.Sprintf("no rule allows %s on the cluster", op)
-	}
-	return false, fmt.Sprintf("no rule allows %s on %s %q", op, resource, name)
+	return nil, false
 }
 
 // AllowAny reports whether p may perform op on at least one resource of
@@ -364,11 +395,24 @@ func covers(d, a *rule) bool {
 }
 
 // Filter returns the names among names on which p may perform op, in
-// their order, in a new slice.
+// their order, in a new slice: Allow for each, with the principal's rules
+// gathered once.
 func (pol *Policy) Filter(p Principal, resource Resource, op Operation, names []string) []string {
+	if _, ok := pol.superuser(p); ok {
+		return slices.Clone(names)
+	}
+	if resource == ResourceTopic && op == OpCreate {
+		if ok, _ := pol.decide(p, ResourceCluster, "", OpCreate); ok {
+			return slices.Clone(names)
+		}
+	}
 	out := make([]string, 0, len(names))
+	if _, ok := operations[resource]; !ok {
+		return out
+	}
+	rules := pol.candidates(p, resource)
 	for _, n := range names {
-		if ok, _ := pol.Allow(p, resource, n, op); ok {
+		if _, ok := match(rules, n, op); ok {
 			out = append(out, n)
 		}
 	}
