@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -34,7 +37,7 @@ func TestSmoke(t *testing.T) {
 	out := t.TempDir()
 	args := []string{"krest-bench", "--smoke", "--out", out}
 	if testing.Short() {
-		args = append(args, "--targets", "http,client,minimal,fasthttp,krest,batch")
+		args = append(args, "--targets", "http,client,minimal,fasthttp,krest,batch,slowclients")
 	}
 	var stdout strings.Builder
 	if err := run(t.Context(), args, &stdout, testWriter{t}); err != nil {
@@ -103,11 +106,85 @@ func TestSmoke(t *testing.T) {
 	if o := rep.Overload; o != nil && o.Error != "" && o.Skipped == "" {
 		t.Errorf("overload: %s", o.Error)
 	}
+	checkSlowClients(t, rep, "krest")
 	if _, err := os.Stat(filepath.Join(out, "RESULTS.md")); err != nil {
 		t.Error(err)
 	}
 	if !strings.Contains(stdout.String(), "## Target checks") {
 		t.Errorf("stdout lacks the target checks:\n%s", stdout.String())
+	}
+}
+
+// checkSlowClients checks that the slow-client probe ran against each of targets and verified, that every
+// slow connection opened, and that krest let go of every connection once the bench had closed its own.
+func checkSlowClients(t *testing.T, rep report, targets ...string) {
+	t.Helper()
+	var ran []string
+	for _, x := range rep.SlowClients {
+		ran = append(ran, x.Target)
+		switch {
+		case x.Error != "":
+			t.Errorf("slow clients, %s: %s", x.Target, x.Error)
+		case x.Without == nil || x.During == nil || x.Without.Created == 0 || x.During.Created == 0:
+			t.Errorf("slow clients, %s: no normal request produced (%+v, %+v)", x.Target, x.Without, x.During)
+		case x.Slow.Opened != rep.Settings.SlowConns || x.Slow.BodyBytes == 0:
+			t.Errorf("slow clients, %s: %s; %d body bytes sent", x.Target, x.Slow, x.Slow.BodyBytes)
+		case x.KrestConnsAfter != 0 || x.CleanupError != "":
+			t.Errorf("slow clients, %s: krest holds %d connections after the clean-up: %s", x.Target, x.KrestConnsAfter, x.CleanupError)
+		case x.KrestConnsAtEnd < x.Slow.Open:
+			t.Errorf("slow clients, %s: krest held %d connections at the end, fewer than the %d slow ones open", x.Target,
+				x.KrestConnsAtEnd, x.Slow.Open)
+		}
+	}
+	if got, want := strings.Join(ran, ","), strings.Join(targets, ","); got != want {
+		t.Errorf("slow-client probes of %s, want %s", got, want)
+	}
+}
+
+// TestSmokeBefore builds krest at HEAD as the older krest and runs the single-record rows and the
+// slow-client probe of both in one run.
+func TestSmokeBefore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds krest a second time")
+	}
+	if err := exec.Command("git", "rev-parse", "--verify", "HEAD").Run(); err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	out := t.TempDir()
+	args := []string{"krest-bench", "--smoke", "--out", out, "--targets", "krest,slowclients", "--krest-before", "HEAD", "--wrk", ""}
+	var stdout strings.Builder
+	if err := run(t.Context(), args, &stdout, testWriter{t}); err != nil {
+		t.Fatal(err)
+	}
+	js, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(js, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rep.Settings.KrestBefore, "(HEAD)") {
+		t.Errorf("krest before came from %q", rep.Settings.KrestBefore)
+	}
+	ran := map[string]int{}
+	for _, p := range rep.Points {
+		if p.Error != "" {
+			t.Errorf("%s c=%d: %s", p.Target, p.Concurrency, p.Error)
+		}
+		ran[p.Target]++
+	}
+	if ran["krest"] == 0 || ran["krest-before"] != ran["krest"] {
+		t.Errorf("points by target %v, want as many of krest-before as of krest", ran)
+	}
+	for _, s := range rep.Skipped {
+		if s.Target != "wrk" {
+			t.Errorf("%s did not run: %s%s", s.Target, s.Reason, s.Error)
+		}
+	}
+	checkSlowClients(t, rep, "krest", "krest-before")
+	if !strings.Contains(stdout.String(), "krest rec/s vs krest before") {
+		t.Errorf("stdout lacks the before/after checks:\n%s", stdout.String())
 	}
 }
 
@@ -180,13 +257,19 @@ func TestChecks(t *testing.T) {
 		pt("krest", genGo, 1, 1, 1000, 1.05, 2),
 		pt("minimal", genGo, 1, 1, 1000, 1, 2),
 		{Target: "fasthttp", LoadGen: genGo, Concurrency: 64, RecordBytes: 200, RecordsPerRequest: 1, Error: "failed"},
+		pt("krest-before", genGo, 64, 1, 20000, 2, 6),
+	}, SlowClients: []slowResult{
+		{Target: "krest", Title: "krest", Without: &normalLoad{RecordsPerSec: 1000, Requests: 10000},
+			During: &normalLoad{RecordsPerSec: 900, Requests: 9000, Not201: 3, TooMany: 0}},
+		{Target: "krest-before", Title: "krest before", Without: &normalLoad{RecordsPerSec: 1000, Requests: 10000},
+			During: &normalLoad{RecordsPerSec: 500, Requests: 9000, Not201: 200, TooMany: 200}},
 	}, Consume: []consumeResult{
 		{Target: "bare", SteadyRecordsPerSec: 1000},
 		{Target: "krest-warn", SteadyRecordsPerSec: 800},
 		{Target: "krest-info", SteadyRecordsPerSec: 600},
 	}}
 	got := map[string]check{}
-	for _, c := range r.checks(goalLevels{low: 1, check: 64, high: 256, batch: 100}, 512) {
+	for _, c := range r.checks(goalLevels{low: 1, check: 64, high: 256, batch: 100, before: true}, 512) {
 		got[c.Name] = c
 	}
 	for _, tt := range []struct {
@@ -203,6 +286,12 @@ func TestChecks(t *testing.T) {
 		{name: "consume, steady state: krest at warn vs the bare franz-go loop", status: "miss"},
 		{name: "consume, steady state: krest at info vs the bare franz-go loop", status: "pass"},
 		{name: "overload: every request answered", status: "n/a"},
+		{name: "c=64: krest rec/s vs krest before", status: "pass", wrkStatus: "n/a"},
+		{name: "c=64: krest p99 vs krest before", status: "pass", wrkStatus: "n/a"},
+		{name: "slow clients: normal rec/s during the probe vs without it", status: "pass"},
+		{name: "slow clients: normal requests answered 429 during the probe", status: "pass"},
+		{name: "slow clients: normal rec/s during the probe vs without it (krest before)", status: "miss"},
+		{name: "slow clients: normal requests answered 429 during the probe (krest before)", status: "miss"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, ok := got[tt.name]
@@ -321,6 +410,8 @@ func TestParseOptions(t *testing.T) {
 		{name: "fasthttp target", args: []string{"--targets", "fasthttp,krest"}, conc: []int{1, 16, 64, 256}},
 		{name: "bad wrk level", args: []string{"--wrk-concurrency", "x"}, err: true},
 		{name: "unknown target", args: []string{"--targets", "nope"}, err: true},
+		{name: "slow bodies that would complete", args: []string{"--slow-rate", "1000", "--slow-duration", "10s"}, conc: []int{1, 16, 64, 256}, err: true},
+		{name: "two older krests", args: []string{"--krest-before", "HEAD~1", "--krest-bin-before", "/bin/true"}, err: true},
 		{name: "bad level", args: []string{"--concurrency", "0"}, err: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -412,5 +503,89 @@ func TestDrainClock(t *testing.T) {
 				t.Errorf("steady %d records in %v; want %d in %d ms", records, took, tt.steadyRecords, tt.steadyMs)
 			}
 		})
+	}
+}
+
+// TestSlowProbe drives slow connections against a TCP server that answers a quarter of them 408, closes a
+// quarter, resets a quarter and reads the body of the rest, and checks that the probe tells them apart,
+// sends the bodies a byte at a time, and closes every connection when it finishes.
+func TestSlowProbe(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	const conns = 12
+	var settled, gone sync.WaitGroup // a connection's fate is known to the probe; the probe closed it
+	settled.Add(conns)
+	gone.Add(conns)
+	go func() {
+		for i := 0; ; i++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer gone.Done()
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						settled.Done()
+						return
+					}
+					if line == "\r\n" {
+						break
+					}
+				}
+				switch i % 4 {
+				case 0:
+					io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+					c.(*net.TCPConn).CloseWrite()
+				case 1:
+					c.(*net.TCPConn).CloseWrite()
+				case 2:
+					c.(*net.TCPConn).SetLinger(0)
+					c.Close()
+					settled.Done()
+					return
+				case 3:
+					// Settled once two bytes of the body have come, one tick apart.
+					if _, err := io.ReadFull(r, make([]byte, 2)); err != nil {
+						t.Errorf("slow body: %v", err)
+					}
+					settled.Done()
+					io.Copy(io.Discard, r)
+					return
+				}
+				// The probe closes its end once it has seen the answer or the close.
+				io.Copy(io.Discard, r)
+				settled.Done()
+			}()
+		}
+	}()
+	wait := func(wg *sync.WaitGroup, what string) {
+		t.Helper()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: timed out", what)
+		}
+	}
+
+	p := openSlowProbe(t.Context(), ln.Addr().String(), conns, 100)
+	t.Cleanup(p.close)
+	wait(&settled, "connections settled")
+	o := p.finish()
+	wait(&gone, "connections closed")
+	if o.Opened != conns || o.Failed != 0 || o.Open != 3 || o.Answered["408"] != 3 || len(o.Answered) != 1 ||
+		o.Closed != 3 || o.Reset != 3 {
+		t.Errorf("outcome %s", o)
+	}
+	if o.BodyBytes < 6 {
+		t.Errorf("%d body bytes sent, want at least 2 a connection still open", o.BodyBytes)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 )
@@ -33,15 +34,16 @@ type goal struct {
 
 // goalLevels are the concurrency levels the goals compare at.
 type goalLevels struct {
-	low, check, high int // the lowest swept level, --check-concurrency, the highest swept level
-	batch            int // the largest --batch-sizes
+	low, check, high int  // the lowest swept level, --check-concurrency, the highest swept level
+	batch            int  // the largest --batch-sizes
+	before           bool // an older krest ran beside krest
 }
 
 // goals lists every target of the issue, in the order the report prints them. To add one, add a row
 // here; the figures come from the lookups below.
 func goals(l goalLevels) []goal {
 	c, big := l.check, l.batch
-	return []goal{
+	gs := []goal{
 		{name: fmt.Sprintf("c=%d: krest rec/s vs the minimal net/http gateway", c),
 			a: recs("krest", c, 1), b: recs("minimal", c, 1), want: 1.4, atLeast: true, wrk: true},
 		{name: fmt.Sprintf("c=%d: krest rec/s vs the classic design", c),
@@ -69,6 +71,15 @@ func goals(l goalLevels) []goal {
 		{name: "consume, steady state: krest at info vs the bare franz-go loop",
 			a: steady("krest-info"), b: steady("bare"), want: 0.5, atLeast: true},
 	}
+	if l.before {
+		// Before and after in one run: the current krest must not fall behind the older one.
+		gs = append(gs,
+			goal{name: fmt.Sprintf("c=%d: krest rec/s vs krest before", c),
+				a: recs("krest", c, 1), b: recs("krest-before", c, 1), want: 0.95, atLeast: true, wrk: true},
+			goal{name: fmt.Sprintf("c=%d: krest p99 vs krest before", c),
+				a: p99("krest", c), b: p99("krest-before", c), want: 1.05, wrk: true})
+	}
+	return gs
 }
 
 // checks evaluates the goals, then the overload targets, on the report. A goal whose level coincides
@@ -88,7 +99,40 @@ func (r *report) checks(l goalLevels, rssLimitMiB int) []check {
 		}
 		cs = append(cs, c)
 	}
-	return append(cs, r.Overload.checks(rssLimitMiB)...)
+	cs = append(cs, r.Overload.checks(rssLimitMiB)...)
+	return append(cs, r.slowChecks()...)
+}
+
+// slowChecks evaluates the slow-client targets for krest, and for the older krest where it ran: beside the
+// slow connections, the normal clients keep at least 0.8 × the records/s they get alone, and none of them
+// is refused with 429.
+func (r *report) slowChecks() []check {
+	probes := r.SlowClients
+	if !slices.ContainsFunc(probes, func(x slowResult) bool { return x.Target == "krest" }) {
+		probes = append([]slowResult{{Target: "krest", Error: "the slow-client probe did not run"}}, probes...)
+	}
+	var cs []check
+	for _, x := range probes {
+		suffix := ""
+		if x.Target != "krest" {
+			suffix = " (" + x.Title + ")"
+		}
+		name := "slow clients: normal rec/s during the probe vs without it" + suffix
+		refused := check{Name: "slow clients: normal requests answered 429 during the probe" + suffix, Want: "0"}
+		if x.Error != "" || x.During == nil || x.Without == nil {
+			rate := ratio(name, nil, nil, 0.8, true)
+			rate.Detail = cmp.Or(x.Error, rate.Detail)
+			refused.Status, refused.Detail = "n/a", rate.Detail
+			cs = append(cs, rate, refused)
+			continue
+		}
+		rate := ratio(name, &x.During.RecordsPerSec, &x.Without.RecordsPerSec, 0.8, true)
+		refused.Status = passOrMiss(x.During.TooMany == 0)
+		refused.Detail = fmt.Sprintf("%d 429 of %d requests; %d other not 201", x.During.TooMany, x.During.Requests,
+			x.During.Not201-x.During.TooMany)
+		cs = append(cs, rate, refused)
+	}
+	return cs
 }
 
 // recs is the records/s of target at concurrency with batch records per request, at --body-bytes.

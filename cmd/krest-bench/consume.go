@@ -355,7 +355,7 @@ const consumedMetric = "krest_consumed_records_total"
 // startKrestConsumer runs krest with its consumer group on topic, with c's settings. Its progress is
 // consumedMetric on /metrics, or, when krest does not serve it, the group's committed offsets.
 func startKrestConsumer(ctx context.Context, b *bench, c consumer, topic, group string) (*consuming, error) {
-	p, base, err := b.startKrest(ctx, topic, group, c.env...)
+	p, base, err := b.startKrest(ctx, b.krest, topic, group, c.env...)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // allTargets lists every row group --targets accepts, in the order they run.
-var allTargets = []string{"http", "client", "minimal", "fasthttp", "classic", "krest", "batch", "consume", "overload"}
+var allTargets = []string{"http", "client", "minimal", "fasthttp", "classic", "krest", "batch", "consume", "overload", "slowclients"}
 
 // options is the bench configuration. Every field has a flag of the same name in kebab case; --smoke
 // changes the defaults of the size flags (and flags given explicitly still win).
@@ -35,7 +35,12 @@ type options struct {
 	overloadClients  int           // --overload-clients: concurrent clients of the overload run; default 2000
 	overloadDuration time.Duration // --overload-duration: length of the overload run; default 30s
 	overloadRSSMiB   int           // --overload-rss-mib: peak RSS krest must stay under when overloaded; default 512
+	slowConns        int           // --slow-conns: slow connections of the slow-client probe; default 1100 (smoke 50)
+	slowRate         float64       // --slow-rate: body bytes per second each slow connection sends; default 1
+	slowDuration     time.Duration // --slow-duration: length of the probe, and of the run without it; default 20s (smoke 2s)
 	krestBin         string        // --krest-bin: prebuilt krest binary; default "" builds ./cmd/krest
+	krestBinBefore   string        // --krest-bin-before: an older krest binary measured beside krest; default "" (none)
+	krestBefore      string        // --krest-before: git revision of an older krest to build and measure beside krest; default "" (none)
 	krestEnv         []string      // --krest-env: KEY=VALUE pairs for every krest process; default KREST_LOG_LEVEL=warn
 	seedDir          string        // --seed-dir: the classic design's source; default ../shared/peers/seed-app
 	profileDir       string        // --profile-dir: where to save CPU profiles of krest; default "" (none)
@@ -57,6 +62,8 @@ var smokeDefaults = map[string]string{
 	"consume-records":   "3000",
 	"overload-clients":  "40",
 	"overload-duration": "1s",
+	"slow-conns":        "50",
+	"slow-duration":     "2s",
 	"wrk-concurrency":   "4",
 	"charts":            "false",
 }
@@ -93,7 +100,12 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.overloadClients, "overload-clients", 2000, "concurrent clients of the overload run")
 	fs.DurationVar(&o.overloadDuration, "overload-duration", 30*time.Second, "length of the overload run")
 	fs.IntVar(&o.overloadRSSMiB, "overload-rss-mib", 512, "peak RSS in MiB krest must stay under when overloaded")
+	fs.IntVar(&o.slowConns, "slow-conns", 1100, "connections of the slow-client probe that send their bodies slowly")
+	fs.Float64Var(&o.slowRate, "slow-rate", 1, "body bytes per second each slow connection sends")
+	fs.DurationVar(&o.slowDuration, "slow-duration", 20*time.Second, "length of the slow-client probe, and of the run without it")
 	fs.StringVar(&o.krestBin, "krest-bin", "", "prebuilt krest binary (default: go build ./cmd/krest)")
+	fs.StringVar(&o.krestBinBefore, "krest-bin-before", "", "an older krest binary, measured beside krest in the krest and slowclients rows")
+	fs.StringVar(&o.krestBefore, "krest-before", "", "git revision of an older krest to build and measure beside krest in the krest and slowclients rows")
 	fs.Func("krest-env", "comma-separated KEY=VALUE for every krest process (default KREST_LOG_LEVEL=warn)", func(s string) error {
 		o.krestEnv = strings.Split(s, ",")
 		return nil
@@ -147,6 +159,16 @@ func (o options) validate() error {
 		return fmt.Errorf("--consume-records must be at least 1")
 	case o.overloadClients < 1:
 		return fmt.Errorf("--overload-clients must be at least 1")
+	case o.slowConns < 1:
+		return fmt.Errorf("--slow-conns must be at least 1")
+	case o.slowRate <= 0:
+		return fmt.Errorf("--slow-rate must be positive")
+	case o.slowDuration <= 0:
+		return fmt.Errorf("--slow-duration must be positive")
+	case o.slowRate*o.slowDuration.Seconds() >= slowBodyBytes-1:
+		return fmt.Errorf("--slow-rate × --slow-duration must stay under %d bytes, or the slow bodies complete", slowBodyBytes-1)
+	case o.krestBinBefore != "" && o.krestBefore != "":
+		return fmt.Errorf("--krest-bin-before and --krest-before name the same krest: give one")
 	}
 	return nil
 }

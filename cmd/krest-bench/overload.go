@@ -24,7 +24,7 @@ func (b *bench) runOverload(ctx context.Context) {
 		return
 	}
 	defer b.kafka.deleteTopic(context.WithoutCancel(ctx), topic)
-	p, base, err := b.startKrest(ctx, topic, "bench-"+topic)
+	p, base, err := b.startKrest(ctx, b.krest, topic, "bench-"+topic)
 	if err != nil {
 		r.Skipped, r.Error = skipReason(err), err.Error()
 		return

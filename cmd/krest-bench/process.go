@@ -274,6 +274,38 @@ func goBuild(ctx context.Context, dir, out, pkg string) error {
 	return nil
 }
 
+// buildRevision builds ./cmd/krest as it was at the git revision rev of the checkout at root into out:
+// the revision's tree is exported with `git archive` into src, so the checkout itself is not touched. It
+// returns where the binary came from, for the report.
+func buildRevision(ctx context.Context, root, rev, src, out string) (string, error) {
+	commit, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short", "--verify", rev+"^{commit}").Output()
+	if err != nil {
+		return "", fmt.Errorf("git rev-parse %s: %w", rev, err)
+	}
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	archive := exec.CommandContext(ctx, "git", "-C", root, "archive", "--format=tar", strings.TrimSpace(string(commit)))
+	extract := exec.CommandContext(ctx, "tar", "-x", "-C", src)
+	if extract.Stdin, err = archive.StdoutPipe(); err != nil {
+		return "", err
+	}
+	var stderr bytes.Buffer
+	archive.Stderr, extract.Stderr = &stderr, &stderr
+	if err := extract.Start(); err != nil {
+		return "", err
+	}
+	err = archive.Run()
+	if werr := extract.Wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return "", fmt.Errorf("git archive %s: %v %s", rev, err, firstLine(stderr.Bytes()))
+	}
+	from := fmt.Sprintf("built from commit %s (%s)", strings.TrimSpace(string(commit)), rev)
+	return from, goBuild(ctx, src, out, "./cmd/krest")
+}
+
 // describeCheckout names the commit checked out at root, and says when krest's sources differ from it.
 func describeCheckout(ctx context.Context, root string) string {
 	head, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short", "HEAD").Output()

@@ -24,7 +24,9 @@ type report struct {
 	Skipped  []skipped       `json:"skipped"`
 	Consume  []consumeResult `json:"consume"`
 	Overload *overloadResult `json:"overload"`
-	Checks   []check         `json:"checks"`
+	// SlowClients holds the slow-client probe of krest, and of the older krest when one was given.
+	SlowClients []slowResult `json:"slow_clients"`
+	Checks      []check      `json:"checks"`
 }
 
 // machine describes where the run happened.
@@ -53,8 +55,12 @@ type settings struct {
 	ConsumeRecords   int64    `json:"consume_records"`
 	OverloadClients  int      `json:"overload_clients"`
 	OverloadDuration string   `json:"overload_duration"`
+	SlowConns        int      `json:"slow_conns"`
+	SlowRate         float64  `json:"slow_bytes_per_sec"`
+	SlowDuration     string   `json:"slow_duration"`
 	KrestEnv         []string `json:"krest_env"`
-	Krest            string   `json:"krest"` // where the krest binary came from
+	Krest            string   `json:"krest"`                  // where the krest binary came from
+	KrestBefore      string   `json:"krest_before,omitempty"` // where the older krest came from, when one was measured
 }
 
 // point is one measured load shape of one produce target. A point that failed has Error and no figures.
@@ -162,6 +168,57 @@ type overloadResult struct {
 	Error             string           `json:"error,omitempty"`
 }
 
+// slowResult is the slow-client probe against one krest: its normal clients alone, then beside the slow
+// connections, and what became of those.
+type slowResult struct {
+	Target          string       `json:"target"` // krest or krest-before
+	Title           string       `json:"title"`
+	Clients         int          `json:"normal_clients"`
+	SlowConns       int          `json:"slow_conns"`
+	SlowRate        float64      `json:"slow_bytes_per_sec"`
+	Without         *normalLoad  `json:"without_probe,omitempty"`
+	During          *normalLoad  `json:"during_probe,omitempty"`
+	Ratio           float64      `json:"during_vs_without,omitempty"` // records/s during the probe over records/s without it
+	Slow            *slowOutcome `json:"slow_connections,omitempty"`
+	KrestConnsAtEnd int          `json:"krest_http_conns_at_end"`        // krest's open HTTP connections as the probe ended
+	KrestConnsAfter int          `json:"krest_http_conns_after_cleanup"` // … once the bench had closed all of its own
+	CleanupSec      float64      `json:"cleanup_seconds"`                // how long krest took to let them go
+	CleanupError    string       `json:"cleanup_error,omitempty"`
+	Alive           bool         `json:"alive"`
+	Verification    string       `json:"verification,omitempty"`
+	Skipped         string       `json:"skipped,omitempty"`
+	Error           string       `json:"error,omitempty"`
+}
+
+// normalLoad is what the normal clients of the probe got in one run.
+type normalLoad struct {
+	Seconds       float64          `json:"seconds"`
+	Requests      int64            `json:"requests"`
+	Created       int64            `json:"status_201"`
+	Not201        int64            `json:"not_201"` // any other answer, or none
+	TooMany       int64            `json:"status_429"`
+	NoResponse    int64            `json:"no_response"`
+	RecordsPerSec float64          `json:"records_per_sec"`
+	Latency       latency          `json:"latency_ms"`
+	Statuses      map[string]int64 `json:"statuses,omitempty"`
+	FirstError    string           `json:"first_error,omitempty"`
+	Krest         *resources       `json:"krest"`
+}
+
+// slowOutcome is what became of the slow connections by the end of the probe.
+type slowOutcome struct {
+	Opened      int            `json:"opened"`
+	Failed      int            `json:"failed_to_open"`
+	FirstError  string         `json:"first_error,omitempty"`
+	Open        int            `json:"still_open"`
+	Answered    map[string]int `json:"answered"` // by status code; 0 for an answer that is not HTTP
+	Closed      int            `json:"closed_without_answer"`
+	Reset       int            `json:"reset"`
+	BodyBytes   int64          `json:"body_bytes_sent"`
+	FirstEndSec float64        `json:"first_end_seconds,omitempty"` // after its headers, the first connection that did not stay open ended
+	LastEndSec  float64        `json:"last_end_seconds,omitempty"`  // … and the last
+}
+
 // newReport starts the report of a run of args.
 func newReport(o options, args []string) *report {
 	broker := "krest broker --in-memory (a child process)"
@@ -177,7 +234,8 @@ func newReport(o options, args []string) *report {
 			Concurrency: o.concurrency, BodyBytes: o.bodyBytes, LargeBytes: o.largeBytes,
 			LargeConcurrency: o.largeConcurrency, BatchSizes: o.batchSizes, WrkConcurrency: o.wrkConcurrency, Partitions: o.partitions,
 			ConsumeRecords: o.consumeRecords, OverloadClients: o.overloadClients,
-			OverloadDuration: o.overloadDuration.String(), KrestEnv: o.krestEnv,
+			OverloadDuration: o.overloadDuration.String(), SlowConns: o.slowConns, SlowRate: o.slowRate,
+			SlowDuration: o.slowDuration.String(), KrestEnv: o.krestEnv,
 		},
 	}
 }
@@ -274,6 +332,9 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "Broker: %s. Every target writes a fresh topic of %d partitions. Each point: %s warm-up, then %s "+
 		"%s (closed loop, keep-alive). krest (%s) runs with default settings plus `%s`.\n\n",
 		s.Broker, s.Partitions, s.Warmup, r.pointLength(), turns, s.Krest, strings.Join(s.KrestEnv, " "))
+	if s.KrestBefore != "" {
+		fmt.Fprintf(&b, "*krest before* is an older krest (%s), run the same way beside it.\n\n", s.KrestBefore)
+	}
 
 	b.WriteString("## Produce\n\n")
 	b.WriteString("Latency in ms (HDR histogram of fully acknowledged requests; for wrk, its percentiles at 1 000 " +
@@ -347,6 +408,10 @@ func (r *report) markdown() string {
 		}
 	}
 
+	if len(r.SlowClients) > 0 {
+		r.slowMarkdown(&b)
+	}
+
 	b.WriteString("\n## Target checks\n\nSame-run ratios at " + sizeLabel(s.BodyBytes) + ", from the Go generator's rows; " +
 		"where wrk drove the same rows, their ratio follows.\n\n")
 	b.WriteString("| target | want | got | detail | result | got with wrk | detail with wrk | result with wrk |\n")
@@ -366,6 +431,55 @@ func (r *report) markdown() string {
 			ratio(c.WrkGot), c.WrkDetail, wrkStatus)
 	}
 	return b.String()
+}
+
+// slowMarkdown renders the slow-client probe.
+func (r *report) slowMarkdown(b *strings.Builder) {
+	s := r.Settings
+	r0 := r.SlowClients[0]
+	fmt.Fprintf(b, "\n## Slow clients\n\n%d raw TCP connections each send the complete headers of a `POST /api/messages` "+
+		"with `Content-Length: %d`, then its body at %s B/s, while %d closed-loop clients produce to the same "+
+		"krest for %s; the same clients ran for as long just before, without them. What ends a slow connection "+
+		"is krest's `KREST_READ_TIMEOUT` (default 30 s from a request's first byte) or `KREST_IO_IDLE_TIMEOUT` "+
+		"(default 1 m without progress). *not 201*: normal requests answered anything else, or not at all. "+
+		"*krest conns*: krest's open HTTP connections (established or CLOSE_WAIT on its port) as the probe "+
+		"ended, the normal clients' included, and once the bench had closed every connection of its own.\n\n",
+		s.SlowConns, slowBodyBytes, rateLabel(s.SlowRate), r0.Clients, s.SlowDuration)
+	b.WriteString("| krest | slow connections | requests | rec/s | p50 | p99 | p99.9 | not 201 | 429 | unanswered | krest CPU | krest RSS MiB |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, x := range r.SlowClients {
+		for _, run := range []struct {
+			slow string
+			n    *normalLoad
+		}{{"none", x.Without}, {fmt.Sprintf("%d at %s B/s", x.SlowConns, rateLabel(x.SlowRate)), x.During}} {
+			if run.n == nil {
+				continue
+			}
+			n, l := run.n, run.n.Latency
+			fmt.Fprintf(b, "| %s | %s | %d | %.0f | %.2f | %.2f | %.2f | %d | %d | %d | %s | %s |\n", x.Title, run.slow,
+				n.Requests, n.RecordsPerSec, l.P50, l.P99, l.P999, n.Not201, n.TooMany, n.NoResponse, cpuCell(n.Krest), rssCell(n.Krest))
+		}
+	}
+	b.WriteString("\n| krest | rec/s during ÷ without | slow conns opened | still open | answered | closed without answer | reset | failed to open | krest conns at end | after clean-up | verified |\n")
+	b.WriteString("|---|--:|--:|--:|---|--:|--:|--:|--:|--:|---|\n")
+	for _, x := range r.SlowClients {
+		switch {
+		case x.Skipped != "":
+			fmt.Fprintf(b, "| %s | skipped | | | | | | | | | %s |\n", x.Title, cell(x.Skipped))
+			continue
+		case x.Slow == nil:
+			fmt.Fprintf(b, "| %s | **FAILED** | | | | | | | | | %s |\n", x.Title, cell(x.Error))
+			continue
+		}
+		o := x.Slow
+		after := fmt.Sprintf("%d in %.1f s", x.KrestConnsAfter, x.CleanupSec)
+		verified := "yes: " + x.Verification
+		if x.Error != "" {
+			verified = "**FAILED**: " + cell(x.Error)
+		}
+		fmt.Fprintf(b, "| %s | %.2f× | %d | %d | %s | %d | %d | %d | %d | %s | %s |\n", x.Title, x.Ratio, o.Opened, o.Open,
+			o.answered(), o.Closed, o.Reset, o.Failed, x.KrestConnsAtEnd, after, verified)
+	}
 }
 
 // pointLength describes how long each point is measured.

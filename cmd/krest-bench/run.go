@@ -36,12 +36,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // bench is one run: the binaries under test, the broker, and the report being filled.
 type bench struct {
 	opt       options
-	log       io.Writer // progress lines
-	tmp       string    // binaries and process logs; removed by close
-	self      string    // this executable, which also serves the reference servers
-	krestBin  string
-	krestErr  error  // why krest cannot run, if it cannot
-	krestFrom string // where the krest binary came from, for the report
+	log       io.Writer    // progress lines
+	tmp       string       // binaries and process logs; removed by close
+	self      string       // this executable, which also serves the reference servers
+	krest     krestBinary  // the krest under test
+	before    *krestBinary // an older krest measured beside it (--krest-before, --krest-bin-before); nil for none
 	seedBin   string
 	seedErr   error    // why the classic design cannot run, if it cannot
 	wrkBin    string   // wrk, for the wrk rows
@@ -67,6 +66,7 @@ func newBench(ctx context.Context, opt options, log io.Writer) (*bench, error) {
 	}
 	b := &bench{opt: opt, log: log, tmp: tmp, self: self, runID: strconv.FormatInt(time.Now().UnixMilli()%1e8, 36)}
 	b.buildKrest(ctx)
+	b.buildBefore(ctx)
 	b.buildSeed(ctx)
 	b.findWrk()
 	if err := b.connect(ctx); err != nil {
@@ -79,10 +79,13 @@ func newBench(ctx context.Context, opt options, log io.Writer) (*bench, error) {
 // run measures every selected row group and evaluates the target checks.
 func (b *bench) run(ctx context.Context, args []string) *report {
 	b.rep = newReport(b.opt, args)
-	b.rep.Settings.Krest = b.krestFrom
+	b.rep.Settings.Krest = b.krest.from
+	if b.before != nil {
+		b.rep.Settings.KrestBefore = b.before.from
+	}
 	var targets []target
 	for _, t := range produceTargets {
-		if b.opt.runs(t.name) {
+		if b.opt.runs(t.name) || t.name == "krest-before" && b.before != nil && b.opt.runs("krest") {
 			targets = append(targets, t)
 		}
 	}
@@ -95,33 +98,71 @@ func (b *bench) run(ctx context.Context, args []string) *report {
 	if b.opt.runs("overload") && ctx.Err() == nil {
 		b.runOverload(ctx)
 	}
+	if b.opt.runs("slowclients") && ctx.Err() == nil {
+		b.runSlowClients(ctx)
+	}
 	b.rep.Seconds = time.Since(b.rep.Started).Seconds()
 	levels := goalLevels{low: slices.Min(b.opt.concurrency), check: b.checkConcurrency(), high: slices.Max(b.opt.concurrency),
-		batch: slices.Max(b.opt.batchSizes)}
+		batch: slices.Max(b.opt.batchSizes), before: b.before != nil}
 	b.rep.Checks = b.rep.checks(levels, b.opt.overloadRSSMiB)
 	return b.rep
 }
 
 // needsKrest reports whether the selected targets run the krest binary, as broker or gateway.
 func (b *bench) needsKrest() bool {
-	return b.opt.brokers == "" && b.opt.needsKafka() || b.opt.runs("krest") || b.opt.runs("batch") || b.opt.runs("consume") || b.opt.runs("overload")
+	return b.opt.brokers == "" && b.opt.needsKafka() || b.opt.runs("krest") || b.opt.runs("batch") || b.opt.runs("consume") ||
+		b.opt.runs("overload") || b.opt.runs("slowclients")
+}
+
+// krestBinary is a krest executable the bench runs.
+type krestBinary struct {
+	name string // krest or krest-before: its process name and row
+	bin  string
+	from string // where it came from, for the report
+	err  error  // why it cannot run, if it cannot
 }
 
 // buildKrest builds ./cmd/krest, unless --krest-bin names a binary.
 func (b *bench) buildKrest(ctx context.Context) {
 	if b.opt.krestBin != "" || !b.needsKrest() {
-		b.krestBin, b.krestFrom = b.opt.krestBin, b.opt.krestBin
+		b.krest = krestBinary{name: "krest", bin: b.opt.krestBin, from: b.opt.krestBin}
 		return
 	}
+	b.krest.name = "krest"
 	root, err := moduleRoot(ctx)
 	if err == nil {
-		b.krestFrom = "built from " + describeCheckout(ctx, root)
-		b.krestBin = filepath.Join(b.tmp, "krest")
+		b.krest.from = "built from " + describeCheckout(ctx, root)
+		b.krest.bin = filepath.Join(b.tmp, "krest")
 		fmt.Fprintln(b.log, "building krest")
-		err = goBuild(ctx, root, b.krestBin, "./cmd/krest")
+		err = goBuild(ctx, root, b.krest.bin, "./cmd/krest")
 	}
 	if err != nil {
-		b.krestErr = errSkip{"krest could not be built: " + firstLine([]byte(err.Error()))}
+		b.krest.err = errSkip{"krest could not be built: " + firstLine([]byte(err.Error()))}
+	}
+}
+
+// buildBefore prepares the older krest that --krest-bin-before names, or builds the one of the git
+// revision --krest-before names, when a selected row measures it (krest, slowclients). A binary that
+// cannot be built skips the rows of the older krest only.
+func (b *bench) buildBefore(ctx context.Context) {
+	rev := b.opt.krestBefore
+	switch {
+	case !b.opt.runs("krest") && !b.opt.runs("slowclients"):
+		return
+	case b.opt.krestBinBefore != "":
+		b.before = &krestBinary{name: "krest-before", bin: b.opt.krestBinBefore, from: b.opt.krestBinBefore}
+		return
+	case rev == "":
+		return
+	}
+	b.before = &krestBinary{name: "krest-before", bin: filepath.Join(b.tmp, "krest-before")}
+	root, err := moduleRoot(ctx)
+	if err == nil {
+		fmt.Fprintln(b.log, "building krest at", rev)
+		b.before.from, err = buildRevision(ctx, root, rev, filepath.Join(b.tmp, "krest-before-src"), b.before.bin)
+	}
+	if err != nil {
+		b.before.err = errSkip{"krest at " + rev + " could not be built: " + firstLine([]byte(err.Error()))}
 	}
 }
 
@@ -160,8 +201,8 @@ func (b *bench) connect(ctx context.Context) error {
 		var err error
 		b.kafka, err = dialCluster(ctx, b.opt.brokers, 30*time.Second)
 		return err
-	case b.krestErr != nil:
-		b.kafkaErr = errSkip{"no broker: " + b.krestErr.Error()}
+	case b.krest.err != nil:
+		b.kafkaErr = errSkip{"no broker: " + b.krest.err.Error()}
 	}
 	return nil
 }
@@ -179,7 +220,7 @@ func (b *bench) freshBroker(ctx context.Context) error {
 		return err
 	}
 	logPath := filepath.Join(b.tmp, fmt.Sprintf("broker-%d.log", seqs.Add(1)))
-	b.broker, err = startProc("broker", logPath, nil, b.krestBin, "broker", "--embedded-addr", addr, "--in-memory")
+	b.broker, err = startProc("broker", logPath, nil, b.krest.bin, "broker", "--embedded-addr", addr, "--in-memory")
 	if err != nil {
 		return err
 	}

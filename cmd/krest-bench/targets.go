@@ -36,6 +36,8 @@ var produceTargets = []target{
 	{name: "fasthttp", title: "minimal fasthttp gateway (fasthttp + ProduceSync)", kafka: true, start: startRef("fasthttp")},
 	{name: "classic", title: "classic design (Gorilla Mux + Sarama)", kafka: true, topic: "messages", start: startClassic},
 	{name: "krest", title: "krest POST /api/messages", kafka: true, start: startKrestSingle},
+	// The older krest of --krest-before or --krest-bin-before, measured beside krest when both are set.
+	{name: "krest-before", title: "krest before POST /api/messages", kafka: true, start: startKrestBefore},
 	{name: "batch", title: "krest batch produce", kafka: true, start: startKrestBatch},
 }
 
@@ -145,7 +147,16 @@ func startClassic(ctx context.Context, b *bench, topic string) (*instance, error
 
 // startKrestSingle runs krest for POST /api/messages.
 func startKrestSingle(ctx context.Context, b *bench, topic string) (*instance, error) {
-	p, base, err := b.startKrest(ctx, topic, "bench-"+topic)
+	p, base, err := b.startKrest(ctx, b.krest, topic, "bench-"+topic)
+	if err != nil {
+		return nil, err
+	}
+	return singleInstance(p, base+"/api/messages", topic), nil
+}
+
+// startKrestBefore runs the older krest for POST /api/messages.
+func startKrestBefore(ctx context.Context, b *bench, topic string) (*instance, error) {
+	p, base, err := b.startKrest(ctx, *b.before, topic, "bench-"+topic)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +166,7 @@ func startKrestSingle(ctx context.Context, b *bench, topic string) (*instance, e
 // startKrestBatch runs krest and probes its batch routes, v3 first; the target is skipped when neither
 // answers.
 func startKrestBatch(ctx context.Context, b *bench, topic string) (*instance, error) {
-	p, base, err := b.startKrest(ctx, topic, "bench-"+topic)
+	p, base, err := b.startKrest(ctx, b.krest, topic, "bench-"+topic)
 	if err != nil {
 		return nil, err
 	}
@@ -347,17 +358,17 @@ func firstLine(body []byte) string {
 	return line
 }
 
-// startKrest runs `krest serve` for topic with consumer group group, with the --krest-env settings and
-// then env, and with its profiler on a free address when --profile-dir is set.
-func (b *bench) startKrest(ctx context.Context, topic, group string, env ...string) (*proc, string, error) {
-	if b.krestErr != nil {
-		return nil, "", b.krestErr
+// startKrest runs `krest serve` of binary k for topic with consumer group group, with the --krest-env
+// settings and then env, and with its profiler on a free address when --profile-dir is set.
+func (b *bench) startKrest(ctx context.Context, k krestBinary, topic, group string, env ...string) (*proc, string, error) {
+	if k.err != nil {
+		return nil, "", k.err
 	}
 	pprofAddr, err := b.pprofAddr()
 	if err != nil {
 		return nil, "", err
 	}
-	p, base, err := b.startServer(ctx, "krest", "/readyz", b.krestBin, func(addr string) ([]string, []string) {
+	p, base, err := b.startServer(ctx, k.name, "/readyz", k.bin, func(addr string) ([]string, []string) {
 		args := []string{"serve", "--brokers", b.kafka.brokers, "--http-addr", addr, "--topic", topic, "--group", group}
 		if pprofAddr != "" {
 			args = append(args, "--pprof-addr", pprofAddr)
