@@ -41,7 +41,7 @@ type options struct {
 	krestBin         string        // --krest-bin: prebuilt krest binary; default "" builds ./cmd/krest
 	krestBinBefore   string        // --krest-bin-before: an older krest binary measured beside krest; default "" (none)
 	krestBefore      string        // --krest-before: git revision of an older krest to build and measure beside krest; default "" (none)
-	krestEnv         []string      // --krest-env: KEY=VALUE pairs for every krest process; default KREST_LOG_LEVEL=warn
+	krestEnv         []string      // --krest-env: KEY=VALUE pairs for every krest process; default KREST_LOG_LEVEL=warn (smoke also KREST_SHUTDOWN_DELAY=0s)
 	seedDir          string        // --seed-dir: the classic design's source; default ../shared/peers/seed-app
 	profileDir       string        // --profile-dir: where to save CPU profiles of krest; default "" (none)
 	wrk              string        // --wrk: the wrk binary for the wrk rows; default "wrk" (from PATH); "" skips them
@@ -66,6 +66,9 @@ var smokeDefaults = map[string]string{
 	"slow-duration":     "2s",
 	"wrk-concurrency":   "4",
 	"charts":            "false",
+	// A stopping krest fails readiness for KREST_SHUTDOWN_DELAY (5 s) before it closes; no load balancer
+	// watches a smoke run, and it stops krest a dozen times.
+	"krest-env": "KREST_LOG_LEVEL=warn,KREST_SHUTDOWN_DELAY=0s",
 }
 
 // parseOptions reads the bench flags from args (without the program name).
