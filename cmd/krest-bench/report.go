@@ -439,7 +439,8 @@ func (r *report) slowMarkdown(b *strings.Builder) {
 	r0 := r.SlowClients[0]
 	fmt.Fprintf(b, "\n## Slow clients\n\n%d raw TCP connections each send the complete headers of a `POST /api/messages` "+
 		"with `Content-Length: %d`, then its body at %s B/s, while %d closed-loop clients produce to the same "+
-		"krest for %s; the same clients ran for as long just before, without them. What ends a slow connection "+
+		"krest for %s; the same clients ran for as long without them, half just before the probe and half "+
+		"just after, so that a drift of the machine weighs on both alike. What ends a slow connection "+
 		"is krest's `KREST_READ_TIMEOUT` (default 30 s from a request's first byte) or `KREST_IO_IDLE_TIMEOUT` "+
 		"(default 1 m without progress). *not 201*: normal requests answered anything else, or not at all. "+
 		"*krest conns*: krest's open HTTP connections (established or CLOSE_WAIT on its port) as the probe "+

@@ -58,11 +58,12 @@ func krestTitle(name string) string {
 	return "krest"
 }
 
-// slowClients measures one krest binary: its --check-concurrency closed-loop clients alone for
-// --slow-duration, then as long again while --slow-conns raw connections send a request's body at
-// --slow-rate bytes a second. It records what the normal clients got both times, what became of the slow
-// connections, and krest's open HTTP connections at the end of the probe and after its clean-up; every
-// record acknowledged is verified in the topic.
+// slowClients measures one krest binary: its --check-concurrency closed-loop clients for --slow-duration
+// while --slow-conns raw connections send a request's body at --slow-rate bytes a second, and for as long
+// without them, half just before the probe and half just after, so that a drift of the machine weighs on
+// both alike. It records what the normal clients got both ways, what became of the slow connections, and
+// krest's open HTTP connections at the end of the probe and after its clean-up; every record acknowledged
+// is verified in the topic.
 func (b *bench) slowClients(ctx context.Context, k krestBinary, r *slowResult) {
 	topic := b.topicName("slow-" + k.name)
 	if _, err := b.kafka.createTopic(ctx, topic, b.opt.partitions); err != nil {
@@ -91,28 +92,29 @@ func (b *bench) slowClients(ctx context.Context, k krestBinary, r *slowResult) {
 	hc := newHTTPClient(r.Clients)
 	defer hc.CloseIdleConnections()
 	send := singleInstance(p, base+"/api/messages", topic).sender(hc, spec{size: b.opt.bodyBytes, batch: 1})
-	measure := func() (loadResult, *resources) {
-		m := newMeter(p.pid())
+	// measure runs the normal clients for d, with m metering krest.
+	measure := func(m *meter, d time.Duration) loadResult {
 		m.begin()
-		res := load{concurrency: r.Clients, duration: b.opt.slowDuration, send: send}.run(ctx)
+		res := load{concurrency: r.Clients, duration: d, send: send}.run(ctx)
 		m.end()
-		return res, m.resources(res.acked)
+		return res
 	}
-	total := newLoadResult()
+	total, without, during := newLoadResult(), newLoadResult(), newLoadResult()
 	if b.opt.warmup > 0 {
 		total = load{concurrency: r.Clients, duration: b.opt.warmup, send: send}.run(ctx)
 	}
-	b.progress("slow clients, %s: %d clients for %v without the probe", k.name, r.Clients, b.opt.slowDuration)
-	without, cpu := measure()
-	r.Without = newNormalLoad(without, cpu)
+	withoutMeter, duringMeter := newMeter(p.pid()), newMeter(p.pid())
+	half := b.opt.slowDuration / 2
+	b.progress("slow clients, %s: %d clients for %v without the probe", k.name, r.Clients, half)
+	without.merge(measure(withoutMeter, half))
 	hc.CloseIdleConnections()
 
 	b.progress("slow clients, %s: %d clients for %v beside %d connections at %s B/s", k.name, r.Clients, b.opt.slowDuration,
 		r.SlowConns, rateLabel(r.SlowRate))
 	probe := openSlowProbe(ctx, u.Host, r.SlowConns, r.SlowRate)
 	defer probe.close()
-	during, cpu := measure()
-	r.During = newNormalLoad(during, cpu)
+	during.merge(measure(duringMeter, b.opt.slowDuration))
+	r.During = newNormalLoad(during, duringMeter.resources(during.acked))
 	r.KrestConnsAtEnd, _ = httpConns(port)
 	r.Slow = probe.finish()
 	hc.CloseIdleConnections()
@@ -131,6 +133,11 @@ func (b *bench) slowClients(ctx context.Context, k krestBinary, r *slowResult) {
 	if err != nil {
 		r.CleanupError = err.Error()
 	}
+	if ctx.Err() == nil {
+		b.progress("slow clients, %s: %d clients for %v without the probe, after it", k.name, r.Clients, b.opt.slowDuration-half)
+		without.merge(measure(withoutMeter, b.opt.slowDuration-half))
+	}
+	r.Without = newNormalLoad(without, withoutMeter.resources(without.acked))
 
 	r.Alive = p.running()
 	if !r.Alive {
