@@ -443,6 +443,7 @@ func (r *report) slowMarkdown(b *strings.Builder) {
 		"just after, so that a drift of the machine weighs on both alike. What ends a slow connection "+
 		"is krest's `KREST_READ_TIMEOUT` (default 30 s from a request's first byte) or `KREST_IO_IDLE_TIMEOUT` "+
 		"(default 1 m without progress). *not 201*: normal requests answered anything else, or not at all. "+
+		"krest's CPU is per 100 k records; its peak RSS without the probe is that of the half before it. "+
 		"*krest conns*: krest's open HTTP connections (established or CLOSE_WAIT on its port) as the probe "+
 		"ended, the normal clients' included, and once the bench had closed every connection of its own.\n\n",
 		s.SlowConns, slowBodyBytes, rateLabel(s.SlowRate), r0.Clients, s.SlowDuration)

@@ -103,10 +103,10 @@ func (b *bench) slowClients(ctx context.Context, k krestBinary, r *slowResult) {
 	if b.opt.warmup > 0 {
 		total = load{concurrency: r.Clients, duration: b.opt.warmup, send: send}.run(ctx)
 	}
-	withoutMeter, duringMeter := newMeter(p.pid()), newMeter(p.pid())
+	firstMeter, duringMeter, lastMeter := newMeter(p.pid()), newMeter(p.pid()), newMeter(p.pid())
 	half := b.opt.slowDuration / 2
 	b.progress("slow clients, %s: %d clients for %v without the probe", k.name, r.Clients, half)
-	without.merge(measure(withoutMeter, half))
+	without.merge(measure(firstMeter, half))
 	hc.CloseIdleConnections()
 
 	b.progress("slow clients, %s: %d clients for %v beside %d connections at %s B/s", k.name, r.Clients, b.opt.slowDuration,
@@ -135,9 +135,17 @@ func (b *bench) slowClients(ctx context.Context, k krestBinary, r *slowResult) {
 	}
 	if ctx.Err() == nil {
 		b.progress("slow clients, %s: %d clients for %v without the probe, after it", k.name, r.Clients, b.opt.slowDuration-half)
-		without.merge(measure(withoutMeter, b.opt.slowDuration-half))
+		without.merge(measure(lastMeter, b.opt.slowDuration-half))
 	}
-	r.Without = newNormalLoad(without, withoutMeter.resources(without.acked))
+	// krest's CPU without the probe is that of both halves; its peak RSS that of the first, as after the
+	// probe krest may still hold the memory the slow connections made it take.
+	cpu := newTally()
+	cpu.absorb(firstMeter)
+	cpu.absorb(lastMeter)
+	r.Without = newNormalLoad(without, cpu.resources(without.acked))
+	if rss := firstMeter.resources(0); rss != nil && r.Without.Krest != nil {
+		r.Without.Krest.PeakRSSMiB, r.Without.Krest.PeakSinceStart = rss.PeakRSSMiB, rss.PeakSinceStart
+	}
 
 	r.Alive = p.running()
 	if !r.Alive {
