@@ -24,6 +24,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
+
+	"krest/internal/watch"
 )
 
 // BasicOptions configure NewBasic. Zero fields take the defaults stated.
@@ -33,7 +35,7 @@ type BasicOptions struct {
 	// lines starting with # are ignored. Required.
 	File string
 	// ReloadInterval is how often File is polled for changes. Default
-	// DefaultReloadInterval; negative: never (call Reload).
+	// watch.DefaultInterval; negative: never (call Reload).
 	ReloadInterval time.Duration
 	// CacheTTL is how long a verified user and password are remembered,
 	// so that a client's every request does not cost a bcrypt check.
@@ -60,7 +62,7 @@ type BasicOptions struct {
 
 func (o BasicOptions) withDefaults() BasicOptions {
 	if o.ReloadInterval == 0 {
-		o.ReloadInterval = DefaultReloadInterval
+		o.ReloadInterval = watch.DefaultInterval
 	}
 	if o.CacheTTL == 0 {
 		o.CacheTTL = 5 * time.Minute
@@ -110,7 +112,7 @@ func (o BasicOptions) validate() error {
 // throttled past a burst.
 type Basic struct {
 	opts  BasicOptions
-	watch *watcher
+	watch *watch.Watcher
 	key   [32]byte // the cache's HMAC key
 	sem   chan struct{}
 
@@ -164,7 +166,7 @@ func NewBasic(opts BasicOptions) (*Basic, error) {
 	if _, err := rand.Read(b.key[:]); err != nil {
 		return nil, err
 	}
-	w, err := newWatcher(opts.File, opts.ReloadInterval, opts.Logger, b.load)
+	w, err := watch.New([]string{opts.File}, opts.ReloadInterval, opts.Logger, func(files [][]byte) error { return b.load(files[0]) })
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +343,7 @@ func clientKey(addr string) string {
 // Reload checks the users file now instead of waiting for the next poll,
 // returning why it could not be used; the last good version stays in
 // force then.
-func (b *Basic) Reload() error { return b.watch.check() }
+func (b *Basic) Reload() error { return b.watch.Check() }
 
 // Err returns why the users file's current contents could not be used, or
 // nil when they are in force.
@@ -349,7 +351,7 @@ func (b *Basic) Err() error { return b.watch.Err() }
 
 // Close stops polling the users file.
 func (b *Basic) Close() error {
-	b.watch.close()
+	b.watch.Close()
 	return nil
 }
 
@@ -365,7 +367,7 @@ func parseUsers(data []byte) (map[string][]byte, int, error) {
 	lines := make(map[string]int)
 	costs := make(map[int]int)
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), maxFileBytes)
+	sc.Buffer(make([]byte, 0, 4096), len(data)+1) // a line is at most the file
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || line[0] == '#' {

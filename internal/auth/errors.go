@@ -3,6 +3,8 @@ package auth
 import (
 	"errors"
 	"time"
+
+	"krest/internal/watch"
 )
 
 // The package's sentinels; the HTTP layer maps each to one status.
@@ -28,7 +30,7 @@ var (
 	ErrProviderUnavailable = errors.New("identity provider unavailable")
 	// ErrInvalidFile is returned, wrapped with the file's name and the line
 	// or rule at fault, when a users file or a policy file cannot be used.
-	ErrInvalidFile = errors.New("invalid file")
+	ErrInvalidFile = watch.ErrInvalidFile
 )
 
 // RetryError is an error that says how long to wait before trying again.

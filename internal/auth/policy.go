@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v4"
+
+	"krest/internal/watch"
 )
 
 // Resource is a kind of thing a rule guards, as Kafka's ACLs name them.
@@ -425,7 +427,7 @@ type AuthorizerOptions struct {
 	// File is the policy file (see ParsePolicy). Required.
 	File string
 	// ReloadInterval is how often File is polled for changes. Default
-	// DefaultReloadInterval; negative: never (call Reload).
+	// watch.DefaultInterval; negative: never (call Reload).
 	ReloadInterval time.Duration
 	// Logger receives the reloads and their errors. Default: discard.
 	Logger *slog.Logger
@@ -438,7 +440,7 @@ type Authorizer struct {
 	file   string
 	log    *slog.Logger
 	policy atomic.Pointer[Policy]
-	watch  *watcher
+	watch  *watch.Watcher
 }
 
 // NewAuthorizer loads opts.File, failing if it does not parse, and starts
@@ -448,13 +450,13 @@ func NewAuthorizer(opts AuthorizerOptions) (*Authorizer, error) {
 		return nil, fmt.Errorf("authorization needs a policy file")
 	}
 	if opts.ReloadInterval == 0 {
-		opts.ReloadInterval = DefaultReloadInterval
+		opts.ReloadInterval = watch.DefaultInterval
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &Authorizer{file: opts.File, log: opts.Logger}
-	w, err := newWatcher(opts.File, opts.ReloadInterval, opts.Logger, a.load)
+	w, err := watch.New([]string{opts.File}, opts.ReloadInterval, opts.Logger, func(files [][]byte) error { return a.load(files[0]) })
 	if err != nil {
 		return nil, err
 	}
@@ -495,7 +497,7 @@ func (a *Authorizer) Filter(p Principal, resource Resource, op Operation, names 
 // Reload checks the policy file now instead of waiting for the next poll,
 // returning why it could not be used; the last good version stays in
 // force then.
-func (a *Authorizer) Reload() error { return a.watch.check() }
+func (a *Authorizer) Reload() error { return a.watch.Check() }
 
 // Err returns why the policy file's current contents could not be used,
 // or nil when they are in force.
@@ -503,6 +505,6 @@ func (a *Authorizer) Err() error { return a.watch.Err() }
 
 // Close stops polling the policy file.
 func (a *Authorizer) Close() error {
-	a.watch.close()
+	a.watch.Close()
 	return nil
 }

@@ -1,4 +1,4 @@
-package auth
+package watch
 
 import (
 	"errors"
@@ -10,22 +10,25 @@ import (
 	"time"
 )
 
+// TestWatcher walks one file through the changes a watcher must see and
+// those it must not load again.
 func TestWatcher(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "f")
 	writeFile(t, path, "good-1")
 	var loaded []string
-	load := func(b []byte) error {
+	load := func(files [][]byte) error {
+		b := files[0]
 		loaded = append(loaded, string(b))
 		if string(b[:3]) == "bad" {
 			return errors.New("bad contents")
 		}
 		return nil
 	}
-	w, err := newWatcher(path, -1, slog.New(slog.DiscardHandler), load)
+	w, err := New([]string{path}, -1, slog.New(slog.DiscardHandler), load)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(w.close)
+	t.Cleanup(w.Close)
 	fi, _ := os.Stat(path)
 	mtime := fi.ModTime()
 	steps := []struct {
@@ -54,12 +57,53 @@ func TestWatcher(t *testing.T) {
 	}
 	for _, s := range steps {
 		s.change()
-		err := w.check()
+		err := w.Check()
 		if !slices.Equal(loaded, s.loads) {
 			t.Fatalf("%s: loaded %q, want %q", s.name, loaded, s.loads)
 		}
 		if (s.err == nil && w.Err() != nil) || (s.err != nil && !errors.Is(w.Err(), s.err)) || !errors.Is(err, s.err) && s.err != nil {
 			t.Fatalf("%s: check() = %v, Err() = %v; want %v", s.name, err, w.Err(), s.err)
 		}
+	}
+}
+
+// TestWatcherPair checks that a change to either of two files loads both,
+// and that a pair refused (a certificate rotated before its key) loads
+// once the second file follows.
+func TestWatcherPair(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "cert"), filepath.Join(dir, "key")
+	writeFile(t, cert, "c1")
+	writeFile(t, key, "k1")
+	var loaded []string
+	w, err := New([]string{cert, key}, -1, nil, func(files [][]byte) error {
+		c, k := string(files[0]), string(files[1])
+		if c[1:] != k[1:] {
+			return errors.New("certificate and key differ")
+		}
+		loaded = append(loaded, c+k)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	writeFile(t, cert, "c2")
+	if err := w.Check(); !errors.Is(err, ErrInvalidFile) {
+		t.Fatalf("cert without its key: %v", err)
+	}
+	writeFile(t, key, "k2")
+	if err := w.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(loaded, []string{"c1k1", "c2k2"}) {
+		t.Errorf("loaded %q", loaded)
+	}
+}
+
+func writeFile(t testing.TB, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
