@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -361,8 +362,9 @@ func startKrestConsumer(ctx context.Context, b *bench, c consumer, topic, group 
 	}
 	in := &consuming{proc: p, stop: p.stop, source: consumedMetric + " on /metrics"}
 	hc := &http.Client{Timeout: 5 * time.Second}
+	metrics := cmp.Or(p.metricsBase, base) + "/metrics"
 	in.progress = func(ctx context.Context) (int64, error) {
-		return scrapeCounter(ctx, hc, base+"/metrics", consumedMetric)
+		return scrapeCounter(ctx, hc, metrics, consumedMetric)
 	}
 	if _, err := in.progress(ctx); err != nil {
 		b.progress("consume: %s: %v; counting committed offsets instead", c.name, err)

@@ -153,10 +153,13 @@ func (m *meter) resources(records int64) *resources {
 type proc struct {
 	name     string
 	pprofURL string // the process's profiler, when it serves one
-	cmd      *exec.Cmd
-	logPath  string
-	exited   chan struct{} // closed once the process has exited
-	waitErr  error         // set before exited is closed
+	// metricsBase is where it serves /metrics when that is not its API's
+	// address (krest's management listener).
+	metricsBase string
+	cmd         *exec.Cmd
+	logPath     string
+	exited      chan struct{} // closed once the process has exited
+	waitErr     error         // set before exited is closed
 }
 
 // startProc starts path with args and extra environment, its output in logPath. The child is killed if the

@@ -368,17 +368,36 @@ func (b *bench) startKrest(ctx context.Context, k krestBinary, topic, group stri
 	if err != nil {
 		return nil, "", err
 	}
-	p, base, err := b.startServer(ctx, k.name, "/readyz", k.bin, func(addr string) ([]string, []string) {
+	readyPath := "/readyz"
+	if pprofAddr != "" {
+		// krest serves its profiler with its health and metrics on the
+		// management listener; an older krest served only the profiler,
+		// on KREST_PPROF_ADDR. Each takes the setting it knows.
+		env = append(env, "KREST_MGMT_ADDR="+pprofAddr, "KREST_PPROF_ADDR="+pprofAddr)
+		readyPath = "/openapi.json" // on the API either way
+	}
+	p, base, err := b.startServer(ctx, k.name, readyPath, k.bin, func(addr string) ([]string, []string) {
 		args := []string{"serve", "--brokers", b.kafka.brokers, "--http-addr", addr, "--topic", topic, "--group", group}
-		if pprofAddr != "" {
-			args = append(args, "--pprof-addr", pprofAddr)
-		}
 		return args, append(slices.Clone(b.opt.krestEnv), env...)
 	})
-	if err == nil {
-		p.setProfiler(pprofAddr)
+	if err != nil {
+		return nil, "", err
 	}
-	return p, base, err
+	p.setProfiler(pprofAddr)
+	if pprofAddr != "" {
+		// Ready once whichever listener serves /readyz says so.
+		mgmt := "http://" + pprofAddr + "/readyz"
+		err = p.waitReady(ctx, mgmt, func(status int) bool { return status == http.StatusOK || status == http.StatusNotFound }, 60*time.Second)
+		if err == nil {
+			err = p.waitReady(ctx, base+"/readyz", func(status int) bool { return status == http.StatusOK || status == http.StatusNotFound }, 60*time.Second)
+		}
+		if err != nil {
+			p.stop()
+			return nil, "", err
+		}
+		p.metricsBase = "http://" + pprofAddr
+	}
+	return p, base, nil
 }
 
 // pprofAddr returns a free address for a profiler when --profile-dir is set, and "" otherwise.

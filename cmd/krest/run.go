@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"runtime"
 	"runtime/debug"
 	"time"
@@ -20,6 +20,7 @@ import (
 	"krest/internal/admin"
 	"krest/internal/api"
 	"krest/internal/broker"
+	"krest/internal/certs"
 	"krest/internal/config"
 	"krest/internal/consume"
 	"krest/internal/health"
@@ -164,11 +165,22 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		return health.Check(ctx, adm, topics, cfg.CreateTopics)
 	}, healthInterval, logger)
 
+	var serverTLS *tls.Config
+	if cfg.TLSCert != "" {
+		tlsFiles, err := certs.NewServer(certs.ServerOptions{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey, ClientCAFile: cfg.TLSClientCA,
+			ClientAuth: cfg.TLSClientAuth, MinVersion: cfg.TLSMinVersion, Logger: logger})
+		if err != nil {
+			return err
+		}
+		defer tlsFiles.Close()
+		serverTLS = tlsFiles.Config()
+	}
 	srv, err := api.NewServer(api.Options{
 		Logger: logger, Producer: producer, Health: monitor, Metrics: m,
 		Admin: admin.New(pcl, admin.MaxRequestPartitions(cfg.MaxRequestPartitions), admin.MaxListItems(cfg.MaxListItems)),
 		Topic: cfg.Topic, MaxRequestRecords: cfg.BatchMaxEntries, CallTimeout: cfg.ProduceTimeout,
 		AdvertisedURL: cfg.AdvertisedURL, APIV2: cfg.APIV2, APIV3: cfg.APIV3,
+		TLS: serverTLS, Management: cfg.MgmtAddr != "",
 		Limits: api.Limits{
 			MaxBodyBytes: int(cfg.MaxBodyBytes), MaxHeaderBytes: cfg.MaxHeaderBytes, MaxInFlight: cfg.MaxInFlight,
 			MaxStreams: cfg.MaxStreams, MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr,
@@ -183,7 +195,7 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "brokers", brokers, "topic", cfg.Topic, "version", version)
+	logger.Info("listening", "addr", ln.Addr().String(), "tls", serverTLS != nil, "brokers", brokers, "topic", cfg.Topic, "version", version)
 
 	// The consumer outlives the signal: it stops after the producer has
 	// flushed, so that it can still read what the last requests wrote.
@@ -191,8 +203,12 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 	defer stopConsumer()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { monitor.Run(gctx); return nil })
-	if cfg.PprofAddr != "" {
-		g.Go(func() error { return servePprof(gctx, cfg.PprofAddr, logger) })
+	if cfg.MgmtAddr != "" {
+		mgmt, err := net.Listen("tcp", cfg.MgmtAddr)
+		if err != nil {
+			return fmt.Errorf("management listener: %w", err)
+		}
+		g.Go(func() error { return serveManagement(gctx, mgmt, api.ManagementHandler(monitor, m), logger) })
 	}
 	g.Go(func() error {
 		if err := srv.Serve(ln); err != nil {
@@ -269,17 +285,16 @@ func consumeMessages(ctx context.Context, cfg config.Config, logger *slog.Logger
 	return group.Run(ctx, cl)
 }
 
-// servePprof serves Go's profiler on addr until ctx ends.
-func servePprof(ctx context.Context, addr string, logger *slog.Logger) error {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+// serveManagement serves the management listener on ln until ctx ends:
+// health, metrics and the profiler, on net/http, apart from the API.
+func serveManagement(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		// WriteTimeout stays unset: a CPU profile takes as long as asked.
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
 	context.AfterFunc(ctx, func() { srv.Close() })
-	logger.Info("serving the profiler", "addr", addr)
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("pprof: %w", err)
+	logger.Info("management listening", "addr", ln.Addr().String())
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("management listener: %w", err)
 	}
 	return nil
 }

@@ -7,16 +7,21 @@ package api
 // limit, errors, metrics and the request id. openapi_test.go checks the
 // table against openapi.yaml, so a new route needs its entry there, and
 // routes_test.go that every row names a resource and an operation. Each
-// REST Proxy version's rows exist only when it is switched on.
+// REST Proxy version's rows exist only when it is switched on, and health
+// and metrics only when no management listener serves them.
 func routes(opts Options, h *handlers) []*route {
 	rs := []*route{
 		{method: "POST", pattern: "/api/messages", resource: resourceTopic, name: opts.Topic, op: opWrite, handle: h.messages, body: bodyWhole},
 
-		{method: "GET", pattern: "/healthz", resource: resourceServer, op: opDescribe, handle: handleHealthz, unlimited: true},
-		{method: "GET", pattern: "/readyz", resource: resourceServer, op: opDescribe, handle: h.readyz, unlimited: true},
-		{method: "GET", pattern: "/metrics", resource: resourceServer, op: opDescribe, handle: h.metrics, unlimited: true},
 		{method: "GET", pattern: "/openapi.yaml", resource: resourceServer, op: opDescribe, handle: handleOpenAPI(openapiYAML, "application/yaml"), unlimited: true},
 		{method: "GET", pattern: "/openapi.json", resource: resourceServer, op: opDescribe, handle: handleOpenAPI(openapiJSON, "application/json"), unlimited: true},
+	}
+	if !opts.Management {
+		rs = append(rs,
+			&route{method: "GET", pattern: "/healthz", resource: resourceServer, op: opDescribe, handle: handleHealthz, unlimited: true},
+			&route{method: "GET", pattern: "/readyz", resource: resourceServer, op: opDescribe, handle: h.readyz, unlimited: true},
+			&route{method: "GET", pattern: "/metrics", resource: resourceServer, op: opDescribe, handle: h.metrics, unlimited: true},
+		)
 	}
 	const (
 		t = "/topics/{topic_name}"

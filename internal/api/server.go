@@ -12,6 +12,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -79,6 +80,12 @@ type Options struct {
 	APIV2, APIV3 bool
 	// Limits bound what one client can hold.
 	Limits Limits
+	// TLS, when set, serves HTTPS with it (certs.Server's Config follows
+	// its files); nil serves plain HTTP.
+	TLS *tls.Config
+	// Management says /healthz, /readyz and /metrics are served by the
+	// management listener (ManagementHandler) instead of this one.
+	Management bool
 }
 
 // Limits bound the server's work per client. Every field has a default
@@ -227,7 +234,11 @@ func NewServer(opts Options) (*Server, error) {
 
 // Serve serves HTTP on ln until Shutdown; it returns nil after Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.http.Serve(&limitListener{Listener: ln, limits: s.limits, conns: s.conns})
+	var l net.Listener = &limitListener{Listener: ln, limits: s.limits, conns: s.conns}
+	if s.opts.TLS != nil {
+		l = tls.NewListener(l, s.opts.TLS)
+	}
+	err := s.http.Serve(l)
 	select {
 	case <-s.closing:
 		return nil

@@ -102,10 +102,25 @@ type Config struct {
 	// ShutdownTimeout bounds a graceful shutdown. Default 30s;
 	// --shutdown-timeout, KREST_SHUTDOWN_TIMEOUT.
 	ShutdownTimeout time.Duration
-	// PprofAddr, when set, serves Go's profiler (net/http/pprof) on its own
-	// listener, apart from the API. Default "" (off); --pprof-addr,
-	// KREST_PPROF_ADDR.
-	PprofAddr string
+	// MgmtAddr, when set, is the management listener's address: /healthz,
+	// /readyz, /metrics and Go's profiler (/debug/pprof/) are served there,
+	// on plain HTTP, and leave the API listener. Default "" (none);
+	// --mgmt-addr, KREST_MGMT_ADDR.
+	MgmtAddr string
+	// TLSCert and TLSKey are the API listener's certificate (with its
+	// chain) and key, PEM: set, the API is served over HTTPS, and a
+	// change to the files takes effect without a restart. Default "";
+	// --tls-cert, KREST_TLS_CERT; --tls-key, KREST_TLS_KEY.
+	TLSCert, TLSKey string
+	// TLSClientCA holds the PEM certificates client certificates must
+	// chain to. Default ""; --tls-client-ca, KREST_TLS_CLIENT_CA.
+	TLSClientCA string
+	// TLSClientAuth is none, request (verified if given) or require.
+	// Default "none"; --tls-client-auth, KREST_TLS_CLIENT_AUTH.
+	TLSClientAuth string
+	// TLSMinVersion is the lowest TLS version the API accepts, 1.2 or 1.3.
+	// Default "1.2"; --tls-min-version, KREST_TLS_MIN_VERSION.
+	TLSMinVersion string
 	// LogFormat is "text" or "json". Default "text"; --log-format,
 	// KREST_LOG_FORMAT.
 	LogFormat string
@@ -209,6 +224,8 @@ func Defaults() Config {
 		APIV3:              true,
 
 		ShutdownDelay:  5 * time.Second,
+		TLSClientAuth:  "none",
+		TLSMinVersion:  "1.2",
 		MaxHeaderBytes: 16 << 10,
 		MaxStreams:     256,
 		MaxConns:       16384,
@@ -253,7 +270,12 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.BoolVar(&c.Consumer, "consumer", c.Consumer, "run the background consumer group (KREST_CONSUMER)")
 	fs.DurationVar(&c.SessionTimeout, "session-timeout", c.SessionTimeout, "consumer group session timeout (KREST_SESSION_TIMEOUT)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "bound on a graceful shutdown (KREST_SHUTDOWN_TIMEOUT)")
-	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve the Go profiler on this address, e.g. 127.0.0.1:6060 (KREST_PPROF_ADDR)")
+	fs.StringVar(&c.MgmtAddr, "mgmt-addr", c.MgmtAddr, "management listener for /healthz, /readyz, /metrics and /debug/pprof/, apart from the API, e.g. 127.0.0.1:9090 (KREST_MGMT_ADDR)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "API listener's PEM certificate; set with --tls-key, the API is HTTPS (KREST_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "API listener's PEM private key (KREST_TLS_KEY)")
+	fs.StringVar(&c.TLSClientCA, "tls-client-ca", c.TLSClientCA, "PEM authorities client certificates must chain to (KREST_TLS_CLIENT_CA)")
+	fs.StringVar(&c.TLSClientAuth, "tls-client-auth", c.TLSClientAuth, "client certificates: none, request or require (KREST_TLS_CLIENT_AUTH)")
+	fs.StringVar(&c.TLSMinVersion, "tls-min-version", c.TLSMinVersion, "lowest TLS version of the API: 1.2 or 1.3 (KREST_TLS_MIN_VERSION)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json (KREST_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error (KREST_LOG_LEVEL)")
 	fs.BoolVar(&c.APIV2, "api-v2", c.APIV2, "serve Confluent REST Proxy API v2 at the root (KREST_API_V2)")
@@ -326,12 +348,30 @@ func (c Config) Validate() error {
 	if err := validateHostPort(c.HTTPAddr); err != nil {
 		bad("http address %q: %v", c.HTTPAddr, err)
 	}
-	if c.PprofAddr != "" {
-		if err := validateHostPort(c.PprofAddr); err != nil {
-			bad("pprof address %q: %v", c.PprofAddr, err)
-		} else if sameListener(c.PprofAddr, c.HTTPAddr) {
-			bad("pprof address %q must differ from the http address %q", c.PprofAddr, c.HTTPAddr)
+	if c.MgmtAddr != "" {
+		if err := validateHostPort(c.MgmtAddr); err != nil {
+			bad("management address %q: %v", c.MgmtAddr, err)
+		} else if sameListener(c.MgmtAddr, c.HTTPAddr) {
+			bad("management address %q must differ from the http address %q", c.MgmtAddr, c.HTTPAddr)
 		}
+	}
+	switch {
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		bad("TLS needs both a certificate and a key (--tls-cert, --tls-key)")
+	case c.TLSCert == "" && (c.TLSClientCA != "" || c.TLSClientAuth != "none"):
+		bad("client certificates need TLS: set --tls-cert and --tls-key")
+	}
+	switch c.TLSClientAuth {
+	case "none":
+	case "request", "require":
+		if c.TLSClientCA == "" {
+			bad("client auth %s needs a client CA file (--tls-client-ca)", c.TLSClientAuth)
+		}
+	default:
+		bad("client auth must be none, request or require, not %q", c.TLSClientAuth)
+	}
+	if c.TLSMinVersion != "1.2" && c.TLSMinVersion != "1.3" {
+		bad("TLS min version must be 1.2 or 1.3, not %q", c.TLSMinVersion)
 	}
 	for _, b := range c.Brokers {
 		if err := validateHostPort(b); err != nil {
