@@ -71,6 +71,10 @@ func errorFor(err error) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
+	var ue *errUnauthenticated
+	if errors.As(err, &ue) {
+		return &apiError{http.StatusUnauthorized, codeUnauthenticated, "Unauthorized: " + ue.reason}
+	}
 	for _, m := range []struct {
 		err    error
 		status int
@@ -146,6 +150,9 @@ func (s *Server) writeError(c *call, err error) int {
 	ae := errorForRoute(c, err)
 	if ae.Status >= 500 && c.cause == nil {
 		c.cause = err
+	}
+	if ae.Status == http.StatusUnauthorized {
+		s.opts.Security.challenge(c)
 	}
 	writeErrorBody(c.fctx, ae)
 	return ae.Status

@@ -17,12 +17,15 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"krest/internal/auth"
 )
 
 // The frame: every request runs through Server.serve, in this order:
-// recover → request id → route → (v2 negotiation) → path values → body →
-// in-flight slot → (v3 cluster check) → handler → errors → metrics and the
-// debug log line.
+// recover → request id → route → origin → authenticate → (v2
+// negotiation) → path values → authorize → rate limit → body → in-flight
+// slot → (v3 cluster check) → handler → errors → metrics, the audit line
+// and the debug log line.
 
 // resource is the kind of Kafka resource a route touches, as Kafka's ACLs
 // name them; resourceServer is krest itself (health, metrics, its
@@ -139,7 +142,12 @@ type call struct {
 	// streaming is set once the answer is a stream, whose writer
 	// finishes the request.
 	streaming bool
-	cause     error // why a handler answered 5xx without an error, for the log
+	cause     error // why the answer is a 5xx (or a 401 or 403), for the log
+	// principal is who the caller is: auth.Anonymous without credentials.
+	principal auth.Principal
+	// auditTarget names the resource a request body named (a topic to
+	// create), for the audit line.
+	auditTarget string
 	reqID     []byte
 	idBuf     [32]byte
 }
@@ -346,6 +354,12 @@ func (s *Server) find(c *call) (*route, error) {
 // run serves c on route r past the route lookup and returns the status
 // answered.
 func (s *Server) run(c *call, r *route) (int, error) {
+	if err := s.checkOrigin(c); err != nil {
+		return 0, err
+	}
+	if err := s.authenticate(c); err != nil {
+		return 0, err
+	}
 	if r.version == apiV2 {
 		c.fctx.SetContentType(mediaV2)
 		if err := negotiateV2(c); err != nil {
@@ -354,6 +368,12 @@ func (s *Server) run(c *call, r *route) (int, error) {
 	}
 	var err error
 	if c.pathArgs, err = parsePath(c); err != nil {
+		return 0, err
+	}
+	if err := s.authorize(c); err != nil {
+		return 0, err
+	}
+	if err := s.limit(c); err != nil {
 		return 0, err
 	}
 	switch r.body {
@@ -446,24 +466,54 @@ func clientGone(err error) error { return fmt.Errorf("%w: %v", errClientGone, er
 // client went away before its answer, as nginx names it.
 const statusClientGone = 499
 
-// observe records one request's metrics and, at debug level, its log line;
-// a 5xx is logged with its cause at warn.
+// observe records one request's metrics and, at debug level, its log
+// line: at warn for a 5xx, at info for a 401 or 403, with its cause. A
+// state-changing admin call gets its audit line.
 func (s *Server) observe(c *call, status int, d time.Duration) {
 	s.opts.Metrics.ObserveRequest(c.label, metricMethod(c.fctx.Method()), status, d)
 	lvl := slog.LevelDebug
-	if status >= 500 && status != statusClientGone {
+	switch {
+	case status >= 500 && status != statusClientGone:
 		lvl = slog.LevelWarn
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		lvl = slog.LevelInfo
+	}
+	if c.route != nil && c.route.audited() {
+		s.opts.Logger.LogAttrs(context.Background(), slog.LevelInfo, "audit", slog.String("principal", c.principal.Name),
+			slog.String("route", c.label), slog.String("resource", string(c.route.resource)), slog.String("name", c.auditName()),
+			slog.Int("status", status), slog.String("request_id", string(c.reqID)))
 	}
 	if !s.opts.Logger.Enabled(context.Background(), lvl) {
 		return
 	}
 	attrs := []slog.Attr{slog.String("method", string(c.fctx.Method())), slog.String("path", string(c.fctx.Path())),
 		slog.String("route", c.label), slog.Int("status", status), slog.Duration("duration", d),
-		slog.String("request_id", string(c.reqID))}
+		slog.String("request_id", string(c.reqID)), slog.String("principal", c.principal.Name)}
 	if c.cause != nil {
 		attrs = append(attrs, slog.String("cause", c.cause.Error()))
 	}
 	s.opts.Logger.LogAttrs(context.Background(), lvl, "request", attrs...)
+}
+
+// audited reports whether r changes the cluster's state beyond records:
+// creating, deleting or altering topics and configs.
+func (r *route) audited() bool {
+	switch r.op {
+	case opCreate, opDelete, opAlter, opAlterConfigs:
+		return true
+	}
+	return false
+}
+
+// auditName names the resource of c's audit line.
+func (c *call) auditName() string {
+	switch {
+	case c.route.param != "":
+		return c.pathValue(c.route.param)
+	case c.auditTarget != "":
+		return c.auditTarget
+	}
+	return c.route.name
 }
 
 // metricMethod bounds the method label: any method outside HTTP's own set

@@ -86,6 +86,8 @@ type Options struct {
 	// Management says /healthz, /readyz and /metrics are served by the
 	// management listener (ManagementHandler) instead of this one.
 	Management bool
+	// Security authenticates and authorizes callers (auth.go).
+	Security Security
 }
 
 // Limits bound the server's work per client. Every field has a default

@@ -156,10 +156,14 @@ func handleV2Root(*call) (int, any, error) {
 // v2Topics answers the names of every topic but internal ones.
 func (h *handlers) v2Topics(c *call) (int, any, error) {
 	names, err := h.adm.TopicNames(c.context())
+	if err != nil {
+		return 0, nil, err
+	}
+	names = visible(c, resourceTopic, opDescribe, names, func(n string) string { return n })
 	if names == nil {
 		names = []string{}
 	}
-	return http.StatusOK, names, err
+	return http.StatusOK, names, nil
 }
 
 // v2Topic answers a topic's configs and partitions.

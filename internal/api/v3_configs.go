@@ -143,7 +143,7 @@ func (h *handlers) v3AllTopicConfigs(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	var data []v3TopicConfig
-	for _, tc := range page.Items {
+	for _, tc := range visible(c, resourceTopic, opDescribeConfigs, page.Items, func(tc admin.TopicConfigs) string { return tc.Topic }) {
 		data = append(data, mapSlice(tc.Configs, c.topicConfigOf(tc.Topic))...)
 	}
 	return http.StatusOK, v3PageOf(c, "KafkaTopicConfigList", data, page.Next, "topics", "-", "configs"), nil

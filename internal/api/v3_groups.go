@@ -185,7 +185,8 @@ func (h *handlers) v3Groups(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, v3PageOf(c, "KafkaConsumerGroupList", mapSlice(page.Items, c.groupOf), page.Next, "consumer-groups"), nil
+	shown := visible(c, resourceGroup, opDescribe, page.Items, func(g admin.Group) string { return g.ID })
+	return http.StatusOK, v3PageOf(c, "KafkaConsumerGroupList", mapSlice(shown, c.groupOf), page.Next, "consumer-groups"), nil
 }
 
 // v3Group describes one consumer group.

@@ -60,7 +60,8 @@ func (h *handlers) v3Topics(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	data := mapSlice(page.Items, func(t admin.Topic) v3Topic { return c.topicOf(t, false) })
+	shown := visible(c, resourceTopic, opDescribe, page.Items, func(t admin.Topic) string { return t.Name })
+	data := mapSlice(shown, func(t admin.Topic) v3Topic { return c.topicOf(t, false) })
 	return http.StatusOK, v3PageOf(c, "KafkaTopicList", data, page.Next, "topics"), nil
 }
 
@@ -137,6 +138,10 @@ func (h *handlers) v3CreateTopic(c *call) (int, any, error) {
 	}
 	nt, err := body.topic()
 	if err != nil {
+		return 0, nil, err
+	}
+	c.auditTarget = nt.Name
+	if err := c.allow(resourceTopic, nt.Name, opCreate); err != nil {
 		return 0, nil, err
 	}
 	t, err := h.adm.CreateTopic(c.context(), nt)

@@ -23,6 +23,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"krest/internal/auth/authtest"
 )
 
 // idp is an OpenID Connect issuer on a loopback httptest server: its
@@ -109,15 +111,7 @@ func signingKey(t testing.TB, kind, kid string) jose.JSONWebKey {
 // sign signs claims with key by alg.
 func sign(t testing.TB, key jose.JSONWebKey, alg jose.SignatureAlgorithm, claims map[string]any) string {
 	t.Helper()
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jwt.Signed(s).Claims(claims).Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return authtest.Sign(t, key, alg, claims)
 }
 
 // unsigned returns a token of header and claims with an empty signature.
