@@ -148,8 +148,8 @@ type call struct {
 	// auditTarget names the resource a request body named (a topic to
 	// create), for the audit line.
 	auditTarget string
-	reqID     []byte
-	idBuf     [32]byte
+	reqID       []byte
+	idBuf       [32]byte
 }
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
