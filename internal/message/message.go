@@ -6,6 +6,7 @@ package message
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"unicode/utf8"
 )
@@ -42,24 +43,30 @@ func AppendString(b []byte, s string) []byte {
 // space and strings that need no escaping. ok is false for any other form,
 // valid or not: decode those with encoding/json.
 func Parse(b []byte) (id, content string, ok bool) {
+	idBytes, contentBytes, ok := ParseBytes(b)
+	return string(idBytes), string(contentBytes), ok
+}
+
+// ParseBytes is Parse without copying: id and content are slices of b.
+func ParseBytes(b []byte) (id, content []byte, ok bool) {
 	rest, ok := bytes.CutPrefix(b, []byte(prefix))
 	if !ok {
-		return "", "", false
+		return nil, nil, false
 	}
 	i := bytes.IndexByte(rest, '"')
 	if i < 0 || !plainBytes(rest[:i]) {
-		return "", "", false
+		return nil, nil, false
 	}
-	idBytes := rest[:i]
+	id = rest[:i]
 	rest, ok = bytes.CutPrefix(rest[i:], []byte(middle))
 	if !ok {
-		return "", "", false
+		return nil, nil, false
 	}
 	i = bytes.IndexByte(rest, '"')
 	if i < 0 || !plainBytes(rest[:i]) || !bytes.Equal(rest[i:], []byte(suffix)) {
-		return "", "", false
+		return nil, nil, false
 	}
-	return string(idBytes), string(rest[:i]), true
+	return id, rest[:i], true
 }
 
 // plain reports whether s is valid UTF-8 that encoding/json writes as is:
@@ -89,11 +96,26 @@ func asciiPlainRest(s string) bool {
 
 // plainBytes reports whether b, read as the inside of a JSON string, is
 // exactly its own value: valid UTF-8 with no escape or control character.
+// It reads eight bytes at a time, and checks UTF-8 only past ASCII.
 func plainBytes(b []byte) bool {
-	for _, c := range b {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	ascii := true
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		bs := x ^ (lsb * '\\')
+		// A byte below 0x20, or a backslash (a zero byte of bs): exact
+		// about whether some byte matches, if not which.
+		if (x-lsb*0x20)&^x&msb != 0 || (bs-lsb)&^bs&msb != 0 {
+			return false
+		}
+		ascii = ascii && x&msb == 0
+	}
+	for _, c := range b[i:] {
 		if c < 0x20 || c == '\\' {
 			return false
 		}
+		ascii = ascii && c < utf8.RuneSelf
 	}
-	return utf8.Valid(b)
+	return ascii || utf8.Valid(b)
 }

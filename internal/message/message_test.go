@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 )
 
 type value struct {
@@ -41,6 +42,7 @@ func FuzzCodec(f *testing.F) {
 	f.Add(`{"id":"123","content":"Hello, Kafka!"}`, "123", "Hello, Kafka!")
 	f.Add(`{"id":"<","content":"\u2028"}`, "\u2028", "<&>")
 	f.Add("{\"id\":\"\xff\",\"content\":\"\"}", "\xff", "\x00")
+	f.Add(`{"id":"12345678","content":"abcdefgh\\ijklmnop\u0001qrstuvwxé"}`, "", "")
 	f.Fuzz(func(t *testing.T, raw, id, content string) {
 		want, _ := json.Marshal(value{id, content})
 		if got := Encode(id, content); !bytes.Equal(got, want) {
@@ -50,7 +52,13 @@ func FuzzCodec(f *testing.F) {
 		if got := AppendString([]byte("x"), id); !bytes.Equal(got[1:], want) {
 			t.Fatalf("AppendString(%q) = %s, want %s", id, got[1:], want)
 		}
+		if got, want := plainBytes([]byte(raw)), plainBytesByByte([]byte(raw)); got != want {
+			t.Fatalf("plainBytes(%q) = %v, want %v", raw, got, want)
+		}
 		pid, pcontent, ok := Parse([]byte(raw))
+		if bid, bcontent, bok := ParseBytes([]byte(raw)); string(bid) != pid || string(bcontent) != pcontent || bok != ok {
+			t.Fatalf("ParseBytes(%q) = %q, %q, %v; Parse says %q, %q, %v", raw, bid, bcontent, bok, pid, pcontent, ok)
+		}
 		if !ok {
 			return
 		}
@@ -61,4 +69,14 @@ func FuzzCodec(f *testing.F) {
 			t.Fatalf("Parse(%q) = %q, %q but encoding/json says %+v, %v", raw, pid, pcontent, v, err)
 		}
 	})
+}
+
+// plainBytesByByte is plainBytes one byte at a time.
+func plainBytesByByte(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(b)
 }
