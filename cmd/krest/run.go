@@ -25,6 +25,7 @@ import (
 	"krest/internal/consume"
 	"krest/internal/health"
 	"krest/internal/kafka"
+	"krest/internal/logline"
 	"krest/internal/metrics"
 	"krest/internal/produce"
 )
@@ -77,7 +78,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		debug.SetGCPercent(gcPercent)
 	}
 	level, _ := config.ParseLevel(cfg.LogLevel) // validated by Load
-	logger := newLogger(cfg.LogFormat, level, stderr)
+	// Log lines go through a buffer: flushed every LogFlushInterval, after
+	// every warning or error, by the consumer before it commits what it
+	// logged, and here when run returns, before main exits.
+	logs, err := logline.NewWriter(stderr, logline.WriterOptions{FlushInterval: cfg.LogFlushInterval})
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+	logger, err := newLogger(cfg.LogFormat, level, logs)
+	if err != nil {
+		return err
+	}
 	if limit, source, ok := memoryLimit(getenv, cfg.MemoryLimit, cfg.MaxBufferedBytes, cgroupMemoryLimit()); ok {
 		debug.SetMemoryLimit(limit) // see memory.go
 		logger.Debug("memory limit", "bytes", limit, "from", source)
@@ -89,17 +101,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// debugging.
 	kafkaLogger := logger
 	if level > slog.LevelDebug {
-		kafkaLogger = newLogger(cfg.LogFormat, max(level, slog.LevelWarn), stderr)
+		if kafkaLogger, err = newLogger(cfg.LogFormat, max(level, slog.LevelWarn), logs); err != nil {
+			return err
+		}
 	}
-	return serve(ctx, cfg, logger, kafkaLogger)
+	return serve(ctx, cfg, logger, kafkaLogger, logs)
 }
 
-func newLogger(format string, level slog.Level, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+// newLogger returns a logger writing format ("text" or "json") at level
+// and above to w, as slog's handlers would.
+func newLogger(format string, level slog.Level, w io.Writer) (*slog.Logger, error) {
+	h, err := logline.NewHandler(w, logline.HandlerOptions{JSON: format == "json", Level: level})
+	if err != nil {
+		return nil, err
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(h), nil
 }
 
 // runBroker runs the embedded broker alone until ctx ends.
@@ -132,7 +148,7 @@ const healthInterval = 2 * time.Second
 // serve runs the gateway until ctx ends, then shuts down in order:
 // readiness fails, HTTP drains, the producer flushes, the consumer commits
 // and leaves, and the embedded broker closes last.
-func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Logger) error {
+func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Logger, logs *logline.Writer) error {
 	brokers := cfg.Brokers
 	if cfg.Embedded() {
 		b, err := startBroker(cfg, logger)
@@ -191,6 +207,13 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 	if err != nil {
 		return err
 	}
+	var group *consume.Group
+	if cfg.Consumer {
+		if group, err = newGroup(cfg, logger, m, producer, logs); err != nil {
+			return err
+		}
+	}
+
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
@@ -222,9 +245,9 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		shutdown(ctx, cfg, logger, monitor, srv, producer)
 		return nil
 	})
-	if cfg.Consumer {
+	if group != nil {
 		g.Go(func() error {
-			return consumeMessages(consumeCtx, cfg, logger, m, kopts("consumer"), pcl, monitor.Readied())
+			return consumeMessages(consumeCtx, cfg, logger, group, kopts("consumer"), monitor.Readied())
 		})
 	}
 	err = g.Wait()
@@ -258,30 +281,43 @@ func shutdown(ctx context.Context, cfg config.Config, logger *slog.Logger, monit
 	}
 }
 
-// consumeMessages runs the consumer group once the topics exist, logging
-// each message and dead-lettering what cannot be decoded.
-func consumeMessages(ctx context.Context, cfg config.Config, logger *slog.Logger, m *metrics.Metrics,
-	kopts kafka.Options, dlqProducer *kgo.Client, ready <-chan struct{}) error {
+// newGroup returns the consumer group: it logs each message (content cut
+// to LogContentBytes) and dead-letters what cannot be decoded through the
+// API's producer, with cfg's failure policy.
+func newGroup(cfg config.Config, logger *slog.Logger, m *metrics.Metrics, producer *produce.Producer,
+	logs *logline.Writer) (*consume.Group, error) {
+	dlq, err := consume.NewDeadLetters(producer, cfg.DLQTopic,
+		consume.DeadLetterOptions{Retriable: produce.Retriable, RetryTimeout: cfg.DLQRetryTimeout})
+	if err != nil {
+		return nil, err
+	}
+	return consume.New(consume.Options{
+		Handler:      consume.LogSink{Logger: logger, MaxContentBytes: cfg.LogContentBytes, Output: logs},
+		DeadLetters:  dlq,
+		Policy:       consume.Policy(cfg.DLQFailurePolicy),
+		PauseRetry:   cfg.DLQPauseRetry,
+		Logger:       logger,
+		Metrics:      m,
+		DrainTimeout: cfg.ShutdownTimeout / 2,
+	})
+}
+
+// consumeMessages runs group once the topics exist.
+func consumeMessages(ctx context.Context, cfg config.Config, logger *slog.Logger, group *consume.Group,
+	kopts kafka.Options, ready <-chan struct{}) error {
 	select {
 	case <-ready:
 	case <-ctx.Done():
 		return nil
 	}
-	group := consume.New(consume.Options{
-		Handler:      consume.LogSink{Logger: logger},
-		DeadLetters:  consume.NewDeadLetters(dlqProducer, cfg.DLQTopic),
-		Logger:       logger,
-		Metrics:      m,
-		DrainTimeout: cfg.ShutdownTimeout / 2,
-	})
 	cl, err := kafka.NewConsumerClient(kafka.ConsumerOptions{
 		Options: kopts, Group: cfg.Group, Topics: []string{cfg.Topic}, SessionTimeout: cfg.SessionTimeout,
-		OnRevoked: group.OnRevoked, OnLost: group.OnLost, OnCommit: group.OnCommit,
+		CommitInterval: cfg.CommitInterval, OnRevoked: group.OnRevoked, OnLost: group.OnLost, OnCommit: group.OnCommit,
 	})
 	if err != nil {
 		return err
 	}
-	logger.Info("consuming", "group", cfg.Group, "topic", cfg.Topic, "dlq", cfg.DLQTopic)
+	logger.Info("consuming", "group", cfg.Group, "topic", cfg.Topic, "dlq", cfg.DLQTopic, "dlq_failure_policy", cfg.DLQFailurePolicy)
 	return group.Run(ctx, cl)
 }
 

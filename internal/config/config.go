@@ -190,6 +190,36 @@ type Config struct {
 	// Default 0; --memory-limit, KREST_MEMORY_LIMIT (bytes, or with a
 	// KiB, MiB, GiB or TiB suffix, as GOMEMLIMIT takes them).
 	MemoryLimit int64
+	// DLQFailurePolicy is what the consumer does with a record it could
+	// neither process nor write to DLQTopic: "pause" stops fetching that
+	// partition (the others go on) and commits nothing past the record;
+	// "skip" counts the record and moves past it. Default "pause";
+	// --dlq-failure-policy, KREST_DLQ_FAILURE_POLICY.
+	DLQFailurePolicy string
+	// DLQRetryTimeout bounds how long one dead letter is retried while
+	// the error is a passing one (brokers unavailable, no answer in time)
+	// before DLQFailurePolicy applies. The consumer processes nothing else
+	// meanwhile. Default 30s; --dlq-retry-timeout, KREST_DLQ_RETRY_TIMEOUT.
+	DLQRetryTimeout time.Duration
+	// DLQPauseRetry is how long a partition paused by DLQFailurePolicy
+	// "pause" waits before the record is tried again; 0 waits for a
+	// rebalance that moves the partition or a restart. Default 1m;
+	// --dlq-pause-retry, KREST_DLQ_PAUSE_RETRY.
+	DLQPauseRetry time.Duration
+	// CommitInterval is how often the consumer commits the offsets it
+	// processed; it also commits before giving partitions up and when it
+	// stops. Default 1s; --commit-interval, KREST_COMMIT_INTERVAL.
+	CommitInterval time.Duration
+	// LogContentBytes bounds the content of a "consumed message" line;
+	// longer content is cut at a UTF-8 character boundary and the line
+	// gets content_bytes, its full size. Default 256; --log-content-bytes,
+	// KREST_LOG_CONTENT_BYTES.
+	LogContentBytes int
+	// LogFlushInterval is the longest an info or debug line waits in the
+	// log buffer; warnings and errors are written at once, and the
+	// consumer writes its lines out before committing them. Default
+	// 100ms; --log-flush-interval, KREST_LOG_FLUSH_INTERVAL.
+	LogFlushInterval time.Duration
 }
 
 // ErrHelp is returned by Load when the arguments ask for help; the usage has
@@ -235,6 +265,12 @@ func Defaults() Config {
 
 		MaxRequestPartitions: 4096,
 		MaxListItems:         10_000,
+		DLQFailurePolicy:     "pause",
+		DLQRetryTimeout:      30 * time.Second,
+		DLQPauseRetry:        time.Minute,
+		CommitInterval:       time.Second,
+		LogContentBytes:      256,
+		LogFlushInterval:     100 * time.Millisecond,
 	}
 }
 
@@ -293,6 +329,12 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.IntVar(&c.MaxRequestPartitions, "max-request-partitions", c.MaxRequestPartitions, "partitions one admin request may create or add (KREST_MAX_REQUEST_PARTITIONS)")
 	fs.IntVar(&c.MaxListItems, "max-list-items", c.MaxListItems, "items one list answer holds; longer lists come in pages (KREST_MAX_LIST_ITEMS)")
 	fs.Var(byteSize{&c.MemoryLimit}, "memory-limit", "Go soft memory limit, e.g. 768MiB; 0 picks 90% of the container's limit, else 1GiB or 4x max-buffered-bytes; GOMEMLIMIT wins (KREST_MEMORY_LIMIT)")
+	fs.StringVar(&c.DLQFailurePolicy, "dlq-failure-policy", c.DLQFailurePolicy, "a record that cannot be dead-lettered: pause its partition, or skip it (KREST_DLQ_FAILURE_POLICY)")
+	fs.DurationVar(&c.DLQRetryTimeout, "dlq-retry-timeout", c.DLQRetryTimeout, "how long a dead letter is retried for passing errors (KREST_DLQ_RETRY_TIMEOUT)")
+	fs.DurationVar(&c.DLQPauseRetry, "dlq-pause-retry", c.DLQPauseRetry, "how long a paused partition waits to try its record again; 0 until a rebalance or restart (KREST_DLQ_PAUSE_RETRY)")
+	fs.DurationVar(&c.CommitInterval, "commit-interval", c.CommitInterval, "how often the consumer commits processed offsets (KREST_COMMIT_INTERVAL)")
+	fs.IntVar(&c.LogContentBytes, "log-content-bytes", c.LogContentBytes, "content bytes shown in a consumed message line (KREST_LOG_CONTENT_BYTES)")
+	fs.DurationVar(&c.LogFlushInterval, "log-flush-interval", c.LogFlushInterval, "longest an info line waits in the log buffer (KREST_LOG_FLUSH_INTERVAL)")
 
 	// The environment goes in as the flags' values before parsing, so that
 	// explicit flags win.
@@ -484,6 +526,26 @@ func (c Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 			bad("advertised URL %q must be http:// or https:// and a host, with an optional port and path", c.AdvertisedURL)
 		}
+	}
+	switch c.DLQFailurePolicy {
+	case "pause", "skip":
+	default:
+		bad("dead-letter failure policy must be pause or skip, not %q", c.DLQFailurePolicy)
+	}
+	if c.DLQRetryTimeout <= 0 {
+		bad("dead-letter retry timeout must be positive, not %s", c.DLQRetryTimeout)
+	}
+	if c.DLQPauseRetry < 0 {
+		bad("dead-letter pause retry must not be negative, not %s", c.DLQPauseRetry)
+	}
+	if c.CommitInterval < 100*time.Millisecond {
+		bad("commit interval must be at least 100ms, not %s", c.CommitInterval)
+	}
+	if c.LogContentBytes < 1 {
+		bad("log content bytes must be positive, not %d", c.LogContentBytes)
+	}
+	if c.LogFlushInterval <= 0 {
+		bad("log flush interval must be positive, not %s", c.LogFlushInterval)
 	}
 	if c.MemoryLimit < 0 {
 		bad("memory limit must not be negative, not %d", c.MemoryLimit)

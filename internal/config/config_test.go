@@ -65,6 +65,16 @@ func TestLoad(t *testing.T) {
 			want: func(c *Config) { c.DLQTopic, c.EmbeddedAddr, c.HTTPAddr = "messages.dlq", "[::1]:0", "localhost:0" },
 		},
 		{
+			name: "consumer settings",
+			args: []string{"--dlq-failure-policy", "skip", "--log-content-bytes", "64"},
+			env: map[string]string{"KREST_DLQ_FAILURE_POLICY": "pause", "KREST_DLQ_RETRY_TIMEOUT": "5s", "KREST_DLQ_PAUSE_RETRY": "0",
+				"KREST_COMMIT_INTERVAL": "250ms", "KREST_LOG_FLUSH_INTERVAL": "1s"},
+			want: func(c *Config) {
+				c.DLQTopic, c.DLQFailurePolicy, c.DLQRetryTimeout, c.DLQPauseRetry = "messages.dlq", "skip", 5*time.Second, 0
+				c.CommitInterval, c.LogContentBytes, c.LogFlushInterval = 250*time.Millisecond, 64, time.Second
+			},
+		},
+		{
 			name: "REST Proxy switches",
 			args: []string{"--api-v3=false"},
 			env:  map[string]string{"KREST_API_V2": "false", "KREST_API_V3": "true"},
@@ -138,6 +148,12 @@ func TestLoadRejects(t *testing.T) {
 		{name: "memory limit", args: []string{"--memory-limit", "1.5GiB"}, want: `"1.5GiB" is not a size`},
 		{name: "memory limit unit", env: map[string]string{"KREST_MEMORY_LIMIT": "1GB"}, want: "KREST_MEMORY_LIMIT"},
 		{name: "batch entries", env: map[string]string{"KREST_BATCH_MAX_ENTRIES": "0"}, want: "batch max entries must be positive"},
+		{name: "dlq policy", env: map[string]string{"KREST_DLQ_FAILURE_POLICY": "drop"}, want: "dead-letter failure policy must be pause or skip"},
+		{name: "dlq retry timeout", args: []string{"--dlq-retry-timeout", "0s"}, want: "dead-letter retry timeout must be positive"},
+		{name: "dlq pause retry", args: []string{"--dlq-pause-retry", "-1s"}, want: "dead-letter pause retry must not be negative"},
+		{name: "commit interval", args: []string{"--commit-interval", "10ms"}, want: "commit interval must be at least 100ms"},
+		{name: "log content bytes", args: []string{"--log-content-bytes", "0"}, want: "log content bytes must be positive"},
+		{name: "log flush interval", args: []string{"--log-flush-interval", "0s"}, want: "log flush interval must be positive"},
 		{name: "stray argument", args: []string{"extra"}, want: "unexpected argument"},
 		{name: "unknown flag", args: []string{"--nope"}, want: "flag provided but not defined"},
 	} {

@@ -2,6 +2,8 @@ package consume
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -16,53 +18,109 @@ const (
 	HeaderOffset    = "krest.dlq.offset"
 )
 
-// syncProducer produces and waits; *kgo.Client implements it.
-type syncProducer interface {
-	ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults
+// Writer writes one record and waits for the brokers' acknowledgement,
+// within its own timeout; produce.Producer implements it. Its errors wrap
+// kafka's sentinels (kafka.ErrTooLarge, kafka.ErrUnavailable, …).
+type Writer interface {
+	Write(ctx context.Context, r *kgo.Record) error
 }
 
-var _ syncProducer = (*kgo.Client)(nil)
+// DefaultRetryTimeout is DeadLetterOptions.RetryTimeout when unset.
+const DefaultRetryTimeout = 30 * time.Second
+
+// DeadLetterOptions configure DeadLetters.
+type DeadLetterOptions struct {
+	// Retriable reports whether a Writer error may pass on its own (the
+	// brokers unavailable, a full buffer, a late answer); produce.Retriable
+	// is the one to use with produce.Producer. Such errors are retried with
+	// backoff; any other fails the record at once. Nil treats every error
+	// as retriable.
+	Retriable func(error) bool
+	// RetryTimeout bounds the time one record's attempts may take, from
+	// the first; past it the record fails with the last error. Default
+	// DefaultRetryTimeout. The consumer processes nothing else meanwhile,
+	// so keep it well under the group's rebalance timeout (60 s).
+	RetryTimeout time.Duration
+}
 
 // DeadLetters writes records that could not be processed to a topic, with
 // their key, value, timestamp and headers, plus headers saying why and
 // where they came from.
 type DeadLetters struct {
-	producer syncProducer
-	topic    string
+	w         Writer
+	topic     string
+	retriable func(error) bool
+	timeout   time.Duration
 }
 
-// NewDeadLetters returns a writer to topic through p, which should be an
-// idempotent acks=all producer.
-func NewDeadLetters(p syncProducer, topic string) *DeadLetters {
-	return &DeadLetters{producer: p, topic: topic}
+// NewDeadLetters returns a writer of dead letters to topic through w,
+// which should be an idempotent acks=all producer.
+func NewDeadLetters(w Writer, topic string, opts DeadLetterOptions) (*DeadLetters, error) {
+	switch {
+	case w == nil:
+		return nil, errors.New("dead letters need a writer")
+	case topic == "":
+		return nil, errors.New("dead-letter topic must not be empty")
+	case opts.RetryTimeout < 0:
+		return nil, fmt.Errorf("dead-letter retry timeout must not be negative, not %s", opts.RetryTimeout)
+	}
+	if opts.Retriable == nil {
+		opts.Retriable = func(error) bool { return true }
+	}
+	if opts.RetryTimeout == 0 {
+		opts.RetryTimeout = DefaultRetryTimeout
+	}
+	return &DeadLetters{w: w, topic: topic, retriable: opts.Retriable, timeout: opts.RetryTimeout}, nil
 }
 
-// Send writes r to the dead-letter topic with cause, retrying with backoff
-// until it is acknowledged or ctx ends.
+// Topic is the dead-letter topic.
+func (d *DeadLetters) Topic() string { return d.topic }
+
+// Send writes r to the dead-letter topic with cause. A retriable error is
+// tried again after a backoff (100 ms, doubling up to 5 s) until the retry
+// timeout; Send then returns ErrDeadLetterFailed wrapping the last error,
+// as it does at once for an error that is not retriable. When ctx ends it
+// returns the last error as is.
 func (d *DeadLetters) Send(ctx context.Context, r *kgo.Record, cause error) error {
-	dead := &kgo.Record{
+	deadline := time.Now().Add(d.timeout)
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		// A fresh record each time: after a timeout the previous one may
+		// still be in the client's hands.
+		err := d.w.Write(ctx, d.letter(r, cause))
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return err
+		case !d.retriable(err):
+			return fmt.Errorf("%w to %s: %w", ErrDeadLetterFailed, d.topic, err)
+		case time.Now().Add(backoff).After(deadline):
+			return fmt.Errorf("%w to %s after %d attempts in %s: %w", ErrDeadLetterFailed, d.topic, attempt, d.timeout, err)
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// letter is the dead-letter record for r.
+func (d *DeadLetters) letter(r *kgo.Record, cause error) *kgo.Record {
+	return &kgo.Record{
 		Topic:     d.topic,
 		Key:       r.Key,
 		Value:     r.Value,
 		Timestamp: r.Timestamp,
-		Headers: append(append([]kgo.RecordHeader(nil), r.Headers...),
+		Headers: append(append(make([]kgo.RecordHeader, 0, len(r.Headers)+4), r.Headers...),
 			kgo.RecordHeader{Key: HeaderError, Value: []byte(cause.Error())},
 			kgo.RecordHeader{Key: HeaderTopic, Value: []byte(r.Topic)},
 			kgo.RecordHeader{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
 			kgo.RecordHeader{Key: HeaderOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
 		),
-	}
-	backoff := 100 * time.Millisecond
-	for {
-		err := d.producer.ProduceSync(ctx, dead).FirstErr()
-		if err == nil || ctx.Err() != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 5*time.Second)
 	}
 }

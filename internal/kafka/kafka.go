@@ -81,6 +81,10 @@ type ConsumerOptions struct {
 	Topics []string
 	// SessionTimeout is how long the group waits for a silent member.
 	SessionTimeout time.Duration
+	// CommitInterval is how often the offsets marked as processed are
+	// committed, if any changed. Default DefaultCommitInterval; at least
+	// 100ms.
+	CommitInterval time.Duration
 	// OnRevoked runs before partitions are given up in a rebalance.
 	OnRevoked func(context.Context, *kgo.Client, map[string][]int32)
 	// OnLost runs when partitions were lost without a clean revoke.
@@ -88,6 +92,9 @@ type ConsumerOptions struct {
 	// OnCommit runs after every offset commit, automatic ones included.
 	OnCommit func(*kgo.Client, *kmsg.OffsetCommitRequest, *kmsg.OffsetCommitResponse, error)
 }
+
+// DefaultCommitInterval is ConsumerOptions.CommitInterval when unset.
+const DefaultCommitInterval = time.Second
 
 // The consumer's fetches. The broker holds a fetch until it has
 // ConsumerFetchMinBytes for it or ConsumerFetchMaxWait has passed, so at low
@@ -111,10 +118,13 @@ const (
 )
 
 // NewConsumerClient returns a client in Group that starts from the oldest
-// offset, commits offsets marked as processed every second (and whenever
-// the Group catches up), fetches as the constants above say, and never
-// rebalances while a polled batch is being processed.
+// offset, commits offsets marked as processed every CommitInterval (and
+// only those), fetches as the constants above say, and never rebalances
+// while a polled batch is being processed.
 func NewConsumerClient(opts ConsumerOptions) (*kgo.Client, error) {
+	if opts.CommitInterval == 0 {
+		opts.CommitInterval = DefaultCommitInterval
+	}
 	return kgo.NewClient(append(baseOpts(opts.Options),
 		kgo.ConsumerGroup(opts.Group),
 		kgo.ConsumeTopics(opts.Topics...),
@@ -126,7 +136,7 @@ func NewConsumerClient(opts ConsumerOptions) (*kgo.Client, error) {
 		kgo.FetchMaxBytes(ConsumerFetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(ConsumerFetchMaxPartitionBytes),
 		kgo.AutoCommitMarks(),
-		kgo.AutoCommitInterval(time.Second),
+		kgo.AutoCommitInterval(opts.CommitInterval),
 		kgo.OnPartitionsRevoked(opts.OnRevoked),
 		kgo.OnPartitionsLost(opts.OnLost),
 		kgo.AutoCommitCallback(opts.OnCommit),

@@ -8,6 +8,8 @@
 //	krest_consumed_records_total                           records the consumer processed
 //	krest_dead_lettered_records_total                      records sent to the dead-letter topic
 //	krest_consumer_commit_errors_total                     failed offset commits
+//	krest_dead_letter_failures_total{policy}               records the dead-letter topic did not take, by what became of them (pause, skip)
+//	krest_consumer_paused_partitions                       partitions the consumer stopped fetching for such a record
 //	kafka_*                                                the Kafka clients' own metrics (kprom)
 //
 // Labels are bounded: route is the route pattern, never a raw path or a
@@ -38,6 +40,8 @@ type Metrics struct {
 	consumed      prometheus.Counter
 	deadLettered  prometheus.Counter
 	commitErrors  prometheus.Counter
+	dlqFailures   *prometheus.CounterVec
+	paused        prometheus.Gauge
 }
 
 // New returns a registry holding krest's metrics and the Go and process
@@ -67,6 +71,13 @@ func New() *Metrics {
 	}
 	m.reg.MustRegister(m.duration, m.produced, m.produceErrors, m.consumed, m.deadLettered, m.commitErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.dlqFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "krest_dead_letter_failures_total", Help: "Records the dead-letter topic did not take, by the policy applied to them (pause, skip).",
+	}, []string{"policy"})
+	m.paused = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "krest_consumer_paused_partitions", Help: "Partitions the consumer stopped fetching because a record could be neither processed nor dead-lettered.",
+	})
+	m.reg.MustRegister(m.dlqFailures, m.paused)
 	return m
 }
 
@@ -136,3 +147,10 @@ func (m *Metrics) DeadLettered() { m.deadLettered.Inc() }
 
 // CommitFailed counts one failed offset commit.
 func (m *Metrics) CommitFailed() { m.commitErrors.Inc() }
+
+// DeadLetterFailed counts one record the dead-letter topic did not take;
+// policy ("pause" or "skip") is what became of it.
+func (m *Metrics) DeadLetterFailed(policy string) { m.dlqFailures.WithLabelValues(policy).Inc() }
+
+// PausedPartitions sets the number of partitions the consumer has paused.
+func (m *Metrics) PausedPartitions(n int) { m.paused.Set(float64(n)) }
