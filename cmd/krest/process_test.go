@@ -5,62 +5,229 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"krest/internal/kafkatest"
 )
 
-// TestAtLeastOnceAcrossKill kills -9 a krest mid-way through a backlog and
-// starts another: every record is processed at least once across both.
+// TestAtLeastOnceAcrossKill kills -9 a krest mid-way through a backlog,
+// at the moment the broker receives one of its offset commits, and starts
+// another. The first krest's log lines wait up to 2s in its buffer, longer
+// than the 1s between commits, so a commit that ran ahead of the log would
+// be caught. No record is lost: each one below the group's committed
+// offsets was logged by the first krest, and the second logs every record
+// from those offsets on exactly once and none below them. So the
+// duplicates are exactly the records the first logged after its last
+// commit: at most one commit interval of its work, which the test's slow
+// broker bounds to about 10 k records.
 func TestAtLeastOnceAcrossKill(t *testing.T) {
-	const n = 50_000
-	c := kafkatest.NewCluster(t)
-	fillTopic(t, c.Brokers(), "messages", n)
+	const n, group = 30_000, "message-consumer-group"
+	c := kafkatest.NewFake(t)
+	// Small batches, so that fetches can be small.
+	cl := kafkatest.NewClient(t, c.Brokers(), kgo.MaxBufferedRecords(n), kgo.ProducerBatchMaxBytes(2<<10))
+	adm := kadm.NewClient(cl)
+	ctx := context.Background()
+	if _, err := adm.CreateTopic(ctx, 3, -1, nil, "messages"); err != nil {
+		t.Fatal(err)
+	}
+	if err := produceMessages(ctx, cl, 0, n); err != nil {
+		t.Fatal(err)
+	}
+	// A slow broker: each fetch holds one batch of a partition (about 35
+	// records) and is answered after 10ms, so a krest consumes at most
+	// about 10 k records a second and is mid-backlog at its first commit.
+	c.ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		f := req.(*kmsg.FetchRequest)
+		f.MinBytes, f.MaxBytes = 1, 6<<10
+		for i := range f.Topics {
+			for j := range f.Topics[i].Partitions {
+				f.Topics[i].Partitions[j].PartitionMaxBytes = 2 << 10
+			}
+		}
+		c.SleepControl(func() { <-time.After(10 * time.Millisecond) })
+		return nil, nil, false
+	})
 	// The survivor waits a session timeout for the killed member.
-	args := []string{"--brokers", strings.Join(c.Brokers(), ","), "--session-timeout", "6s"}
-
+	args := []string{"--brokers", strings.Join(c.Brokers(), ","), "--session-timeout", "6s", "--log-flush-interval", "2s"}
 	first := startProcess(t, args...)
-	kafkatest.WaitFor(t, 60*time.Second, func() error {
-		if got := strings.Count(first.logs.String(), "consumed message"); got < n/20 {
-			return fmt.Errorf("first krest consumed %d", got)
+
+	// Once the first krest has consumed, kill it when its next commit
+	// that moves an offset reaches the broker, which then applies it.
+	var consuming atomic.Bool
+	killed := make(chan struct{})
+	c.ControlKey(int16(kmsg.OffsetCommit), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if !consuming.Load() || req.(*kmsg.OffsetCommitRequest).Group != group {
+			return nil, nil, false
+		}
+		c.DropControl()
+		first.kill()
+		close(killed)
+		return nil, nil, false
+	})
+	kafkatest.WaitFor(t, 30*time.Second, func() error {
+		if len(consumedAt(first.logs.String())) == 0 {
+			return errors.New("first krest consumed nothing yet")
 		}
 		return nil
 	})
-	first.kill()
-	before := consumedIDs(first.logs.String())
-	if len(before) >= n {
-		t.Fatalf("first krest consumed all %d records before the kill; the test needs a larger backlog", n)
+	consuming.Store(true)
+	select {
+	case <-killed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first krest made no commit in 30s")
+	}
+	commits := committedOffsets(t, adm, group) // final: its member is dead
+	before := consumedAt(first.logs.String())
+	if logged := sum(perPartition(before)); logged >= n {
+		t.Fatalf("the first krest logged all %d records before its commit; the test needs a slower broker", n)
+	}
+	ends, err := adm.ListEndOffsets(ctx, "messages")
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	second := startProcess(t, args...)
-	var after map[string]int
+	var after map[int32]map[int64]logLine
 	kafkatest.WaitFor(t, 120*time.Second, func() error {
-		logs := second.logs.String()
-		if got := len(before) + strings.Count(logs, "consumed message"); got < n {
-			return fmt.Errorf("consumed %d of %d", got, n)
-		}
-		after = consumedIDs(logs)
-		for i := range n {
-			if id := strconv.Itoa(i); before[id]+after[id] == 0 {
-				return fmt.Errorf("record %s not processed yet", id)
-			}
+		after = consumedAt(second.logs.String())
+		var missing int64
+		ends.Each(func(end kadm.ListedOffset) {
+			missing += end.Offset - max(commits[end.Partition], 0) - int64(len(after[end.Partition]))
+		})
+		if missing > 0 {
+			return fmt.Errorf("second krest has %d records to go", missing)
 		}
 		return nil
 	})
-	dups := 0
-	for i := range n {
-		if id := strconv.Itoa(i); before[id]+after[id] > 1 {
-			dups++
+	ends.Each(func(end kadm.ListedOffset) {
+		p, commit := end.Partition, max(commits[end.Partition], 0)
+		lost := 0
+		for o := range commit {
+			if _, ok := before[p][o]; !ok {
+				lost++
+			}
+			if _, ok := after[p][o]; ok {
+				t.Errorf("partition %d offset %d: below the committed offset %d, yet processed again", p, o, commit)
+			}
+		}
+		if lost > 0 {
+			t.Errorf("partition %d: %d records below the committed offset %d that the first krest never logged: lost", p, lost, commit)
+		}
+		for o := commit; o < end.Offset; o++ {
+			if l := after[p][o]; l.times != 1 {
+				t.Errorf("partition %d offset %d: processed %d times after the restart, want once", p, o, l.times)
+			}
+		}
+	})
+	seen := map[string]bool{}
+	for _, logs := range []map[int32]map[int64]logLine{before, after} {
+		for _, offsets := range logs {
+			for _, l := range offsets {
+				seen[l.id] = true
+			}
 		}
 	}
-	t.Logf("killed after %d records; %d processed again after the restart", len(before), dups)
+	missing := 0
+	for i := range n {
+		if !seen[strconv.Itoa(i)] {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d of %d records were never processed", missing, n)
+	}
+	dups := 0
+	for p, offsets := range before {
+		for o := range offsets {
+			if o >= max(commits[p], 0) {
+				dups++
+			}
+		}
+	}
+	t.Logf("killed after logging %d of %d records, %d committed; %d processed again after the restart",
+		sum(perPartition(before)), n, sum(commits), dups)
+}
+
+// produceMessages writes k messages with ids from, from+1, … to topic
+// messages.
+func produceMessages(ctx context.Context, cl *kgo.Client, from, k int) error {
+	recs := make([]*kgo.Record, k)
+	for i := range recs {
+		id := strconv.Itoa(from + i)
+		recs[i] = &kgo.Record{Topic: "messages", Key: []byte(id), Value: []byte(`{"id":"` + id + `","content":"stream"}`)}
+	}
+	return cl.ProduceSync(ctx, recs...).FirstErr()
+}
+
+// committedOffsets returns group's committed offset of each partition of
+// topic messages (-1 for none), or nothing before the group commits.
+func committedOffsets(t *testing.T, adm *kadm.Client, group string) map[int32]int64 {
+	t.Helper()
+	offsets, err := adm.FetchOffsets(context.Background(), group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	offsets.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == "messages" {
+			out[o.Partition] = o.At
+		}
+	})
+	return out
+}
+
+func sum(m map[int32]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += max(v, 0)
+	}
+	return n
+}
+
+func perPartition(logs map[int32]map[int64]logLine) map[int32]int64 {
+	out := map[int32]int64{}
+	for p, offsets := range logs {
+		out[p] = int64(len(offsets))
+	}
+	return out
+}
+
+// consumedLineRE is a whole "consumed message" line: a process killed
+// while writing may leave the last one cut.
+var consumedLineRE = regexp.MustCompile(`(?m)msg="consumed message" id=(\S+) content=\S+ topic=messages partition=(\d+) offset=(\d+)$`)
+
+// logLine is a record's id and how many times it was logged.
+type logLine struct {
+	id    string
+	times int
+}
+
+// consumedAt returns what the consumer logged, by partition and offset.
+func consumedAt(logs string) map[int32]map[int64]logLine {
+	out := map[int32]map[int64]logLine{}
+	for _, m := range consumedLineRE.FindAllStringSubmatch(logs, -1) {
+		p, _ := strconv.Atoi(m[2])
+		o, _ := strconv.ParseInt(m[3], 10, 64)
+		if out[int32(p)] == nil {
+			out[int32(p)] = map[int64]logLine{}
+		}
+		l := out[int32(p)][o]
+		out[int32(p)][o] = logLine{id: m[1], times: l.times + 1}
+	}
+	return out
 }
 
 // TestEmbeddedRestart runs krest on its embedded broker, stops it with
