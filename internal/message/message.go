@@ -53,8 +53,8 @@ func ParseBytes(b []byte) (id, content []byte, ok bool) {
 	if !ok {
 		return nil, nil, false
 	}
-	i := bytes.IndexByte(rest, '"')
-	if i < 0 || !plainBytes(rest[:i]) {
+	i, ok := plainString(rest)
+	if !ok {
 		return nil, nil, false
 	}
 	id = rest[:i]
@@ -62,8 +62,8 @@ func ParseBytes(b []byte) (id, content []byte, ok bool) {
 	if !ok {
 		return nil, nil, false
 	}
-	i = bytes.IndexByte(rest, '"')
-	if i < 0 || !plainBytes(rest[:i]) || !bytes.Equal(rest[i:], []byte(suffix)) {
+	i, ok = plainString(rest)
+	if !ok || !bytes.Equal(rest[i:], []byte(suffix)) {
 		return nil, nil, false
 	}
 	return id, rest[:i], true
@@ -94,28 +94,35 @@ func asciiPlainRest(s string) bool {
 	return true
 }
 
-// plainBytes reports whether b, read as the inside of a JSON string, is
-// exactly its own value: valid UTF-8 with no escape or control character.
-// It reads eight bytes at a time, and checks UTF-8 only past ASCII.
-func plainBytes(b []byte) bool {
+// plainString finds the quote that ends the JSON string b begins inside
+// of, and reports whether the string before it is exactly its own value:
+// valid UTF-8 with no escape or control character. The quote and any
+// backslash are found with bytes.IndexByte; control characters eight
+// bytes at a time; UTF-8 is checked only past ASCII.
+func plainString(b []byte) (end int, ok bool) {
+	end = bytes.IndexByte(b, '"')
+	if end < 0 || bytes.IndexByte(b[:end], '\\') >= 0 {
+		return end, false
+	}
 	const lsb, msb = 0x0101010101010101, 0x8080808080808080
-	ascii := true
+	s := b[:end]
+	// high gathers the bytes' high bits (set: not ASCII); ctl sets the
+	// high bit of some byte exactly when some byte was below 0x20.
+	var high, ctl uint64
 	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		bs := x ^ (lsb * '\\')
-		// A byte below 0x20, or a backslash (a zero byte of bs): exact
-		// about whether some byte matches, if not which.
-		if (x-lsb*0x20)&^x&msb != 0 || (bs-lsb)&^bs&msb != 0 {
-			return false
-		}
-		ascii = ascii && x&msb == 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		high |= x
+		ctl |= (x - lsb*0x20) &^ x
 	}
-	for _, c := range b[i:] {
-		if c < 0x20 || c == '\\' {
-			return false
+	for _, c := range s[i:] {
+		high |= uint64(c)
+		if c < 0x20 {
+			ctl = msb
 		}
-		ascii = ascii && c < utf8.RuneSelf
 	}
-	return ascii || utf8.Valid(b)
+	if ctl&msb != 0 {
+		return end, false
+	}
+	return end, high&msb == 0 || utf8.Valid(s)
 }

@@ -52,8 +52,11 @@ func FuzzCodec(f *testing.F) {
 		if got := AppendString([]byte("x"), id); !bytes.Equal(got[1:], want) {
 			t.Fatalf("AppendString(%q) = %s, want %s", id, got[1:], want)
 		}
-		if got, want := plainBytes([]byte(raw)), plainBytesByByte([]byte(raw)); got != want {
-			t.Fatalf("plainBytes(%q) = %v, want %v", raw, got, want)
+		for _, from := range []int{0, len(prefix)} {
+			b := []byte(raw)[min(from, len(raw)):]
+			if end, ok := plainString(b); ok != plainStringByByte(b) || ok && b[end] != '"' {
+				t.Fatalf("plainString(%q) = %d, %v, want %v", b, end, ok, !ok)
+			}
 		}
 		pid, pcontent, ok := Parse([]byte(raw))
 		if bid, bcontent, bok := ParseBytes([]byte(raw)); string(bid) != pid || string(bcontent) != pcontent || bok != ok {
@@ -71,12 +74,18 @@ func FuzzCodec(f *testing.F) {
 	})
 }
 
-// plainBytesByByte is plainBytes one byte at a time.
-func plainBytesByByte(b []byte) bool {
-	for _, c := range b {
+// plainStringByByte is plainString's verdict, one byte at a time: b holds
+// a quote, and what comes before the first one is valid UTF-8 with no
+// control character or backslash.
+func plainStringByByte(b []byte) bool {
+	end := bytes.IndexByte(b, '"')
+	if end < 0 {
+		return false
+	}
+	for _, c := range b[:end] {
 		if c < 0x20 || c == '\\' {
 			return false
 		}
 	}
-	return utf8.Valid(b)
+	return utf8.Valid(b[:end])
 }
