@@ -123,7 +123,12 @@ func TestLogSinkFlush(t *testing.T) {
 // TestLogSinkAllocations: a valid message costs no allocation below info,
 // nor at info through krest's handler.
 func TestLogSinkAllocations(t *testing.T) {
-	h, err := logline.NewHandler(io.Discard, logline.HandlerOptions{})
+	w, err := logline.NewWriter(io.Discard, logline.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	h, err := logline.NewHandler(w, logline.HandlerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,15 @@ type Handler struct {
 	slow  slog.Handler
 	fast  bool
 	clock *clock
+	msg   *messageParts
+}
+
+// messageParts are the constant pieces of HandleMessage's line in the
+// handler's format, and the last topic written, formatted.
+type messageParts struct {
+	time, level, content, topic, partition, offset, size, end string
+
+	lastTopic atomic.Pointer[[2]string] // topic, and as formatted
 }
 
 var _ slog.Handler = (*Handler)(nil)
@@ -53,6 +62,23 @@ func NewHandler(w io.Writer, opts HandlerOptions) (*Handler, error) {
 		opts.Level = slog.LevelInfo
 	}
 	h := &Handler{w: w, json: opts.JSON, level: opts.Level, fast: true, clock: &clock{}}
+	part := func(key string, first bool) string { return string(h.appendKey(nil, key, !first)) }
+	h.msg = &messageParts{
+		time:      part(slog.TimeKey, true),
+		level:     part(slog.LevelKey, false),
+		content:   part("content", false),
+		topic:     part("topic", false),
+		partition: part("partition", false),
+		offset:    part("offset", false),
+		size:      part("content_bytes", false),
+		end:       "\n",
+	}
+	// After the level key: the level, the message and the id key.
+	h.msg.level += string(h.appendKey(h.appendString(h.appendKey(h.appendString(nil, slog.LevelInfo.String()),
+		slog.MessageKey, true), "consumed message"), "id", true))
+	if opts.JSON {
+		h.msg.time, h.msg.end = "{"+h.msg.time, "}\n"
+	}
 	if f, ok := w.(interface{ Flush() error }); ok {
 		h.flush = f.Flush
 	}
@@ -112,9 +138,12 @@ func (h *Handler) write(ctx context.Context, r slog.Record) error {
 	return h.slow.Handle(ctx, r)
 }
 
-// writeLine writes the line appendLine appends to a pooled buffer, unless
-// appendLine reports false.
+// writeLine writes the line appendLine appends, unless appendLine reports
+// false: in place in a Writer's buffer, or through a pooled one.
 func (h *Handler) writeLine(appendLine func([]byte) ([]byte, bool)) (bool, error) {
+	if w, ok := h.w.(*Writer); ok {
+		return w.appendLine(appendLine)
+	}
 	bp := bufPool.Get().(*[]byte)
 	b, ok := appendLine((*bp)[:0])
 	var err error
@@ -135,29 +164,42 @@ func (h *Handler) writeLine(appendLine func([]byte) ([]byte, bool)) (bool, error
 // and content_bytes=size after them when size is more than len(content).
 // It costs none of the record's building and copies. It reports false,
 // having written nothing, when the handler has attributes or groups of its
-// own, or t a year slog's JSON handler refuses: then use Handle.
+// own, or t is zero or in a year slog's JSON handler refuses: then use
+// Handle.
 func (h *Handler) HandleMessage(t time.Time, id, content []byte, size int, topic string, partition int32, offset int64) (bool, error) {
 	if !h.fast {
 		return false, nil
 	}
+	if t.IsZero() {
+		return false, nil
+	}
+	m := h.msg
 	return h.writeLine(func(b []byte) ([]byte, bool) {
-		b, ok := h.appendHeader(b, t, slog.LevelInfo, "consumed message")
+		b, ok := h.clock.appendTime(append(b, m.time...), t, h.json)
 		if !ok {
 			return b, false
 		}
-		b = appendText(h, h.appendKey(b, "id", true), id)
-		b = appendText(h, h.appendKey(b, "content", true), content)
-		b = h.appendString(h.appendKey(b, "topic", true), topic)
-		b = strconv.AppendInt(h.appendKey(b, "partition", true), int64(partition), 10)
-		b = strconv.AppendInt(h.appendKey(b, "offset", true), offset, 10)
+		b = appendText(h, append(b, m.level...), id)
+		b = appendText(h, append(b, m.content...), content)
+		b = append(append(b, m.topic...), m.formatTopic(h, topic)...)
+		b = strconv.AppendInt(append(b, m.partition...), int64(partition), 10)
+		b = strconv.AppendInt(append(b, m.offset...), offset, 10)
 		if size > len(content) {
-			b = strconv.AppendInt(h.appendKey(b, "content_bytes", true), int64(size), 10)
+			b = strconv.AppendInt(append(b, m.size...), int64(size), 10)
 		}
-		if h.json {
-			b = append(b, '}')
-		}
-		return append(b, '\n'), true
+		return append(b, m.end...), true
 	})
+}
+
+// formatTopic returns topic as h writes it, formatting it only when it
+// is not the last one.
+func (m *messageParts) formatTopic(h *Handler, topic string) string {
+	if last := m.lastTopic.Load(); last != nil && last[0] == topic {
+		return last[1]
+	}
+	f := string(h.appendString(nil, topic))
+	m.lastTopic.Store(&[2]string{topic, f})
+	return f
 }
 
 // appendRecord appends r's line to b as slog's handler would write it, or
@@ -269,7 +311,8 @@ func needsQuoting[S text](s S) bool {
 	}
 	for i := 0; i < len(s); {
 		if i+8 <= len(s) {
-			if x := load8(s, i); (x|below(x, ' ')|equal(x, ' ')|equal(x, '"')|equal(x, '='))&msb == 0 {
+			// Below '!': a control character or a space.
+			if x := load8(s, i); (x|below(x, '!')|equal(x, '"')|equal(x, '='))&msb == 0 {
 				i += 8
 				continue
 			}

@@ -104,6 +104,46 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// appendLine appends a line built by build to the buffer in place, as
+// Write would write it, unless build reports false. It saves a Handler
+// the copy through its own buffer.
+func (w *Writer) appendLine(build func([]byte) ([]byte, bool)) (bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		b, ok := build(nil)
+		if !ok {
+			return false, nil
+		}
+		_, err := w.out.Write(b)
+		return true, err
+	}
+	// Room for a line of up to lineRoom without growing the buffer.
+	if len(w.buf) > 0 && len(w.buf) > w.size-lineRoom {
+		if err := w.flushLocked(); err != nil {
+			return false, err
+		}
+	}
+	start := len(w.buf)
+	b, ok := build(w.buf)
+	if !ok {
+		w.buf = w.buf[:start]
+		return false, nil
+	}
+	w.buf = b
+	if len(w.buf) < w.size {
+		return true, nil
+	}
+	err := w.flushLocked()
+	if cap(w.buf) > 2*w.size { // a long line grew it: give that back
+		w.buf = make([]byte, 0, w.size)
+	}
+	return true, err
+}
+
+// lineRoom is the room appendLine keeps for a line.
+const lineRoom = 4 << 10
+
 // Flush writes the buffer out and returns the output's error. The buffer
 // is emptied either way: what the output refused is not tried again.
 func (w *Writer) Flush() error {

@@ -157,3 +157,40 @@ func TestHandlerFlushesWarnings(t *testing.T) {
 		t.Error("NewHandler(nil) accepted")
 	}
 }
+
+// TestHandlerWritesInPlace: lines a Handler builds in a Writer's buffer
+// come out whole and in order with the ones slog's handler writes, a line
+// it gives up on half-built leaves nothing behind, and a line longer than
+// the buffer comes out whole.
+func TestHandlerWritesInPlace(t *testing.T) {
+	for _, size := range []int{100, DefaultBufferBytes} {
+		out := newOutput()
+		w := newWriter(t, out, WriterOptions{FlushInterval: time.Hour, BufferBytes: size})
+		h, err := NewHandler(w, HandlerOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logger := slog.New(h)
+		long := strings.Repeat("x", 300)
+		logger.Info("one", "k", "v")
+		logger.Info("two", "k", "v", "f", 1.5) // half built, then left to slog
+		logger.Info("three", "long", long)
+		at := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+		if ok, err := h.HandleMessage(at, []byte("1"), []byte("hi"), 2, "m", 0, 7); !ok || err != nil {
+			t.Fatalf("HandleMessage: %v, %v", ok, err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.Join(out.got(), ""), "\n")
+		want := []string{"msg=one k=v", "msg=two k=v f=1.5", "msg=three long=" + long, `msg="consumed message" id=1 content=hi topic=m partition=0 offset=7`, ""}
+		if len(lines) != len(want) {
+			t.Fatalf("buffer %d: lines %q", size, lines)
+		}
+		for i, l := range lines[:len(lines)-1] {
+			if !strings.HasPrefix(l, "time=") || !strings.HasSuffix(l, " level=INFO "+want[i]) {
+				t.Errorf("buffer %d: line %d is %q, want it to end with %q", size, i, l, want[i])
+			}
+		}
+	}
+}
