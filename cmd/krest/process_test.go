@@ -205,9 +205,9 @@ func perPartition(logs map[int32]map[int64]logLine) map[int32]int64 {
 	return out
 }
 
-// consumedLineRE is a whole "consumed message" line: a process killed
+// wholeConsumedLineRE is a whole "consumed message" line: a process killed
 // while writing may leave the last one cut.
-var consumedLineRE = regexp.MustCompile(`(?m)msg="consumed message" id=(\S+) content=\S+ topic=messages partition=(\d+) offset=(\d+)$`)
+var wholeConsumedLineRE = regexp.MustCompile(`(?m)msg="consumed message" id=(\S+) content=\S+ topic=messages partition=(\d+) offset=(\d+)$`)
 
 // logLine is a record's id and how many times it was logged.
 type logLine struct {
@@ -218,7 +218,7 @@ type logLine struct {
 // consumedAt returns what the consumer logged, by partition and offset.
 func consumedAt(logs string) map[int32]map[int64]logLine {
 	out := map[int32]map[int64]logLine{}
-	for _, m := range consumedLineRE.FindAllStringSubmatch(logs, -1) {
+	for _, m := range wholeConsumedLineRE.FindAllStringSubmatch(logs, -1) {
 		p, _ := strconv.Atoi(m[2])
 		o, _ := strconv.ParseInt(m[3], 10, 64)
 		if out[int32(p)] == nil {
