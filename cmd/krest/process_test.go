@@ -256,6 +256,10 @@ func TestEmbeddedRestart(t *testing.T) {
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("SIGTERM took %s to exit", took)
 	}
+	// Its log buffer was written out before it exited.
+	if !strings.HasSuffix(strings.TrimSpace(first.logs.String()), "msg=stopped") {
+		t.Errorf("the last line logged before exit is missing:\n%s", first.logs)
+	}
 
 	second := startProcess(t, args...)
 	second.waitReady(t)
