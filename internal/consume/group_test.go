@@ -136,8 +136,8 @@ func startGroup(t *testing.T, brokers []string, o groupOptions) (g *consume.Grou
 	if o.produceTimeout == 0 {
 		o.produceTimeout = 2 * time.Second
 	}
-	pcl, err := kafka.NewProducerClient(kafka.ProducerOptions{Options: kafka.Options{Brokers: brokers, ClientID: "dlq"},
-		MaxBufferedRecords: 100, MaxBufferedBytes: 1 << 20})
+	pcl, err := kafka.NewProducerClient(produce.ClientOptions(kafka.ProducerOptions{Options: kafka.Options{Brokers: brokers, ClientID: "dlq"},
+		MaxBufferedRecords: 100, MaxBufferedBytes: 1 << 20}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,19 +505,22 @@ func TestDeadLetterFailure(t *testing.T) {
 	})
 }
 
-// TestDeadLetterRetries has the brokers refuse every produce with
-// NOT_ENOUGH_REPLICAS, a passing error, for a while: a short outage is
-// retried through and the record dead-lettered; a lasting one ends at the
-// retry timeout and the partition pauses, naming the outage.
+// TestDeadLetterRetries has the brokers refuse produce requests with
+// NOT_ENOUGH_REPLICAS, a passing error: a short outage (a few requests
+// refused, which the producer retries within its timeout) is retried
+// through and the record dead-lettered; a lasting one (every request
+// refused) ends at the retry timeout and the partition pauses, naming the
+// outage.
 func TestDeadLetterRetries(t *testing.T) {
 	const perPartition, badAt = 10, 4
 	for _, tt := range []struct {
-		name   string
-		outage time.Duration
-		paused bool
+		name                         string
+		refusals                     int64 // 0: every request
+		produceTimeout, retryTimeout time.Duration
+		paused                       bool
 	}{
-		{"short outage", 1500 * time.Millisecond, false},
-		{"lasting outage", time.Hour, true},
+		{"short outage", 3, 5 * time.Second, 10 * time.Second, false},
+		{"lasting outage", 0, 500 * time.Millisecond, 3 * time.Second, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := kafkatest.NewFake(t)
@@ -527,21 +530,18 @@ func TestDeadLetterRetries(t *testing.T) {
 				[]kadm.AlterConfig{{Op: kadm.SetConfig, Name: "max.message.bytes", Value: &large}}, "in.dlq"); err != nil {
 				t.Fatal(err)
 			}
-			var refusing atomic.Bool
-			refusing.Store(true)
 			var refused atomic.Int64
 			c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 				c.KeepControl()
-				if !refusing.Load() {
+				if tt.refusals > 0 && refused.Load() >= tt.refusals {
 					return nil, nil, false
 				}
 				refused.Add(1)
 				return refuseProduce(req.(*kmsg.ProduceRequest), kerr.NotEnoughReplicas.Code), nil, true
 			})
-			time.AfterFunc(tt.outage, func() { refusing.Store(false) })
 			h := newRecorder()
 			g, _ := startGroup(t, c.Brokers(), groupOptions{handler: h, policy: consume.PolicyPause,
-				produceTimeout: 500 * time.Millisecond, retryTimeout: 3 * time.Second})
+				produceTimeout: tt.produceTimeout, retryTimeout: tt.retryTimeout})
 			if tt.paused {
 				kafkatest.WaitFor(t, 20*time.Second, func() error {
 					p := g.Paused()
