@@ -53,40 +53,45 @@ type v2Header struct {
 // decodeV2Produce decodes the body of a v2 produce request whose records
 // embed format (v2FormatBinary: base64; any other: JSON) into records for
 // topic; partition, if not negative, is the route's and pins every record.
-// Records share one allocation.
+// Records share one allocation, and their bytes another (recordBytes):
+// none is a slice of body.
 //
 // Invariants (FuzzDecodeV2Produce): it never panics, and it fails only
-// with a 4xx apiError. Otherwise it returns one record per element of
-// "records", at least one, in order, each for topic, with the key and
-// value the request embeds: the bytes its base64 string decodes to
-// (binary), or its JSON value written compactly (JSON); nil for null or
-// absent. A record is pinned to a partition only if the request names
-// one, and never to one but the route's. More than maxRecords records fail
-// the whole request.
+// with a 4xx apiError. A body of at most maxRecords records fails exactly
+// when decoding it strictly with encoding/json (unmarshalStrict) into a
+// v2ProduceRequest fails, with that error, or when a record does not
+// convert; otherwise it returns one record per element of "records", at
+// least one, in order, each for topic, with the key and value the request
+// embeds: the bytes its base64 string decodes to (binary), or its JSON
+// value written compactly (JSON); nil for null or absent. A record is
+// pinned to a partition only if the request names one, and never to one
+// but the route's. A records array of more than maxRecords records fails
+// the whole request at the record past them, unread.
 func decodeV2Produce(body []byte, format, topic string, partition int32, maxRecords int) ([]*kgo.Record, error) {
 	var req v2ProduceRequest
-	if err := unmarshalStrict(body, &req); err != nil {
+	switch err := decodeV2Request(body, &req, maxRecords); {
+	case err == errRecordCap:
+		return nil, invalidPayload(fmt.Sprintf("records holds more than %d records, the most krest takes in one request", maxRecords))
+	case err != nil:
 		return nil, err
-	}
-	switch n := len(req.Records); {
-	case n == 0:
+	case len(req.Records) == 0:
 		return nil, invalidPayload("records must hold at least one record")
-	case n > maxRecords:
-		return nil, invalidPayload(fmt.Sprintf("records holds %d records; krest takes at most %d in one request", n, maxRecords))
 	}
 	recs := make([]kgo.Record, len(req.Records))
 	out := make([]*kgo.Record, len(req.Records))
-	for i, in := range req.Records {
+	mem := newRecordBytes(len(body))
+	for i := range req.Records {
+		in := &req.Records[i]
 		r := &recs[i]
 		r.Topic = topic
 		var err error
-		if r.Key, err = v2Data(in.Key, format, i, "key"); err != nil {
+		if r.Key, err = v2Data(&mem, in.Key, format, i, "key"); err != nil {
 			return nil, err
 		}
-		if r.Value, err = v2Data(in.Value, format, i, "value"); err != nil {
+		if r.Value, err = v2Data(&mem, in.Value, format, i, "value"); err != nil {
 			return nil, err
 		}
-		if r.Headers, err = v2Headers(in.Headers, i); err != nil {
+		if r.Headers, err = v2Headers(&mem, in.Headers, i); err != nil {
 			return nil, err
 		}
 		if r.Timestamp, err = v2Time(in.Timestamp, i); err != nil {
@@ -105,27 +110,28 @@ func decodeV2Produce(body []byte, format, topic string, partition int32, maxReco
 	return out, nil
 }
 
-// v2Data converts the key or value (what) of record i to its bytes.
-func v2Data(raw json.RawMessage, format string, i int, what string) ([]byte, error) {
+// v2Data converts the key or value (what) of record i to its bytes, in
+// mem.
+func v2Data(mem *recordBytes, raw json.RawMessage, format string, i int, what string) ([]byte, error) {
 	if jsonNull(raw) {
 		return nil, nil
 	}
 	if format != v2FormatBinary {
-		return compactJSON(raw), nil
+		return mem.compact(raw), nil
 	}
 	s, ok := jsonText(raw)
 	if !ok {
 		return nil, conversionFailed(fmt.Sprintf("records[%d].%s must be a base64 string, not %s", i, what, raw))
 	}
-	b, ok := decodeBase64(s)
+	b, ok := mem.base64(s)
 	if !ok {
 		return nil, conversionFailed(fmt.Sprintf("records[%d].%s is not valid base64: %s", i, what, raw))
 	}
 	return b, nil
 }
 
-// v2Headers converts the headers of record i.
-func v2Headers(hs []v2Header, i int) ([]kgo.RecordHeader, error) {
+// v2Headers converts the headers of record i, their values into mem.
+func v2Headers(mem *recordBytes, hs []v2Header, i int) ([]kgo.RecordHeader, error) {
 	if len(hs) == 0 {
 		return nil, nil
 	}
@@ -145,7 +151,7 @@ func v2Headers(hs []v2Header, i int) ([]kgo.RecordHeader, error) {
 			continue
 		}
 		var ok bool
-		if out[j].Value, ok = base64JSON(h.Value); !ok {
+		if out[j].Value, ok = mem.base64JSON(h.Value); !ok {
 			return nil, conversionFailed(fmt.Sprintf("records[%d].headers[%d].value must be a base64 string, not %s", i, j, h.Value))
 		}
 	}
@@ -158,7 +164,7 @@ func v2Time(raw json.RawMessage, i int) (time.Time, error) {
 	if jsonNull(raw) {
 		return time.Time{}, nil
 	}
-	if ms, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+	if ms, ok := parseMillis(raw); ok {
 		return time.UnixMilli(ms), nil
 	}
 	if s, ok := jsonText(raw); ok {
@@ -167,6 +173,31 @@ func v2Time(raw json.RawMessage, i int) (time.Time, error) {
 		}
 	}
 	return time.Time{}, invalidPayload(fmt.Sprintf("records[%d].timestamp must be milliseconds since the Unix epoch or an RFC 3339 time, not %s", i, raw))
+}
+
+// parseMillis parses raw as strconv.ParseInt does, in base 10 to an
+// int64, without an allocation for the numbers of up to 18 digits that
+// milliseconds since the epoch are.
+func parseMillis(raw []byte) (int64, bool) {
+	digits := raw
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 {
+		ms, err := strconv.ParseInt(string(raw), 10, 64)
+		return ms, err == nil
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if raw[0] == '-' {
+		n = -n
+	}
+	return n, true
 }
 
 // invalidPayload is upstream's 422 for a well-formed body that cannot be

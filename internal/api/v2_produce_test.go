@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -112,10 +113,50 @@ func TestV2ProduceUnavailable(t *testing.T) {
 	}
 }
 
+// TestDecodeRecordCap checks that the multi-record routes stop decoding at
+// the record past their cap: the answer is the cap's 422 whatever follows,
+// and decoding a body of a million bytes of empty records takes a small
+// part of that in memory.
+func TestDecodeRecordCap(t *testing.T) {
+	const max = 1000
+	many := strings.Repeat("{},", 350_000) + "{}]}"
+	for _, tt := range []struct {
+		name, body string
+		message    string
+	}{
+		{"v2", `{"records":[` + many, "Payload error. records holds more than 1000 records, the most krest takes in one request"},
+		{"v2 then not JSON", `{"records":[` + strings.Repeat("{},", max+1) + "not JSON", "Payload error. records holds more than 1000 records, the most krest takes in one request"},
+		{"batch", `{"entries":[` + many, "Too many entries in batch. krest takes at most 1000."},
+		{"batch then not JSON", `{"entries":[` + strings.Repeat("{},", max+1) + "not JSON", "Too many entries in batch. krest takes at most 1000."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := []byte(tt.body)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			var err error
+			if strings.HasPrefix(tt.name, "v2") {
+				_, err = decodeV2Produce(body, v2FormatBinary, "t", -1, max)
+			} else {
+				_, err = decodeV3Batch(body, "t", max)
+			}
+			runtime.ReadMemStats(&after)
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity || ae.Message != tt.message {
+				t.Fatalf("error %v, want 422 %q", err, tt.message)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20/4 {
+				t.Errorf("decoding %d bytes allocated %d bytes", len(body), n)
+			}
+		})
+	}
+}
+
 // fuzzMaxRecords is the record cap the decoders' fuzz tests run with.
 const fuzzMaxRecords = 3
 
-// FuzzDecodeV2Produce checks decodeV2Produce's invariants (see its doc).
+// FuzzDecodeV2Produce checks decodeV2Produce's invariants (see its doc),
+// its decoding against encoding/json's (recordJSON's doc), and that no
+// record keeps a byte of the body.
 func FuzzDecodeV2Produce(f *testing.F) {
 	for _, seed := range []string{
 		`{"records":[{"value":{"foo":"bar"}}]}`,
@@ -125,6 +166,10 @@ func FuzzDecodeV2Produce(f *testing.F) {
 		`{"records":[{"value":1,"timestamp":"2024-02-03T04:05:06Z"}],"value_schema_id":3}`,
 		`{"records":[]}`, `{"records":[{"value":"\u00e9\ud800"}]}`, `{"records":[{"value":[1, {"a" : "b c"}]}]}`,
 		`[]`, `null`, ``, `{"records":[{"partition":-1}]}`,
+		`{"records":[{},{},{},{}]}`, `{"records":[{},{},{},{}],"records":[{}]}`, `{"records":[{"key":"a"},{}],"records":[{"value":"b"}]}`,
+		`{"RECORDS":[{"Value":"eA==","\u006bey":null,"\u212aey":"eQ=="}],"key_schema":"s","KEY_SCHEMA":null}`,
+		`{"records":[{"timestamp":-1}]}`, `{"records":[{"timestamp":"1969-12-31T23:59:59.999Z"}]}`,
+		`{"records":[{"partition":2147483648,"offset":1}]} x`, `{"records":[{"value":01}]}`, `{"records":[{"value":"\x"}]}`,
 	} {
 		f.Add([]byte(seed), true, int32(-1))
 		f.Add([]byte(seed), false, int32(2))
@@ -134,9 +179,19 @@ func FuzzDecodeV2Produce(f *testing.F) {
 		if binary {
 			format = v2FormatBinary
 		}
-		var req v2ProduceRequest
-		reqErr := json.Unmarshal(body, &req)
-		recs, err := decodeV2Produce(bytes.Clone(body), format, "t", partition, fuzzMaxRecords)
+		var req, got v2ProduceRequest
+		reqErr := unmarshalStrict(body, &req)
+		switch gotErr := decodeV2Request(body, &got, fuzzMaxRecords); {
+		case gotErr == errRecordCap:
+			if reqErr == nil && len(req.Records) <= fuzzMaxRecords && !repeatedKey(body, "records") {
+				t.Fatalf("%q: cut at %d records, but holds %d", body, fuzzMaxRecords, len(req.Records))
+			}
+		default:
+			agree(t, body, got, gotErr, req, reqErr)
+		}
+		buf := bytes.Clone(body)
+		recs, err := decodeV2Produce(buf, format, "t", partition, fuzzMaxRecords)
+		scribble(buf)
 		if err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) || ae.Status < 400 || ae.Status > 499 {
@@ -158,6 +213,14 @@ func FuzzDecodeV2Produce(f *testing.F) {
 			}{{in.Key, r.Key}, {in.Value, r.Value}} {
 				if want := v2Want(t, kv.raw, binary); !bytes.Equal(kv.got, want) || (kv.got == nil) != (want == nil) {
 					t.Fatalf("%q: record %d has %q for %s, want %q", body, i, kv.got, kv.raw, want)
+				}
+			}
+			if len(r.Headers) != len(in.Headers) {
+				t.Fatalf("%q: record %d has %d headers, want %d", body, i, len(r.Headers), len(in.Headers))
+			}
+			for j, h := range in.Headers {
+				if want := v2Want(t, h.Value, true); !bytes.Equal(r.Headers[j].Value, want) || (r.Headers[j].Value == nil) != (want == nil) {
+					t.Fatalf("%q: record %d header %d is %q, want %q", body, i, j, r.Headers[j].Value, want)
 				}
 			}
 			pinned := r.Context != nil // the mark ToPartition leaves

@@ -49,25 +49,29 @@ type batchEntry struct {
 // with at most maxEntries entries.
 //
 // Invariants (FuzzDecodeV3Batch): it never panics, and it fails only with a
-// 4xx apiError. Otherwise it returns one entry per element of "entries", at
-// least one and at most maxEntries, in order, their ids distinct strings
-// of 1 to 80 characters; each has a record exactly when it has no error,
-// and that record is the one decodeV3Record makes of the entry without its
-// id.
+// 4xx apiError. A body of at most maxEntries entries fails exactly when
+// decoding it strictly with encoding/json (unmarshalStrict) into a
+// v3BatchRequest fails, with that error (but for the field paths, which
+// leave out the embedded struct), or when it has no entries or an id is
+// not a distinct string of 1 to 80 characters; otherwise it returns one
+// entry per element of "entries", in order, each with a record exactly
+// when it has no error, and that record is the one decodeV3Record makes of
+// the entry without its id. An entries array of more than maxEntries
+// entries fails at the entry past them, unread.
 func decodeV3Batch(body []byte, topic string, maxEntries int) ([]batchEntry, error) {
 	var req v3BatchRequest
-	if err := unmarshalStrict(body, &req); err != nil {
-		return nil, err
-	}
-	switch n := len(req.Entries); {
-	case n == 0:
-		return nil, &apiError{http.StatusUnprocessableEntity, codeBadBatch, batchEmpty}
-	case n > maxEntries:
+	switch err := decodeV3Request(body, &req, maxEntries); {
+	case err == errRecordCap:
 		return nil, &apiError{http.StatusUnprocessableEntity, codeBadBatch,
 			fmt.Sprintf("%s krest takes at most %d.", batchTooLarge, maxEntries)}
+	case err != nil:
+		return nil, err
+	case len(req.Entries) == 0:
+		return nil, &apiError{http.StatusUnprocessableEntity, codeBadBatch, batchEmpty}
 	}
 	entries := make([]batchEntry, len(req.Entries))
 	recs := make([]kgo.Record, len(req.Entries))
+	mem := newRecordBytes(len(body))
 	seen := make(map[string]struct{}, len(req.Entries))
 	for i := range req.Entries {
 		in := &req.Entries[i]
@@ -81,7 +85,7 @@ func decodeV3Batch(body []byte, topic string, maxEntries int) ([]batchEntry, err
 			return nil, &apiError{http.StatusUnprocessableEntity, codeBadBatch, batchIDsRepeated}
 		}
 		seen[e.id] = struct{}{}
-		if e.types, e.err = in.record(&recs[i], topic); e.err == nil {
+		if e.types, e.err = in.record(&recs[i], topic, &mem); e.err == nil {
 			e.rec = &recs[i]
 		}
 	}

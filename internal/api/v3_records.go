@@ -63,32 +63,36 @@ const (
 // its body.
 //
 // Invariants (FuzzDecodeV3Record): it never panics, and it fails only with
-// a 4xx apiError. Otherwise the record is for topic, and its key (value)
-// is present in the request exactly when types.key (types.value) is not
-// empty: BINARY the bytes its base64 string decodes to, STRING the string's
-// UTF-8 bytes, JSON the JSON value written compactly, nil for null data.
+// a 4xx apiError. It fails exactly when decoding data strictly with
+// encoding/json (unmarshalStrict) into a v3Record fails, with that error,
+// or when the record does not convert. Otherwise the record is for topic,
+// and its key (value) is present in the request exactly when types.key
+// (types.value) is not empty: BINARY the bytes its base64 string decodes
+// to, STRING the string's UTF-8 bytes, JSON the JSON value written
+// compactly, nil for null data; no byte of it is a byte of data.
 func decodeV3Record(data []byte, topic string) (*kgo.Record, v3Types, error) {
 	var in v3Record
-	if err := unmarshalStrict(data, &in); err != nil {
+	if err := decodeV3Body(data, &in); err != nil {
 		return nil, v3Types{}, err
 	}
 	r := new(kgo.Record)
-	types, err := in.record(r, topic)
+	mem := newRecordBytes(len(data))
+	types, err := in.record(r, topic, &mem)
 	if err != nil {
 		return nil, types, err
 	}
 	return r, types, nil
 }
 
-// record fills r, a zero record, with in for topic.
-func (in *v3Record) record(r *kgo.Record, topic string) (v3Types, error) {
+// record fills r, a zero record, with in for topic, its bytes in mem.
+func (in *v3Record) record(r *kgo.Record, topic string, mem *recordBytes) (v3Types, error) {
 	r.Topic = topic
 	var types v3Types
 	var err error
-	if r.Key, types.key, err = in.Key.bytes("key"); err != nil {
+	if r.Key, types.key, err = in.Key.bytes(mem, "key"); err != nil {
 		return types, err
 	}
-	if r.Value, types.value, err = in.Value.bytes("value"); err != nil {
+	if r.Value, types.value, err = in.Value.bytes(mem, "value"); err != nil {
 		return types, err
 	}
 	if len(in.Headers) > 0 {
@@ -102,7 +106,7 @@ func (in *v3Record) record(r *kgo.Record, topic string) (v3Types, error) {
 				continue
 			}
 			var ok bool
-			if r.Headers[i].Value, ok = base64JSON(h.Value); !ok {
+			if r.Headers[i].Value, ok = mem.base64JSON(h.Value); !ok {
 				return types, badRequest(fmt.Sprintf("headers[%d].value=%s is not a valid base64 string.", i, h.Value))
 			}
 		}
@@ -126,9 +130,9 @@ func (in *v3Record) record(r *kgo.Record, topic string) (v3Types, error) {
 	return types, nil
 }
 
-// bytes converts a key or value (what) to its bytes, and returns the type
-// its report names; a nil d is no key or value at all.
-func (d *v3Data) bytes(what string) ([]byte, string, error) {
+// bytes converts a key or value (what) to its bytes, in mem, and returns
+// the type its report names; a nil d is no key or value at all.
+func (d *v3Data) bytes(mem *recordBytes, what string) ([]byte, string, error) {
 	if d == nil {
 		return nil, "", nil
 	}
@@ -152,9 +156,9 @@ func (d *v3Data) bytes(what string) ([]byte, string, error) {
 	}
 	switch typ {
 	case v3JSON:
-		return compactJSON(d.Data), typ, nil
+		return mem.compact(d.Data), typ, nil
 	case v3String:
-		s, ok := jsonText(d.Data)
+		s, ok := mem.text(d.Data)
 		if !ok {
 			return nil, "", badRequest(fmt.Sprintf("data=%s is not a string.", d.Data))
 		}
@@ -164,7 +168,7 @@ func (d *v3Data) bytes(what string) ([]byte, string, error) {
 	if !ok {
 		return nil, "", badRequest(fmt.Sprintf("data=%s is not a base64 string.", d.Data))
 	}
-	b, ok := decodeBase64(s)
+	b, ok := mem.base64(s)
 	if !ok {
 		return nil, "", badRequest(fmt.Sprintf("data=%s is not a valid base64 string.", d.Data))
 	}

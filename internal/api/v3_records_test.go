@@ -201,13 +201,20 @@ func FuzzDecodeV3Record(f *testing.F) {
 		`{"key":{"type":"BINARY","data":null},"value":{"type":"JSON"}}`, `{}`, `[]`, `null`, ``,
 		`{"value":{"type":"AVRO","schema":"x","data":1}}`, `{"value":{"data":1}}`, `{"partition_id":-1}`,
 		`{"value":{"type":"STRING","data":1}}`, `{"value":{"type":"BINARY","data":"Zm9v\/YmFy"}}`,
+		`{"value":{"type":"JSON","data":1},"Value":{"data":2},"VALUE":{"Type":"STRING","type":null}}`, `{"id":"1"}`,
+		`{"key":{"type":"STRING","data":"\ud83d\ude00\xff"},"headers":[{"name":"a"}],"headers":[{"value":"eA=="}]}`,
+		`{"timestamp":"1969-12-31T23:59:59.999Z"}`, `{"timestamp":"1970-01-01T00:30:00+01:00"}`, `{"timestamp":"1970-01-01T00:00:00Z"}`,
+		`{"value":{"type":"JSON","schema_id":1.5}}`, `{"value":{"type":1}}`, `{"headers":{}}`, `{"value":"x"}`, `{} {}`,
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var in v3Record
-		inErr := json.Unmarshal(data, &in)
-		r, types, err := decodeV3Record(bytes.Clone(data), "t")
+		var in, got v3Record
+		inErr := unmarshalStrict(data, &in)
+		agree(t, data, got, decodeV3Body(data, &got), in, inErr)
+		buf := bytes.Clone(data)
+		r, types, err := decodeV3Record(buf, "t")
+		scribble(buf)
 		if err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) || ae.Status < 400 || ae.Status > 499 {
@@ -217,6 +224,14 @@ func FuzzDecodeV3Record(f *testing.F) {
 		}
 		if inErr != nil || r.Topic != "t" {
 			t.Fatalf("%q: record for %q (%v)", data, r.Topic, inErr)
+		}
+		if len(r.Headers) != len(in.Headers) {
+			t.Fatalf("%q: %d headers, want %d", data, len(r.Headers), len(in.Headers))
+		}
+		for i, h := range in.Headers {
+			if want := v3Want(t, v3Binary, h.Value); r.Headers[i].Key != *h.Name || !bytes.Equal(r.Headers[i].Value, want) || (r.Headers[i].Value == nil) != (want == nil) {
+				t.Fatalf("%q: header %d is %q=%q, want %q=%q", data, i, r.Headers[i].Key, r.Headers[i].Value, *h.Name, want)
+			}
 		}
 		for _, kv := range []struct {
 			in   *v3Data
@@ -277,11 +292,26 @@ func FuzzDecodeV3Batch(f *testing.F) {
 		`{"entries":[{"id":"1","value":{"type":"JSON","data":1}},{"id":"2","value":{"type":"BINARY","data":"$"}}]}`,
 		`{"entries":[{"id":"1"},{"id":"1"}]}`, `{"entries":[]}`, `{"entries":[{"id":""}]}`, `{"entries":[{"id":1}]}`,
 		`{"entries":[{"id":"é","partition_id":0,"key":{"type":"STRING","data":"k"}}]}`, `{}`, `[]`, ``,
+		`{"entries":[{"id":"1"},{"id":"2"},{"id":"3"},{"id":"4"}]}`, `{"entries":[{"id":"1"},{"id":"2"},{"id":"3"},{"id":"4"}],"entries":[{"id":"5"}]}`,
+		`{"Entries":[{"ID":"\u0031","Value":{"TYPE":"JSON","data":[1]}},{"id":"\ud800"}]}`, `{"entries":[{"id":"1","value":{"type":1}}]}`,
+		`{"entries":[{"id":"1","headers":[{"name":1}],"timestamp":"1900-01-01T00:00:00Z"}]}`, `{"entries":[{"id":"1","offset":1}]}`,
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		entries, err := decodeV3Batch(bytes.Clone(body), "t", 3)
+		var want, got v3BatchRequest
+		wantErr := unmarshalStrict(body, &want)
+		switch gotErr := decodeV3Request(body, &got, 3); {
+		case gotErr == errRecordCap:
+			if wantErr == nil && len(want.Entries) <= 3 && !repeatedKey(body, "entries") {
+				t.Fatalf("%q: cut at 3 entries, but holds %d", body, len(want.Entries))
+			}
+		default:
+			agree(t, body, got, gotErr, want, wantErr)
+		}
+		buf := bytes.Clone(body)
+		entries, err := decodeV3Batch(buf, "t", 3)
+		scribble(buf)
 		if err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) || ae.Status < 400 || ae.Status > 499 {
@@ -290,7 +320,7 @@ func FuzzDecodeV3Batch(f *testing.F) {
 			return
 		}
 		var req struct {
-			Entries []map[string]json.RawMessage `json:"entries"`
+			Entries []json.RawMessage `json:"entries"`
 		}
 		if err := json.Unmarshal(body, &req); err != nil || len(req.Entries) != len(entries) || len(entries) == 0 || len(entries) > 3 {
 			t.Fatalf("%q: %d entries (%v)", body, len(entries), err)
@@ -305,8 +335,19 @@ func FuzzDecodeV3Batch(f *testing.F) {
 			if (e.rec == nil) == (e.err == nil) {
 				t.Fatalf("%q: entry %d has record %v and error %v", body, i, e.rec, e.err)
 			}
-			delete(req.Entries[i], "id")
-			alone, _ := json.Marshal(req.Entries[i])
+			// An entry given twice, or with a field given twice, is merged
+			// field by field, which a map does not do: decode alone only
+			// the entries that hold each field once.
+			var fields map[string]json.RawMessage
+			if repeatedKey(body, "entries") || keysRepeat(req.Entries[i]) || json.Unmarshal(req.Entries[i], &fields) != nil {
+				continue
+			}
+			for k := range fields {
+				if strings.EqualFold(k, "id") {
+					delete(fields, k)
+				}
+			}
+			alone, _ := json.Marshal(fields)
 			r, types, err := decodeV3Record(alone, "t")
 			if (err == nil) != (e.err == nil) || err == nil && (!bytes.Equal(r.Key, e.rec.Key) || !bytes.Equal(r.Value, e.rec.Value) || types != e.types) {
 				t.Fatalf("%q: entry %d decodes as %v/%v alone, %v/%v in the batch", body, i, r, err, e.rec, e.err)

@@ -177,7 +177,8 @@ func (s *recordStream) next() *streamed {
 	st := &streamed{done: make(chan struct{})}
 	rec := new(kgo.Record)
 	if err == nil {
-		st.types, err = in.record(rec, s.topic)
+		mem := newRecordBytes(0)
+		st.types, err = in.record(rec, s.topic, &mem)
 	} else if st.last = !recordOnly(err); st.last {
 		err = streamError(err)
 	} else {
