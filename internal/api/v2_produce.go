@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -160,19 +161,35 @@ func v2Headers(mem *recordBytes, hs []v2Header, i int) ([]kgo.RecordHeader, erro
 
 // v2Time converts the timestamp of record i: milliseconds since the Unix
 // epoch, or an RFC 3339 string; absent or null is the time of producing.
+// A time Kafka cannot hold (before the epoch) is refused.
 func v2Time(raw json.RawMessage, i int) (time.Time, error) {
 	if jsonNull(raw) {
 		return time.Time{}, nil
 	}
 	if ms, ok := parseMillis(raw); ok {
+		if ms < 0 {
+			return time.Time{}, invalidPayload(fmt.Sprintf("records[%d].timestamp is %d: %s", i, ms, kafkaTimeRange))
+		}
 		return time.UnixMilli(ms), nil
 	}
 	if s, ok := jsonText(raw); ok {
 		if t, err := time.Parse(time.RFC3339Nano, string(s)); err == nil {
+			if !kafkaTime(t) {
+				return time.Time{}, invalidPayload(fmt.Sprintf("records[%d].timestamp is %s: %s", i, raw, kafkaTimeRange))
+			}
 			return t, nil
 		}
 	}
 	return time.Time{}, invalidPayload(fmt.Sprintf("records[%d].timestamp must be milliseconds since the Unix epoch or an RFC 3339 time, not %s", i, raw))
+}
+
+// kafkaTimeRange says which times a record may have.
+const kafkaTimeRange = "Kafka takes times from the Unix epoch (1970-01-01T00:00:00Z) on, in milliseconds; leave timestamp out for the time of producing"
+
+// kafkaTime reports whether Kafka can hold t: in whole milliseconds since
+// the Unix epoch, from 0 to what an int64 holds.
+func kafkaTime(t time.Time) bool {
+	return !t.Before(time.Unix(0, 0)) && !t.After(time.UnixMilli(math.MaxInt64))
 }
 
 // parseMillis parses raw as strconv.ParseInt does, in base 10 to an

@@ -151,6 +151,40 @@ func TestDecodeRecordCap(t *testing.T) {
 	}
 }
 
+// TestV2ProduceTimestamps checks which record timestamps v2 takes: those
+// Kafka can hold, from the Unix epoch on; any other is a 422 that says so.
+func TestV2ProduceTimestamps(t *testing.T) {
+	for _, tt := range []struct {
+		timestamp string
+		want      int64 // milliseconds since the epoch; -1 for the 422
+	}{
+		{`0`, 0},
+		{`1700000000123`, 1700000000123},
+		{`"1970-01-01T00:00:00Z"`, 0},
+		{`"2024-02-03T04:05:06.789+01:00"`, 1706929506789},
+		{`-1`, -1},
+		{`-1700000000000`, -1},
+		{`"1969-12-31T23:59:59.999Z"`, -1},
+		{`"1970-01-01T00:30:00+01:00"`, -1},
+		{`"0001-01-01T00:00:00Z"`, -1},
+	} {
+		t.Run(tt.timestamp, func(t *testing.T) {
+			recs, err := decodeV2Produce([]byte(`{"records":[{"value":1,"timestamp":`+tt.timestamp+`}]}`), v2FormatJSON, "t", -1, 1)
+			if tt.want < 0 {
+				var ae *apiError
+				if !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity || ae.Code != codeInvalidPayload ||
+					!strings.Contains(ae.Message, "Kafka takes times from the Unix epoch") {
+					t.Fatalf("error %v, want the 422 of a time Kafka cannot hold", err)
+				}
+				return
+			}
+			if err != nil || recs[0].Timestamp.UnixMilli() != tt.want {
+				t.Fatalf("timestamp %v (%v), want %d", recs[0].Timestamp, err, tt.want)
+			}
+		})
+	}
+}
+
 // fuzzMaxRecords is the record cap the decoders' fuzz tests run with.
 const fuzzMaxRecords = 3
 
@@ -222,6 +256,9 @@ func FuzzDecodeV2Produce(f *testing.F) {
 				if want := v2Want(t, h.Value, true); !bytes.Equal(r.Headers[j].Value, want) || (r.Headers[j].Value == nil) != (want == nil) {
 					t.Fatalf("%q: record %d header %d is %q, want %q", body, i, j, r.Headers[j].Value, want)
 				}
+			}
+			if ms := r.Timestamp.UnixMilli(); !r.Timestamp.IsZero() && ms < 0 {
+				t.Fatalf("%q: record %d has timestamp %d", body, i, ms)
 			}
 			pinned := r.Context != nil // the mark ToPartition leaves
 			switch {

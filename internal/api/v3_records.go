@@ -116,8 +116,11 @@ func (in *v3Record) record(r *kgo.Record, topic string, mem *recordBytes) (v3Typ
 		if ok {
 			r.Timestamp, err = time.Parse(time.RFC3339Nano, string(s))
 		}
-		if !ok || err != nil {
+		switch {
+		case !ok || err != nil:
 			return types, badRequest(fmt.Sprintf("timestamp=%s is not an RFC 3339 date-time.", in.Timestamp))
+		case !kafkaTime(r.Timestamp):
+			return types, invalidPayload(fmt.Sprintf("timestamp=%s: %s", in.Timestamp, kafkaTimeRange))
 		}
 	}
 	if in.PartitionID != nil {

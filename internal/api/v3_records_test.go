@@ -192,6 +192,51 @@ func TestV3ProduceUnavailable(t *testing.T) {
 	}
 }
 
+// TestV3ProduceTimestamps checks which record timestamps v3 takes: RFC 3339
+// times Kafka can hold, from the Unix epoch on. Any other time is a 422
+// that says so, on the records route and in a batch; what is not an RFC
+// 3339 time stays upstream's 400.
+func TestV3ProduceTimestamps(t *testing.T) {
+	for _, tt := range []struct {
+		timestamp string
+		status    int
+		want      int64 // milliseconds since the epoch
+	}{
+		{`"1970-01-01T00:00:00Z"`, 0, 0},
+		{`"2021-02-05T19:14:42.5Z"`, 0, 1612552482500},
+		{`"1969-12-31T23:59:59.999Z"`, http.StatusUnprocessableEntity, 0},
+		{`"1970-01-01T00:30:00+01:00"`, http.StatusUnprocessableEntity, 0},
+		{`"0000-01-01T00:00:00Z"`, http.StatusUnprocessableEntity, 0},
+		{`"yesterday"`, http.StatusBadRequest, 0},
+		{`1612552482500`, http.StatusBadRequest, 0},
+	} {
+		t.Run(tt.timestamp, func(t *testing.T) {
+			record := `{"value":{"type":"JSON","data":1},"timestamp":` + tt.timestamp + `}`
+			r, _, err := decodeV3Record([]byte(record), "t")
+			entries, batchErr := decodeV3Batch([]byte(`{"entries":[{"id":"1",`+record[1:]+`]}`), "t", 1)
+			if batchErr != nil {
+				t.Fatal(batchErr)
+			}
+			for _, err := range []error{err, entries[0].err} {
+				if tt.status == 0 {
+					if err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				var ae *apiError
+				if !errors.As(err, &ae) || ae.Status != tt.status ||
+					tt.status == http.StatusUnprocessableEntity && !strings.Contains(ae.Message, "Kafka takes times from the Unix epoch") {
+					t.Fatalf("error %v, want %d", err, tt.status)
+				}
+			}
+			if tt.status == 0 && (r.Timestamp.UnixMilli() != tt.want || entries[0].rec.Timestamp.UnixMilli() != tt.want) {
+				t.Fatalf("timestamps %v and %v, want %d", r.Timestamp, entries[0].rec.Timestamp, tt.want)
+			}
+		})
+	}
+}
+
 // FuzzDecodeV3Record checks decodeV3Record's invariants (see its doc).
 func FuzzDecodeV3Record(f *testing.F) {
 	for _, seed := range []string{
@@ -227,6 +272,9 @@ func FuzzDecodeV3Record(f *testing.F) {
 		}
 		if len(r.Headers) != len(in.Headers) {
 			t.Fatalf("%q: %d headers, want %d", data, len(r.Headers), len(in.Headers))
+		}
+		if ms := r.Timestamp.UnixMilli(); !r.Timestamp.IsZero() && ms < 0 {
+			t.Fatalf("%q: timestamp %d", data, ms)
 		}
 		for i, h := range in.Headers {
 			if want := v3Want(t, v3Binary, h.Value); r.Headers[i].Key != *h.Name || !bytes.Equal(r.Headers[i].Value, want) || (r.Headers[i].Value == nil) != (want == nil) {
