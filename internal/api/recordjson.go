@@ -65,6 +65,10 @@ type recordJSON struct {
 	int32s []int32
 	texts  []string
 	datas  []v3Data
+
+	// names are the last header names decoded.
+	names    [4]string
+	nextName int
 }
 
 // maxJSONDepth is encoding/json's limit of nested objects and arrays.
@@ -510,7 +514,8 @@ func (d *recordJSON) raw(m *json.RawMessage) error {
 	return nil
 }
 
-// text decodes the value at d.pos into the string *s; null leaves it.
+// text decodes the value at d.pos into the string *s, a key's or value's
+// type; null leaves it.
 func (d *recordJSON) text(s *string, prefix, field string) error {
 	switch d.data[d.pos] {
 	case '"':
@@ -519,7 +524,7 @@ func (d *recordJSON) text(s *string, prefix, field string) error {
 		if err != nil {
 			return err
 		}
-		*s = jsonString(d.data[start+1:d.pos-1], escaped)
+		*s = typeName(d.data[start+1:d.pos-1], escaped)
 		return nil
 	case 'n':
 		return d.literal()
@@ -537,7 +542,7 @@ func (d *recordJSON) stringPtr(p **string, prefix, field string) error {
 			return err
 		}
 		s := take(&d.texts)
-		*s = jsonString(d.data[start+1:d.pos-1], escaped)
+		*s = d.name(d.data[start+1:d.pos-1], escaped)
 		*p = s
 		return nil
 	case 'n':
@@ -1011,6 +1016,36 @@ func errRecordTooLarge(limit int) error {
 	return &apiError{http.StatusRequestEntityTooLarge, http.StatusRequestEntityTooLarge,
 		"The request included a message larger than the maximum message size the server can accept: a record is larger than " +
 			strconv.Itoa(limit) + " bytes."}
+}
+
+// name is jsonString for a header's name (or a schema's), which the
+// records of a request mostly repeat: a name like one of the last few
+// takes no allocation.
+func (d *recordJSON) name(s []byte, escaped bool) string {
+	if !escaped {
+		for _, name := range d.names {
+			if string(s) == name && name != "" {
+				return name
+			}
+		}
+	}
+	name := jsonString(s, escaped)
+	d.names[d.nextName%len(d.names)] = name
+	d.nextName++
+	return name
+}
+
+// typeName is jsonString for a key's or value's type, which is mostly one
+// of a few names: those take no allocation.
+func typeName(s []byte, escaped bool) string {
+	if !escaped {
+		for _, name := range [...]string{v3Binary, v3JSON, v3String} {
+			if string(s) == name {
+				return name
+			}
+		}
+	}
+	return jsonString(s, escaped)
 }
 
 // jsonString is the text of s, the inside of a JSON string as the scanner
