@@ -294,18 +294,21 @@ func unwritten(results []produce.Result) error {
 
 // appendV2Offsets appends the v2 produce answer for results to b:
 // {"offsets":[{"partition","offset","error_code","error"},…],
-// "key_schema_id":null,"value_schema_id":null}.
+// "key_schema_id":null,"value_schema_id":null}. Records that failed alike
+// share their error's words (errorTexts).
 func appendV2Offsets(b []byte, results []produce.Result) []byte {
+	var texts errorTexts
 	b = append(b, `{"offsets":[`...)
 	for i, res := range results {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		if res.Err != nil {
+			code, msg := texts.of(res.Err, recordErrorCode)
 			b = append(b, `{"partition":null,"offset":null,"error_code":`...)
-			b = strconv.AppendInt(b, int64(recordErrorCode(res.Err)), 10)
+			b = strconv.AppendInt(b, int64(code), 10)
 			b = append(b, `,"error":`...)
-			b = appendJSONString(b, res.Err.Error())
+			b = append(b, msg...)
 			b = append(b, '}')
 			continue
 		}
@@ -316,6 +319,28 @@ func appendV2Offsets(b []byte, results []produce.Result) []byte {
 		b = append(b, `,"error_code":null,"error":null}`...)
 	}
 	return append(b, `],"key_schema_id":null,"value_schema_id":null}`...)
+}
+
+// errorTexts remembers the last error an answer wrote for a record: its
+// error code and its message as a JSON string. The records of a failed
+// request mostly fail alike, each with an error of its own that reads the
+// same; an error that reads as the last one did is taken to be the same
+// error, as the errors of produce and of the decoders word their kind.
+type errorTexts struct {
+	msg    string
+	code   int
+	quoted []byte
+	set    bool
+}
+
+// of returns err's code, as code says it, and its message as a JSON
+// string, valid until the next call.
+func (t *errorTexts) of(err error, code func(error) int) (int, []byte) {
+	if msg := err.Error(); !t.set || msg != t.msg {
+		t.msg, t.code, t.set = msg, code(err), true
+		t.quoted = appendJSONString(t.quoted[:0], msg)
+	}
+	return t.code, t.quoted
 }
 
 // appendJSONString appends s as a JSON string, as encoding/json writes

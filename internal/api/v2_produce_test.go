@@ -5,13 +5,18 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"krest/internal/kafka"
 	"krest/internal/kafkatest"
+	"krest/internal/produce"
 )
 
 // TestV2Produce checks each v2 produce answer against its golden file, and
@@ -293,4 +298,43 @@ func v2Want(t *testing.T, raw json.RawMessage, binary bool) []byte {
 		t.Fatalf("%s decoded though not base64", raw)
 	}
 	return b
+}
+
+// TestAppendV2Offsets holds the hand-written v2 produce answer to what
+// encoding/json writes for the same offsets: records that failed alike,
+// differently, or not at all.
+func TestAppendV2Offsets(t *testing.T) {
+	type offset struct {
+		Partition *int32  `json:"partition"`
+		Offset    *int64  `json:"offset"`
+		ErrorCode *int    `json:"error_code"`
+		Error     *string `json:"error"`
+	}
+	var want struct {
+		Offsets       []offset `json:"offsets"`
+		KeySchemaID   *int32   `json:"key_schema_id"`
+		ValueSchemaID *int32   `json:"value_schema_id"`
+	}
+	var results []produce.Result
+	for i, err := range []error{
+		nil, fmt.Errorf("%w (1s); the record may or may not have been written", produce.ErrTimeout),
+		fmt.Errorf("%w (1s); the record may or may not have been written", produce.ErrTimeout), nil,
+		fmt.Errorf("%w: <topic> & \"more\"", kafka.ErrTopicNotFound), errors.New("é\u2028"), produce.ErrNotWritten, produce.ErrNotWritten,
+	} {
+		rec := &kgo.Record{Topic: "one", Partition: int32(i % 3), Offset: int64(100 + i)}
+		results = append(results, produce.Result{Record: rec, Err: err})
+		if err != nil {
+			code, msg := recordErrorCode(err), err.Error()
+			want.Offsets = append(want.Offsets, offset{ErrorCode: &code, Error: &msg})
+			continue
+		}
+		want.Offsets = append(want.Offsets, offset{Partition: &rec.Partition, Offset: &rec.Offset})
+	}
+	wantJSON, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := appendV2Offsets(nil, results); string(got) != string(wantJSON) {
+		t.Fatalf("answer\n%s\nwant\n%s", got, wantJSON)
+	}
 }

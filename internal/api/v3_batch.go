@@ -127,10 +127,12 @@ func (h *handlers) v3Batch(c *call) (int, any, error) {
 
 // appendV3Batch returns the answer to a batch: {"successes":[…],
 // "failures":[…]}, results being those of the entries without an error, in
-// order.
+// order. The reports share their timestamps' formatting, and failures
+// their error's words (errorTexts).
 func appendV3Batch(entries []batchEntry, results []produce.Result, cluster string) []byte {
 	b := make([]byte, 0, 32+200*len(entries))
 	var failures []int
+	var stamps v3Stamps
 	b = append(b, `{"successes":[`...)
 	first := true
 	k := 0
@@ -152,19 +154,21 @@ func appendV3Batch(entries []batchEntry, results []produce.Result, cluster strin
 		b = append(b, `{"id":`...)
 		b = appendJSONString(b, e.id)
 		b = append(b, ',')
-		b = appendV3Produced(b, cluster, e.rec, e.types)
+		b = appendV3Produced(b, &stamps, cluster, e.rec, e.types)
 	}
 	b = append(b, `],"failures":[`...)
+	var texts errorTexts
 	for j, i := range failures {
 		if j > 0 {
 			b = append(b, ',')
 		}
+		code, msg := texts.of(entries[i].err, v3ReportCode)
 		b = append(b, `{"id":`...)
 		b = appendJSONString(b, entries[i].id)
 		b = append(b, `,"error_code":`...)
-		b = strconv.AppendInt(b, int64(v3ReportCode(entries[i].err)), 10)
+		b = strconv.AppendInt(b, int64(code), 10)
 		b = append(b, `,"message":`...)
-		b = appendJSONString(b, entries[i].err.Error())
+		b = append(b, msg...)
 		b = append(b, '}')
 	}
 	return append(b, "]}"...)

@@ -212,7 +212,7 @@ func appendV3Report(b []byte, cluster string, res produce.Result, types v3Types)
 		return append(b, '}')
 	}
 	b = append(b, `{"error_code":200,`...)
-	return appendV3Produced(b, cluster, res.Record, types)
+	return appendV3Produced(b, nil, cluster, res.Record, types)
 }
 
 // appendV3Produced appends the fields of an acknowledged record's report
@@ -220,8 +220,8 @@ func appendV3Report(b []byte, cluster string, res produce.Result, types v3Types)
 // "offset", "timestamp" (as Java's Instant prints it) and, if the request
 // gave them, "key" and "value" with their type and size (-1 for null).
 // The cluster id and topic name are validated names, which need no
-// escaping.
-func appendV3Produced(b []byte, cluster string, r *kgo.Record, types v3Types) []byte {
+// escaping. The reports of one answer share stamps, if not nil.
+func appendV3Produced(b []byte, stamps *v3Stamps, cluster string, r *kgo.Record, types v3Types) []byte {
 	b = append(b, `"cluster_id":"`...)
 	b = append(b, cluster...)
 	b = append(b, `","topic_name":"`...)
@@ -231,16 +231,65 @@ func appendV3Produced(b []byte, cluster string, r *kgo.Record, types v3Types) []
 	b = append(b, `,"offset":`...)
 	b = strconv.AppendInt(b, r.Offset, 10)
 	b = append(b, `,"timestamp":"`...)
-	ts := r.Timestamp.UTC()
-	if ts.Nanosecond() == 0 {
-		b = ts.AppendFormat(b, "2006-01-02T15:04:05Z")
-	} else {
-		b = ts.AppendFormat(b, "2006-01-02T15:04:05.000Z")
+	if stamps == nil {
+		stamps = new(v3Stamps)
 	}
+	b = stamps.append(b, r.Timestamp)
 	b = append(b, '"')
 	b = appendV3Size(b, `,"key":{"type":"`, types.key, r.Key)
 	b = appendV3Size(b, `,"value":{"type":"`, types.value, r.Value)
 	return append(b, '}')
+}
+
+// v3Stamps writes the timestamps of delivery reports as Java's Instant
+// prints them in UTC: 2006-01-02T15:04:05Z, or 2006-01-02T15:04:05.000Z
+// with milliseconds when the time has a fraction of a second. It keeps
+// the date and time of the last second it wrote, which the records of one
+// request mostly share.
+type v3Stamps struct {
+	sec  int64
+	text [len("2006-01-02T15:04:05")]byte
+	set  bool
+}
+
+func (s *v3Stamps) append(b []byte, t time.Time) []byte {
+	sec, ns := t.Unix(), t.Nanosecond()
+	if !s.set || sec != s.sec {
+		u := t.UTC()
+		year, month, day := u.Date()
+		if year < 0 || year > 9999 {
+			s.set = false
+			if ns == 0 {
+				return u.AppendFormat(b, "2006-01-02T15:04:05Z")
+			}
+			return u.AppendFormat(b, "2006-01-02T15:04:05.000Z")
+		}
+		hour, minute, second := u.Clock()
+		x := s.text[:0]
+		x = append(x, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-')
+		x = appendTwo(x, int(month), '-')
+		x = appendTwo(x, day, 'T')
+		x = appendTwo(x, hour, ':')
+		x = appendTwo(x, minute, ':')
+		_ = appendTwo(x, second, 0)
+		s.sec, s.set = sec, true
+	}
+	b = append(b, s.text[:]...)
+	if ns == 0 {
+		return append(b, 'Z')
+	}
+	ms := ns / 1e6
+	return append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+}
+
+// appendTwo appends n, from 0 to 99, in two digits, and sep unless it is
+// 0.
+func appendTwo(b []byte, n int, sep byte) []byte {
+	b = append(b, byte('0'+n/10), byte('0'+n%10))
+	if sep != 0 {
+		b = append(b, sep)
+	}
+	return b
 }
 
 // appendV3Size appends a key or value's type and size after field, unless

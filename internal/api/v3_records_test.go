@@ -5,12 +5,18 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"krest/internal/kafka"
 	"krest/internal/kafkatest"
+	"krest/internal/produce"
 )
 
 const (
@@ -402,4 +408,101 @@ func FuzzDecodeV3Batch(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestV3Stamps holds the timestamps of delivery reports to what
+// time.Format writes, written one after the other as an answer writes
+// them, so that each is written both from the remembered second and
+// afresh.
+func TestV3Stamps(t *testing.T) {
+	east := time.FixedZone("east", 5*3600+30*60)
+	base := time.Date(2024, 2, 29, 23, 59, 59, 0, time.UTC)
+	times := []time.Time{
+		base, base.Add(time.Millisecond), base.Add(999 * time.Millisecond), base.Add(999_999_999),
+		base.Add(500), base.Add(time.Second), base.Add(time.Second + 123*time.Millisecond), base.In(east),
+		base.Add(time.Millisecond).In(east), time.Unix(0, 0), time.Unix(0, 1), time.UnixMilli(1700000000123),
+		time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.UnixMilli(math.MaxInt64), time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		base, base,
+	}
+	for i := range 1000 { // the seconds and fractions of a day, in steps that hit each digit
+		times = append(times, base.Add(time.Duration(i)*86_399_123_457))
+	}
+	var stamps v3Stamps
+	for _, ts := range times {
+		want := ts.UTC().Format("2006-01-02T15:04:05.000Z")
+		if ts.Nanosecond() == 0 {
+			want = ts.UTC().Format("2006-01-02T15:04:05Z")
+		}
+		if got := stamps.append(nil, ts); string(got) != want {
+			t.Fatalf("%v written as %s, want %s", ts, got, want)
+		}
+	}
+}
+
+// TestAppendV3Batch holds the hand-written answer to a batch to what
+// encoding/json writes for the same reports: successes sharing their
+// second, and failures sharing their words or not.
+func TestAppendV3Batch(t *testing.T) {
+	type size struct {
+		Type string `json:"type"`
+		Size int    `json:"size"`
+	}
+	type success struct {
+		ID          string `json:"id"`
+		ClusterID   string `json:"cluster_id"`
+		TopicName   string `json:"topic_name"`
+		PartitionID int32  `json:"partition_id"`
+		Offset      int64  `json:"offset"`
+		Timestamp   string `json:"timestamp"`
+		Key         *size  `json:"key,omitempty"`
+		Value       *size  `json:"value,omitempty"`
+	}
+	type failure struct {
+		ID        string `json:"id"`
+		ErrorCode int    `json:"error_code"`
+		Message   string `json:"message"`
+	}
+	var want struct {
+		Successes []success `json:"successes"`
+		Failures  []failure `json:"failures"`
+	}
+	ts := time.UnixMilli(1700000000123)
+	var entries []batchEntry
+	var results []produce.Result
+	for i, err := range []error{
+		nil, produce.ErrTimeout, nil, fmt.Errorf("%w: <partition> & more", kafka.ErrPartitionNotFound), errors.New("é\u2028"),
+		fmt.Errorf("%w: <partition> & more", kafka.ErrPartitionNotFound), nil, badRequest("data=\"x\" is not a base64 string."),
+	} {
+		id := fmt.Sprintf("id-%d", i)
+		rec := &kgo.Record{Topic: "one", Partition: int32(i % 2), Offset: int64(10 + i), Timestamp: ts.Add(time.Duration(i) * 400 * time.Millisecond), Value: []byte("v")}
+		types := v3Types{value: v3Binary}
+		if i%3 == 0 {
+			rec.Key, types.key = nil, v3JSON
+		}
+		e := batchEntry{id: id, types: types}
+		if ae, ok := err.(*apiError); ok {
+			e.err = ae
+		} else {
+			e.rec = rec
+			results = append(results, produce.Result{Record: rec, Err: err})
+		}
+		entries = append(entries, e)
+		if err != nil {
+			want.Failures = append(want.Failures, failure{id, v3ReportCode(err), err.Error()})
+			continue
+		}
+		s := success{id, "kfake", "one", rec.Partition, rec.Offset, rec.Timestamp.UTC().Format("2006-01-02T15:04:05.000Z"), nil, &size{v3Binary, 1}}
+		if types.key != "" {
+			s.Key = &size{v3JSON, -1}
+		}
+		want.Successes = append(want.Successes, s)
+	}
+	wantJSON, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := appendV3Batch(entries, results, "kfake"); string(got) != string(wantJSON) {
+		t.Fatalf("answer\n%s\nwant\n%s", got, wantJSON)
+	}
 }
