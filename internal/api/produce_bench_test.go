@@ -16,10 +16,11 @@ import (
 	"krest/internal/produce"
 )
 
-// BenchmarkProduceRoutes produces 128-byte binary records through v2 and
-// records:batch, 1, 10 and 100 a request, over HTTP to a kfake broker that
-// shares the CPUs: a profile of krest's own cost per request, not of a
-// deployment's throughput (cmd/krest-bench measures that).
+// BenchmarkProduceRoutes produces 128-byte binary records through v2,
+// records:batch and the records route's stream, 1, 10 and 100 a request,
+// over HTTP to a kfake broker that shares the CPUs: a profile of krest's
+// own cost per request, not of a deployment's throughput (cmd/krest-bench
+// measures that).
 func BenchmarkProduceRoutes(b *testing.B) {
 	e := newProxyEnv(b)
 	if _, err := kadm.NewClient(e.cl).CreateTopic(context.Background(), 1, -1, nil, "bench"); err != nil {
@@ -29,9 +30,11 @@ func BenchmarkProduceRoutes(b *testing.B) {
 	for _, n := range []int{1, 10, 100} {
 		v2 := make([]string, n)
 		batch := make([]string, n)
+		stream := make([]string, n)
 		for i := range n {
 			v2[i] = `{"value":"` + value + `"}`
 			batch[i] = fmt.Sprintf(`{"id":"%d","value":{"type":"BINARY","data":"%s"}}`, i, value)
+			stream[i] = `{"value":{"type":"BINARY","data":"` + value + `"}}`
 		}
 		for _, c := range []struct {
 			name, path, contentType, body string
@@ -39,6 +42,7 @@ func BenchmarkProduceRoutes(b *testing.B) {
 		}{
 			{"v2", "/topics/bench", mediaV2Binary, `{"records":[` + strings.Join(v2, ",") + `]}`, http.StatusOK},
 			{"batch", v3Topics + "/bench/records:batch", "application/json", `{"entries":[` + strings.Join(batch, ",") + `]}`, http.StatusMultiStatus},
+			{"stream", v3Topics + "/bench/records", "application/json", strings.Join(stream, "\n"), http.StatusOK},
 		} {
 			b.Run(fmt.Sprintf("%s/%d", c.name, n), func(b *testing.B) {
 				b.ReportAllocs()

@@ -154,6 +154,62 @@ func decodeV3Body(data []byte, in *v3Record) error {
 	return decodeBody(data, "", func(d *recordJSON) error { return d.v3Record(in, nil) })
 }
 
+// newStreamJSON returns a decoder of the records of the records route
+// that src streams, one after the other, each at most limit bytes.
+func newStreamJSON(src io.Reader, limit int) *recordJSON {
+	return &recordJSON{src: src, limit: limit, data: make([]byte, 0, streamMinRead)}
+}
+
+// record decodes the next record of the stream into in, reading src as
+// far as the record goes and no further; it returns io.EOF when the
+// stream ends, after nothing but space. last says whether the stream
+// cannot be read on after err: at a syntax error (a *jsonSyntaxError,
+// unexpected EOF at the end of the stream included), a record longer
+// than the limit (errRecordTooLarge), or src's error. Any other error
+// (a type error or unknown field) is the record's alone, and the next
+// record can be decoded. Each record decodes as decodeV3Body decodes a
+// body of it alone.
+//
+// The record's slices are valid until the next call, which reuses their
+// memory.
+func (d *recordJSON) record(in *v3Record) (last bool, err error) {
+	// Nothing holds a slice of what earlier records took.
+	n := copy(d.data, d.data[d.pos:])
+	d.data, d.pos, d.mark, d.depth, d.failed = d.data[:n], 0, 0, 0, nil
+	for {
+		for d.pos < len(d.data) && isSpace(d.data[d.pos]) {
+			d.pos++
+		}
+		if d.pos < len(d.data) {
+			break
+		}
+		d.data, d.pos = d.data[:0], 0
+		if !d.fill() {
+			if d.srcErr == io.EOF {
+				return true, io.EOF
+			}
+			return true, d.srcErr
+		}
+	}
+	d.mark = d.pos
+	err = d.top(func(d *recordJSON) error { return d.v3Record(in, nil) })
+	if d.pos-d.mark > d.limit {
+		return true, errRecordTooLarge(d.limit)
+	}
+	if _, ok := err.(*jsonSyntaxError); ok {
+		if d.srcErr != nil && d.srcErr != io.EOF {
+			return true, d.srcErr
+		}
+		return true, err
+	}
+	return false, err
+}
+
+// size is the length of the last record decoded.
+func (d *recordJSON) size() int { return d.pos - d.mark }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
 // The fields of each struct, in the order of the cases that decode them.
 var (
 	v2RequestFields = []string{"records", "key_schema", "key_schema_id", "value_schema", "value_schema_id"}
@@ -940,12 +996,10 @@ func (d *recordJSON) literal() error {
 func (d *recordJSON) skipSpace() bool {
 	for {
 		for d.pos < len(d.data) {
-			switch d.data[d.pos] {
-			case ' ', '\t', '\n', '\r':
-				d.pos++
-			default:
+			if !isSpace(d.data[d.pos]) {
 				return true
 			}
+			d.pos++
 		}
 		if !d.fill() {
 			return false
@@ -976,7 +1030,10 @@ func quoteChar(c byte) string {
 }
 
 // fill reads more of src onto data and reports whether it did. Bytes
-// already read stay where they are: slices of them stay valid.
+// already read stay where they are: slices of them stay valid. It reads
+// no further than the current value may go (limit bytes from mark, and
+// one more to tell it goes further), or streamMinRead bytes if that is
+// more.
 func (d *recordJSON) fill() bool {
 	if d.src == nil || d.srcErr != nil {
 		return false
@@ -990,8 +1047,9 @@ func (d *recordJSON) fill() bool {
 		copy(grown, d.data)
 		d.data = grown
 	}
+	room := min(cap(d.data)-len(d.data), max(d.mark+d.limit+1-len(d.data), streamMinRead))
 	for range 100 {
-		n, err := d.src.Read(d.data[len(d.data):cap(d.data)])
+		n, err := d.src.Read(d.data[len(d.data) : len(d.data)+room])
 		d.data = d.data[:len(d.data)+n]
 		if err != nil {
 			d.srcErr = err

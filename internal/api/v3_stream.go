@@ -3,12 +3,10 @@ package api
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,8 +72,7 @@ func (h *handlers) v3Records(c *call) (int, any, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &recordStream{p: h.p, ctx: ctx, topic: c.topic,
 		body: &recordLimit{r: c.fctx.RequestBodyStream(), max: int64(h.maxBody)}}
-	s.dec = json.NewDecoder(s.body)
-	s.dec.DisallowUnknownFields()
+	s.dec = newStreamJSON(s.body, h.maxBody)
 
 	first := s.next()
 	if first == nil {
@@ -158,7 +155,8 @@ type recordStream struct {
 	ctx   context.Context // bounds the waiting for acknowledgements: ends with the stream
 	topic string
 	body  *recordLimit
-	dec   *json.Decoder
+	dec   *recordJSON
+	ended bool // the body cannot be read on
 }
 
 // next decodes the next record of the body and sends it, or returns nil at
@@ -166,27 +164,8 @@ type recordStream struct {
 // its error in place of a result; one after which the body cannot be read
 // on is marked last.
 func (s *recordStream) next() *streamed {
-	var in v3Record
-	err := s.dec.Decode(&in)
-	s.body.next()
-	if err == io.EOF || s.body.failed != nil {
-		// The end of the body, or of its connection: the client went
-		// away, or the stream was stopped.
-		return nil
-	}
-	st := &streamed{done: make(chan struct{})}
-	rec := new(kgo.Record)
-	if err == nil {
-		mem := newRecordBytes(0)
-		st.types, err = in.record(rec, s.topic, &mem)
-	} else if st.last = !recordOnly(err); st.last {
-		err = streamError(err)
-	} else {
-		err = decodeError(err)
-	}
-	if err != nil {
-		st.res.Err = err
-		close(st.done)
+	rec, st := s.decode()
+	if st == nil || st.res.Err != nil {
 		return st
 	}
 	s.p.Send(s.ctx, rec, func(res produce.Result) {
@@ -196,23 +175,55 @@ func (s *recordStream) next() *streamed {
 	return st
 }
 
-// recordOnly reports whether err, from decoding one record, concerns that
-// record alone: the decoder read the whole JSON value, and the next one
-// can be decoded.
-func recordOnly(err error) bool {
-	var typeErr *json.UnmarshalTypeError
-	return errors.As(err, &typeErr) || strings.HasPrefix(err.Error(), "json: unknown field ")
+// decode decodes the next record of the body: the record and its
+// streamed report to be, or, for a record that cannot be produced, no
+// record and the report done with its error. It returns nil at the end
+// of the body, or of its connection.
+//
+// Invariants (FuzzRecordStream): it never panics, and every JSON value of
+// the body is one record or one error, in order, as a json.Decoder that
+// disallows unknown fields decodes the values of the body into v3Records,
+// until a value is not JSON; that error is the last one, and after it
+// decode returns nil.
+func (s *recordStream) decode() (*kgo.Record, *streamed) {
+	if s.ended {
+		return nil, nil
+	}
+	var in v3Record
+	last, err := s.dec.record(&in)
+	s.body.next()
+	if err == io.EOF || s.body.failed != nil {
+		// The end of the body, or of its connection: the client went
+		// away, or the stream was stopped.
+		s.ended = true
+		return nil, nil
+	}
+	st := &streamed{done: make(chan struct{}), last: last}
+	s.ended = last
+	rec := new(kgo.Record)
+	if err == nil {
+		mem := newRecordBytes(s.dec.size())
+		st.types, err = in.record(rec, s.topic, &mem)
+	} else if last {
+		err = streamError(err)
+	}
+	if err != nil {
+		st.res.Err = err
+		close(st.done)
+		return nil, st
+	}
+	return rec, st
 }
 
 // streamError is the last report of a stream whose body cannot be read on.
 func streamError(err error) error {
 	var ae *apiError
-	var syntaxErr *json.SyntaxError
+	var syntaxErr *jsonSyntaxError
 	switch {
 	case errors.As(err, &ae):
 		return ae
-	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("Error processing JSON: " + err.Error())
+	case errors.As(err, &syntaxErr):
+		return badRequest("Error processing JSON: " + syntaxErr.msg)
 	}
 	return badRequest("Error reading the request body: " + err.Error())
 }

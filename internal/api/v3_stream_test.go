@@ -5,13 +5,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"krest/internal/kafkatest"
 )
@@ -204,6 +208,140 @@ func TestV3RecordsStreamEnds(t *testing.T) {
 				if i == len(reps)-1 && !strings.Contains(v.Message, tt.message) {
 					t.Errorf("last report %s does not say %q", rep, tt.message)
 				}
+			}
+		})
+	}
+}
+
+// FuzzRecordStream checks recordStream.decode's invariants (see its doc)
+// over arbitrary bodies, read in chunks of any size: the records and
+// errors it decodes are those of a json.Decoder over the same body, value
+// by value, until the body stops being JSON.
+func FuzzRecordStream(f *testing.F) {
+	for _, seed := range []string{
+		`{"value":{"type":"JSON","data":1}}`,
+		`{"value":{"type":"JSON","data":"ONE"}} {"value":{"type":"JSON","data":"TWO"}}` + "\n" + `{"value":{"type":"BINARY","data":"bad!"}}{"value":{"type":"STRING","data":"FOUR"}}`,
+		`{"partition_id":"x"}[]{"value":{"type":"JSON","data":1}}`, `{"offset":1} {"key":{"type":"STRING","data":"k"},"headers":[{"name":"h","value":"aA=="}]}`,
+		`null nulltrue 12{"value":{"type":"JSON"}}-3 "s"`, `1x`, `{}{`, `{"value":}`, `{"value":{"type":"JSON"`, `}`, ` `, ``, "\n\t\r ",
+		`{"value":{"type":"JSON","data":[1,{"a":"\u00e9\ud800"}]},"timestamp":"2021-02-05T19:14:42.5Z","partition_id":1}`,
+		`{"Value":{"Type":"STRING","data":"x"},"value":{"data":"y"}}`, `1.`, `-`, `{"a":1}}`, `[[[[`, `"abc`,
+	} {
+		f.Add([]byte(seed), uint8(0))
+		f.Add([]byte(seed), uint8(7))
+		f.Add([]byte(seed), uint8(255))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, chunk uint8) {
+		const limit = 1 << 30
+		s := &recordStream{topic: "t", body: &recordLimit{r: &chunkReader{b: bytes.Clone(body), n: int(chunk) + 1}, max: limit}}
+		s.dec = newStreamJSON(s.body, limit)
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		for i := 0; ; i++ {
+			rec, st := s.decode()
+			var in v3Record
+			err := dec.Decode(&in)
+			if err == io.EOF {
+				if st != nil {
+					t.Fatalf("%q: record %d past the last value: %+v", body, i, st.res)
+				}
+				return
+			}
+			if st == nil {
+				t.Fatalf("%q: value %d not decoded (json: %v)", body, i, err)
+			}
+			var want *kgo.Record
+			last := false
+			switch {
+			case err == nil:
+				want = new(kgo.Record)
+				mem := newRecordBytes(0)
+				_, err = in.record(want, "t", &mem)
+			case errors.As(err, new(*json.UnmarshalTypeError)), strings.HasPrefix(err.Error(), "json: unknown field "):
+				err = decodeError(err)
+			case errors.As(err, new(*json.SyntaxError)), errors.Is(err, io.ErrUnexpectedEOF):
+				err, last = badRequest("Error processing JSON: "+err.Error()), true
+			default:
+				t.Fatalf("%q: json: %v", body, err)
+			}
+			if err != nil {
+				want = nil
+			}
+			var got, wantErr *apiError
+			if (st.res.Err == nil) != (err == nil) || err != nil && (!errors.As(st.res.Err, &got) || !errors.As(err, &wantErr) || *got != *wantErr) {
+				t.Fatalf("%q: value %d: error %v, want %v", body, i, st.res.Err, err)
+			}
+			if st.last != last || (rec == nil) != (want == nil) || want != nil && !reflect.DeepEqual(rec, want) {
+				t.Fatalf("%q: value %d: record %+v (last %v), want %+v (last %v)", body, i, rec, st.last, want, last)
+			}
+			if last {
+				if rec, st := s.decode(); rec != nil || st != nil {
+					t.Fatalf("%q: a record after the last: %+v", body, st)
+				}
+				return
+			}
+		}
+	})
+}
+
+// chunkReader reads b n bytes at a time, the last ones with io.EOF when n
+// is odd.
+type chunkReader struct {
+	b []byte
+	n int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p, r.b[:min(r.n, len(r.b))])
+	r.b = r.b[k:]
+	if len(r.b) == 0 && r.n%2 == 1 {
+		return k, io.EOF
+	}
+	return k, nil
+}
+
+// TestRecordStreamLimit checks that a record of a stream may be as long as
+// the limit and no longer, space between records aside, and that the
+// stream reads little past a record too long.
+func TestRecordStreamLimit(t *testing.T) {
+	const limit = 64
+	record := func(n int) string { // a record of n bytes
+		return `{"value":{"type":"STRING","data":"` + strings.Repeat("x", n-37) + `"}}`
+	}
+	for _, tt := range []struct {
+		name, body string
+		chunk      int
+		codes      []int
+	}{
+		{"at the limit", record(limit) + record(limit), 1 << 20, []int{0, 0}},
+		{"past the limit", record(limit) + record(limit+1) + record(limit), 1 << 20, []int{0, 413}},
+		{"past the limit, slowly", record(limit) + record(limit+1) + record(limit), 1, []int{0, 413}},
+		{"space between", record(limit) + strings.Repeat(" \n", 100<<10) + record(limit), 1000, []int{0, 0}},
+		{"much too long", record(limit) + record(10<<20), 100 << 10, []int{0, 413}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &chunkReader{b: []byte(tt.body), n: tt.chunk}
+			s := &recordStream{topic: "t", body: &recordLimit{r: src, max: 1 << 30}}
+			s.dec = newStreamJSON(s.body, limit)
+			var codes []int
+			for {
+				_, st := s.decode()
+				if st == nil {
+					break
+				}
+				code := 0
+				if st.res.Err != nil {
+					code = errorFor(st.res.Err).Status
+				}
+				codes = append(codes, code)
+			}
+			if fmt.Sprint(codes) != fmt.Sprint(tt.codes) {
+				t.Fatalf("records %v, want %v", codes, tt.codes)
+			}
+			if read := len(tt.body) - len(src.b); tt.codes[len(tt.codes)-1] == 413 && read > 2*limit+1+streamMinRead {
+				t.Errorf("read %d bytes of a stream of %d for a too-long record", read, len(tt.body))
 			}
 		})
 	}
