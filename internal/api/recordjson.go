@@ -43,6 +43,12 @@ import (
 // A json.RawMessage is a slice of the body, not a copy: the caller copies
 // what outlives the body. A body decoded from a stream (src set) is read
 // on demand, one value at a time.
+//
+// Invariants (TestRecordJSON, and FuzzDecodeV2Produce, FuzzDecodeV3Record,
+// FuzzDecodeV3Batch and FuzzRecordStream through the decoders that use
+// it): it never panics, it looks at nothing past the value it decodes,
+// and on any input it yields what encoding/json yields, in values or in
+// errors, but for the two differences above.
 type recordJSON struct {
 	data   []byte
 	pos    int
@@ -161,8 +167,8 @@ func newStreamJSON(src io.Reader, limit int) *recordJSON {
 }
 
 // record decodes the next record of the stream into in, reading src as
-// far as the record goes and no further; it returns io.EOF when the
-// stream ends, after nothing but space. last says whether the stream
+// far as the record goes and a read past it at most (fill); it returns
+// io.EOF when the stream ends, after nothing but space. last says whether the stream
 // cannot be read on after err: at a syntax error (a *jsonSyntaxError,
 // unexpected EOF at the end of the stream included), a record longer
 // than the limit (errRecordTooLarge), or src's error. Any other error
