@@ -674,24 +674,9 @@ func parseInt32(lit []byte) (int32, bool) {
 // field's index in names, or -1 for a key that names none, whose error
 // it records.
 func (d *recordJSON) field(names []string) (int, error) {
-	if d.data[d.pos] != '"' {
-		return -1, d.syntax("looking for beginning of object key string")
-	}
-	start := d.pos
-	escaped, err := d.str()
+	raw, escaped, err := d.key()
 	if err != nil {
 		return -1, err
-	}
-	raw := d.data[start+1 : d.pos-1]
-	if !d.skipSpace() {
-		return -1, errJSONEOF
-	}
-	if d.data[d.pos] != ':' {
-		return -1, d.syntax("after object key")
-	}
-	d.pos++
-	if !d.skipSpace() {
-		return -1, errJSONEOF
 	}
 	for i, name := range names {
 		if string(raw) == name {
@@ -776,7 +761,7 @@ func (d *recordJSON) skip() error {
 			if more {
 				objects = append(objects, c == '{')
 				if c == '{' {
-					if _, err := d.key(); err != nil {
+					if _, _, err := d.key(); err != nil {
 						return err
 					}
 				}
@@ -813,7 +798,7 @@ func (d *recordJSON) skip() error {
 			}
 			if more {
 				if object {
-					if _, err := d.key(); err != nil {
+					if _, _, err := d.key(); err != nil {
 						return err
 					}
 				}
@@ -825,27 +810,28 @@ func (d *recordJSON) skip() error {
 }
 
 // key consumes the key at d.pos, the ':' after it and the space after
-// that, and returns the key's bytes inside its quotes.
-func (d *recordJSON) key() ([]byte, error) {
+// that, and returns the key's bytes inside its quotes, and whether they
+// have escapes.
+func (d *recordJSON) key() (raw []byte, escaped bool, err error) {
 	if d.data[d.pos] != '"' {
-		return nil, d.syntax("looking for beginning of object key string")
+		return nil, false, d.syntax("looking for beginning of object key string")
 	}
 	start := d.pos
-	if _, err := d.str(); err != nil {
-		return nil, err
+	if escaped, err = d.str(); err != nil {
+		return nil, false, err
 	}
-	raw := d.data[start+1 : d.pos-1]
+	raw = d.data[start+1 : d.pos-1]
 	if !d.skipSpace() {
-		return nil, errJSONEOF
+		return nil, false, errJSONEOF
 	}
 	if d.data[d.pos] != ':' {
-		return nil, d.syntax("after object key")
+		return nil, false, d.syntax("after object key")
 	}
 	d.pos++
 	if !d.skipSpace() {
-		return nil, errJSONEOF
+		return nil, false, errJSONEOF
 	}
-	return raw, nil
+	return raw, escaped, nil
 }
 
 // stringSafe holds the bytes a string's scan passes over at once.
