@@ -212,6 +212,12 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		if group, err = newGroup(cfg, logger, m, producer, logs); err != nil {
 			return err
 		}
+		monitor.AddDetail("paused_partitions", func() any {
+			if p := group.Paused(); len(p) > 0 {
+				return p
+			}
+			return nil
+		})
 	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)

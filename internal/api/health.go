@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/pprof"
 
@@ -14,22 +15,24 @@ import (
 // profiler, on net/http: off the hot path.
 
 type status struct {
-	Status string `json:"status"`
+	Status  string         `json:"status"`
+	Details map[string]any `json:"details,omitempty"`
 }
 
-// readiness answers /readyz: 200 when krest can produce, 503 with the
-// reason when it cannot (broker unreachable, topic missing, shutting
-// down).
+// readiness answers /readyz: 200 when krest can produce, with the details
+// beside readiness (the consumer's paused partitions), which never make it
+// unready; 503 with the reason when it cannot (broker unreachable, topic
+// missing, shutting down).
 func readiness(h checker) (status, error) {
 	if err := h.Ready(); err != nil {
 		return status{}, &apiError{http.StatusServiceUnavailable, codeNotReady, "not ready: " + err.Error()}
 	}
-	return status{"ready"}, nil
+	return status{Status: "ready", Details: h.Details()}, nil
 }
 
 // handleHealthz answers 200 while the process runs.
 func handleHealthz(*call) (int, any, error) {
-	return http.StatusOK, status{"ok"}, nil
+	return http.StatusOK, status{Status: "ok"}, nil
 }
 
 // readyz answers readiness.
@@ -64,12 +67,14 @@ func ManagementHandler(health checker, m *metrics.Metrics) http.Handler {
 		writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`+"\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if _, err := readiness(health); err != nil {
+		st, err := readiness(health)
+		if err != nil {
 			ae := errorFor(err)
 			writeJSON(w, ae.Status, append(appendErrorBody(nil, ae.Code, ae.Message), '\n'))
 			return
 		}
-		writeJSON(w, http.StatusOK, []byte(`{"status":"ready"}`+"\n"))
+		b, _ := json.Marshal(st) // details are krest's own values
+		writeJSON(w, http.StatusOK, append(b, '\n'))
 	})
 	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("/debug/pprof/", pprof.Index)

@@ -39,9 +39,13 @@ type producer interface {
 	ForgetTopic(topic string)
 }
 
-// checker reports whether krest can serve: nil when ready.
+// checker reports whether krest can serve: nil when ready; health.Monitor
+// implements it.
 type checker interface {
 	Ready() error
+	// Details are facts beside readiness that do not change it (the
+	// consumer's paused partitions), by name; nil for none.
+	Details() map[string]any
 }
 
 var _ producer = (*produce.Producer)(nil)

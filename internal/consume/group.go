@@ -111,15 +111,15 @@ type topicPartition struct {
 // PausedPartition is a partition the Group stopped fetching because one of
 // its records could be neither processed nor dead-lettered.
 type PausedPartition struct {
-	Topic     string
-	Partition int32
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
 	// Offset is the record's: the group's committed offset for the
 	// partition is at or before it.
-	Offset int64
+	Offset int64 `json:"offset"`
 	// Reason is why the record could not be dead-lettered.
-	Reason string
+	Reason string `json:"reason"`
 	// Since is when the partition was paused.
-	Since time.Time
+	Since time.Time `json:"since"`
 }
 
 type pause struct {
