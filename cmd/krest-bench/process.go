@@ -293,8 +293,8 @@ func buildRevision(ctx context.Context, root, rev, src, out string) (string, err
 	if extract.Stdin, err = archive.StdoutPipe(); err != nil {
 		return "", err
 	}
-	var stderr bytes.Buffer
-	archive.Stderr, extract.Stderr = &stderr, &stderr
+	var archiveErr, extractErr bytes.Buffer // two processes: a buffer each
+	archive.Stderr, extract.Stderr = &archiveErr, &extractErr
 	if err := extract.Start(); err != nil {
 		return "", err
 	}
@@ -303,7 +303,7 @@ func buildRevision(ctx context.Context, root, rev, src, out string) (string, err
 		err = werr
 	}
 	if err != nil {
-		return "", fmt.Errorf("git archive %s: %v %s", rev, err, firstLine(stderr.Bytes()))
+		return "", fmt.Errorf("git archive %s: %v %s%s", rev, err, firstLine(archiveErr.Bytes()), firstLine(extractErr.Bytes()))
 	}
 	from := fmt.Sprintf("built from commit %s (%s)", strings.TrimSpace(string(commit)), rev)
 	return from, goBuild(ctx, src, out, "./cmd/krest")
