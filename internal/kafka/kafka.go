@@ -24,6 +24,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Hooks are client hooks, such as kprom's metrics.
 	Hooks []kgo.Hook
+	// Security is how the client secures its connections (NewSecurity);
+	// nil is plaintext without SASL.
+	Security *Security
 }
 
 // ProducerOptions configure the producing client.
@@ -185,7 +188,28 @@ func baseOpts(opts Options) []kgo.Opt {
 		kgo.RetryBackoffFn(retryBackoff),
 	}
 	if opts.Logger != nil {
-		o = append(o, kgo.WithLogger(kslog.New(opts.Logger)))
+		o = append(o, kgo.WithLogger(quietAuth{kslog.New(opts.Logger)}))
+	}
+	if s := opts.Security; s != nil {
+		if s.tls != nil {
+			o = append(o, kgo.DialTLSConfig(s.tls))
+		}
+		if s.mechanism != nil {
+			o = append(o, kgo.SASL(s.mechanism))
+		}
 	}
 	return o
+}
+
+// quietAuth logs kgo's "unable to initialize sasl", which it logs at every
+// attempt of every client, at debug level: the readiness check reports a
+// failed authentication (ErrAuthentication), once for each change of
+// reason.
+type quietAuth struct{ kgo.Logger }
+
+func (l quietAuth) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	if level < kgo.LogLevelDebug && msg == "unable to initialize sasl" {
+		level = kgo.LogLevelDebug
+	}
+	l.Logger.Log(level, msg, keyvals...)
 }

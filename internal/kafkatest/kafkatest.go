@@ -55,17 +55,20 @@ type Fake struct {
 	*kfake.Cluster
 	port int
 	dir  string
+	opts []kfake.Opt // kept for Start
 }
 
-// NewFake starts a kfake broker on a free loopback port; t.Cleanup closes it.
+// NewFake starts a kfake broker on a free loopback port, with opts (such as
+// kfake.TLS or kfake.EnableSASL) after its defaults, as Start restarts it;
+// t.Cleanup closes it.
 func NewFake(t testing.TB, opts ...kfake.Opt) *Fake {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "kfake")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Fake{port: FreePort(t), dir: dir}
-	f.start(t, opts...)
+	f := &Fake{port: FreePort(t), dir: dir, opts: opts}
+	f.start(t)
 	t.Cleanup(func() {
 		f.Stop(t)
 		// A request the broker was still finishing may write after Close;
@@ -75,11 +78,11 @@ func NewFake(t testing.TB, opts ...kfake.Opt) *Fake {
 	return f
 }
 
-func (f *Fake) start(t testing.TB, opts ...kfake.Opt) {
+func (f *Fake) start(t testing.TB) {
 	t.Helper()
 	c, err := kfake.NewCluster(append([]kfake.Opt{
 		kfake.NumBrokers(1), kfake.Ports(f.port), kfake.DataDir(f.dir), kfake.DefaultNumPartitions(3),
-	}, opts...)...)
+	}, f.opts...)...)
 	if err != nil {
 		t.Fatalf("starting kfake: %v", err)
 	}
