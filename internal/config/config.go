@@ -167,9 +167,11 @@ type Config struct {
 	// KREST_IO_IDLE_TIMEOUT.
 	IOIdleTimeout time.Duration
 	// EmbeddedAllowRemote lets the embedded broker listen on an address
-	// other machines can reach. It has no authentication, so by default
-	// EmbeddedAddr must be a loopback address. Default false;
-	// --embedded-allow-remote, KREST_EMBEDDED_ALLOW_REMOTE.
+	// other machines can reach without authentication (see
+	// EmbeddedSASLMechanism), so that anyone who reaches it can read and
+	// write every topic; without SASL or this, EmbeddedAddr must be a
+	// loopback address. Default false; --embedded-allow-remote,
+	// KREST_EMBEDDED_ALLOW_REMOTE.
 	EmbeddedAllowRemote bool
 	// MaxRequestPartitions is the most partitions one admin request may
 	// create (a new topic) or add (a topic's new partition count). A topic
@@ -220,6 +222,97 @@ type Config struct {
 	// consumer writes its lines out before committing them. Default
 	// 100ms; --log-flush-interval, KREST_LOG_FLUSH_INTERVAL.
 	LogFlushInterval time.Duration
+
+	// Security of the connections to Kafka, and of the embedded broker:
+	// see security.go, which registers their flags and checks them.
+
+	// KafkaTLS connects to the brokers over TLS. Default false;
+	// --kafka-tls, KREST_KAFKA_TLS.
+	KafkaTLS bool
+	// KafkaTLSCAFile is a PEM file of the CA certificates the brokers'
+	// certificates are checked against. Default "" (the system's);
+	// --kafka-tls-ca-file, KREST_KAFKA_TLS_CA_FILE.
+	KafkaTLSCAFile string
+	// KafkaTLSCertFile and KafkaTLSKeyFile are the PEM client certificate
+	// and key krest presents (mutual TLS), read again when they change.
+	// Default ""; --kafka-tls-cert-file, KREST_KAFKA_TLS_CERT_FILE;
+	// --kafka-tls-key-file, KREST_KAFKA_TLS_KEY_FILE.
+	KafkaTLSCertFile string
+	KafkaTLSKeyFile  string
+	// KafkaTLSServerName is the name the brokers' certificates must carry.
+	// Default "" (each broker's host); --kafka-tls-server-name,
+	// KREST_KAFKA_TLS_SERVER_NAME.
+	KafkaTLSServerName string
+	// KafkaTLSInsecureSkipVerify accepts any broker certificate, for
+	// development only. Default false; --kafka-tls-insecure-skip-verify,
+	// KREST_KAFKA_TLS_INSECURE_SKIP_VERIFY.
+	KafkaTLSInsecureSkipVerify bool
+	// KafkaSASLMechanism is PLAIN, SCRAM-SHA-256, SCRAM-SHA-512,
+	// OAUTHBEARER or AWS_MSK_IAM. Default "" (no SASL);
+	// --kafka-sasl-mechanism, KREST_KAFKA_SASL_MECHANISM.
+	KafkaSASLMechanism string
+	// KafkaSASLUser is the PLAIN or SCRAM user. Default "";
+	// --kafka-sasl-user, KREST_KAFKA_SASL_USER.
+	KafkaSASLUser string
+	// KafkaSASLPassword is its password. Default "";
+	// --kafka-sasl-password, KREST_KAFKA_SASL_PASSWORD.
+	KafkaSASLPassword string
+	// KafkaSASLPasswordFile holds the password instead, read at every
+	// login. Default ""; --kafka-sasl-password-file,
+	// KREST_KAFKA_SASL_PASSWORD_FILE.
+	KafkaSASLPasswordFile string
+	// KafkaOAuthTokenFile holds the OAUTHBEARER token, read at every
+	// login. Default ""; --kafka-oauth-token-file,
+	// KREST_KAFKA_OAUTH_TOKEN_FILE.
+	KafkaOAuthTokenFile string
+	// KafkaOAuthTokenURL is the OAuth 2.0 token endpoint of the client
+	// credentials grant, instead of a token file. Default "";
+	// --kafka-oauth-token-url, KREST_KAFKA_OAUTH_TOKEN_URL.
+	KafkaOAuthTokenURL string
+	// KafkaOAuthClientID is the grant's client ID. Default "";
+	// --kafka-oauth-client-id, KREST_KAFKA_OAUTH_CLIENT_ID.
+	KafkaOAuthClientID string
+	// KafkaOAuthClientSecretFile holds its client secret, read at every
+	// grant. Default ""; --kafka-oauth-client-secret-file,
+	// KREST_KAFKA_OAUTH_CLIENT_SECRET_FILE.
+	KafkaOAuthClientSecretFile string
+	// KafkaOAuthScope is the scope the grant asks for, scopes separated
+	// by spaces or commas. Default ""; --kafka-oauth-scope,
+	// KREST_KAFKA_OAUTH_SCOPE.
+	KafkaOAuthScope string
+	// KafkaOAuthExtensions are SASL extensions sent with the token,
+	// key=value pairs separated by commas (Confluent Cloud:
+	// logicalCluster=lkc-…,identityPoolId=pool-…). Default "";
+	// --kafka-oauth-extensions, KREST_KAFKA_OAUTH_EXTENSIONS.
+	KafkaOAuthExtensions string
+	// AWSAccessKeyID, AWSSecretAccessKey and AWSSessionToken are the
+	// credentials of AWS_MSK_IAM, from the environment variables
+	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN; no
+	// flags.
+	AWSAccessKeyID     string
+	AWSSecretAccessKey string
+	AWSSessionToken    string
+	// EmbeddedAdvertisedAddr is the host:port the embedded broker tells
+	// clients to connect to; a port of 0 is the one it listens on.
+	// Default "" (its listen address); --embedded-advertised-addr,
+	// KREST_EMBEDDED_ADVERTISED_ADDR.
+	EmbeddedAdvertisedAddr string
+	// EmbeddedSASLMechanism makes the embedded broker require SASL: PLAIN,
+	// SCRAM-SHA-256 or SCRAM-SHA-512. Default "" (none);
+	// --embedded-sasl-mechanism, KREST_EMBEDDED_SASL_MECHANISM.
+	EmbeddedSASLMechanism string
+	// EmbeddedSASLUser and EmbeddedSASLPassword are its one user, a
+	// superuser, which krest's own clients log in as. Default "";
+	// --embedded-sasl-user, KREST_EMBEDDED_SASL_USER;
+	// --embedded-sasl-password, KREST_EMBEDDED_SASL_PASSWORD.
+	EmbeddedSASLUser     string
+	EmbeddedSASLPassword string
+	// EmbeddedTLSCert and EmbeddedTLSKey make the embedded broker serve
+	// TLS with this PEM certificate (chain) and key. Default "";
+	// --embedded-tls-cert, KREST_EMBEDDED_TLS_CERT; --embedded-tls-key,
+	// KREST_EMBEDDED_TLS_KEY.
+	EmbeddedTLSCert string
+	EmbeddedTLSKey  string
 }
 
 // ErrHelp is returned by Load when the arguments ask for help; the usage has
@@ -325,7 +418,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "bound on reading a request from its first byte (KREST_READ_TIMEOUT)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "bound on the wait for the next request of a keep-alive connection (KREST_IDLE_TIMEOUT)")
 	fs.DurationVar(&c.IOIdleTimeout, "io-idle-timeout", c.IOIdleTimeout, "bound on a read or write of a connection that makes no progress (KREST_IO_IDLE_TIMEOUT)")
-	fs.BoolVar(&c.EmbeddedAllowRemote, "embedded-allow-remote", c.EmbeddedAllowRemote, "let the embedded broker, which has no authentication, listen beyond loopback (KREST_EMBEDDED_ALLOW_REMOTE)")
+	fs.BoolVar(&c.EmbeddedAllowRemote, "embedded-allow-remote", c.EmbeddedAllowRemote, "let the embedded broker listen beyond loopback without SASL, open to anyone (KREST_EMBEDDED_ALLOW_REMOTE)")
 	fs.IntVar(&c.MaxRequestPartitions, "max-request-partitions", c.MaxRequestPartitions, "partitions one admin request may create or add (KREST_MAX_REQUEST_PARTITIONS)")
 	fs.IntVar(&c.MaxListItems, "max-list-items", c.MaxListItems, "items one list answer holds; longer lists come in pages (KREST_MAX_LIST_ITEMS)")
 	fs.Var(byteSize{&c.MemoryLimit}, "memory-limit", "Go soft memory limit, e.g. 768MiB; 0 picks 90% of the container's limit, else 1GiB or 4x max-buffered-bytes; GOMEMLIMIT wins (KREST_MEMORY_LIMIT)")
@@ -335,6 +428,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.DurationVar(&c.CommitInterval, "commit-interval", c.CommitInterval, "how often the consumer commits processed offsets (KREST_COMMIT_INTERVAL)")
 	fs.IntVar(&c.LogContentBytes, "log-content-bytes", c.LogContentBytes, "content bytes shown in a consumed message line (KREST_LOG_CONTENT_BYTES)")
 	fs.DurationVar(&c.LogFlushInterval, "log-flush-interval", c.LogFlushInterval, "longest an info line waits in the log buffer (KREST_LOG_FLUSH_INTERVAL)")
+	securityFlags(fs, &c)
 
 	// The environment goes in as the flags' values before parsing, so that
 	// explicit flags win.
@@ -362,6 +456,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	c.Brokers = splitList(brokers)
+	c.loadSecurity(getenv)
 	if c.DLQTopic == "" {
 		c.DLQTopic = c.Topic + ".dlq"
 	}
@@ -556,21 +651,24 @@ func (c Config) Validate() error {
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
 	}
+	c.validateSecurity(bad)
 	return errors.Join(errs...)
 }
 
 // embeddedExposure says why the embedded broker may not listen on
-// EmbeddedAddr, or returns nil. The embedded broker authenticates no one,
-// so it listens beyond loopback only when that is allowed explicitly. Add
-// any other condition that makes a remote listener safe here.
+// EmbeddedAddr, or returns nil. Beyond loopback, it must authenticate its
+// clients (EmbeddedSASLMechanism), or be allowed explicitly to serve anyone
+// (EmbeddedAllowRemote). Add any other condition that makes a remote
+// listener safe here.
 func (c Config) embeddedExposure() error {
 	host, _, _ := net.SplitHostPort(c.EmbeddedAddr) // validated by the caller
-	if loopback(host) || c.EmbeddedAllowRemote {
+	if loopback(host) || c.EmbeddedSASLMechanism != "" || c.EmbeddedAllowRemote {
 		return nil
 	}
-	return fmt.Errorf("embedded address %q is not a loopback address: the embedded broker has no authentication, "+
-		"so anyone who reaches it can read and write every topic; set KREST_EMBEDDED_ALLOW_REMOTE=true "+
-		"(--embedded-allow-remote) to allow it", c.EmbeddedAddr)
+	return fmt.Errorf("embedded address %q is not a loopback address, and the embedded broker has no authentication, "+
+		"so anyone who reaches it could read and write every topic: set KREST_EMBEDDED_SASL_MECHANISM, "+
+		"KREST_EMBEDDED_SASL_USER and KREST_EMBEDDED_SASL_PASSWORD (and KREST_EMBEDDED_TLS_CERT and KREST_EMBEDDED_TLS_KEY), "+
+		"or KREST_EMBEDDED_ALLOW_REMOTE=true (--embedded-allow-remote) to let anyone in", c.EmbeddedAddr)
 }
 
 // loopback reports whether host names only this machine: "localhost" or a
