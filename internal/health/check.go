@@ -2,12 +2,16 @@ package health
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"krest/internal/kafka"
 )
 
 // TopicSpec describes a topic krest makes sure exists.
@@ -18,7 +22,9 @@ type TopicSpec struct {
 }
 
 // Check asks the cluster for the topics' metadata: it fails when no broker
-// answers; unless create is set (then it creates them), when a topic is
+// answers (saying so, or that the brokers refused krest's login, wrapping
+// kafka.ErrAuthentication, or that the TLS handshake failed); unless create
+// is set (then it creates them), when a topic is
 // missing; and when a topic that exists cannot take a write at all (see
 // ErrNotWritable). A topic with only some partitions writable passes: its
 // other partitions answer each request that needs them as unavailable.
@@ -29,7 +35,7 @@ func Check(ctx context.Context, adm *kadm.Client, topics []TopicSpec, create boo
 	}
 	details, err := adm.ListTopics(ctx, names...)
 	if err != nil {
-		return fmt.Errorf("broker unreachable: %w", err)
+		return unreachable(err)
 	}
 	var existing []string
 	for _, t := range topics {
@@ -53,6 +59,27 @@ func Check(ctx context.Context, adm *kadm.Client, topics []TopicSpec, create boo
 		}
 	}
 	return checkWritable(ctx, adm, details, existing)
+}
+
+// unreachable says why no broker answered: a login the brokers refused, or
+// that krest could not make (an unreadable password file, a failing token
+// endpoint); a failed TLS handshake; or anything else.
+func unreachable(err error) error {
+	var (
+		verify *tls.CertificateVerificationError
+		header tls.RecordHeaderError
+		alert  tls.AlertError
+	)
+	switch {
+	case errors.Is(kafka.Classify(err), kafka.ErrAuthentication):
+		if strings.HasPrefix(err.Error(), kafka.ErrAuthentication.Error()) {
+			return err // says it already
+		}
+		return fmt.Errorf("%w: %w", kafka.ErrAuthentication, err)
+	case errors.As(err, &verify), errors.As(err, &header), errors.As(err, &alert):
+		return fmt.Errorf("TLS handshake with the brokers failed: %w", err)
+	}
+	return fmt.Errorf("broker unreachable: %w", err)
 }
 
 // checkWritable returns ErrNotWritable for the first of topics none of

@@ -10,7 +10,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
+	"krest/internal/broker"
 	"krest/internal/health"
+	"krest/internal/kafka"
 	"krest/internal/kafkatest"
 )
 
@@ -50,6 +52,58 @@ func TestCheck(t *testing.T) {
 				}
 				return nil
 			})
+		})
+	}
+}
+
+// TestCheckSecurity runs the readiness check with a login the embedded
+// broker refuses, and with its certificate untrusted: the reason says so,
+// not that the broker is unreachable.
+func TestCheckSecurity(t *testing.T) {
+	certs := kafkatest.NewCerts(t)
+	b, err := broker.Start(broker.Options{Addr: fmt.Sprintf("127.0.0.1:%d", kafkatest.FreePort(t)), InMemory: true,
+		SASLMechanism: kafka.MechanismScramSHA512, SASLUser: "krest", SASLPassword: "s3cret",
+		TLSCertFile: certs.ServerCertFile, TLSKeyFile: certs.ServerKeyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	secure := func(tls kafka.TLSOptions, password string) kafka.SecurityOptions {
+		tls.Enabled = true
+		return kafka.SecurityOptions{TLS: tls, SASL: kafka.SASLOptions{Mechanism: kafka.MechanismScramSHA512, User: "krest", Password: password}}
+	}
+	for _, tt := range []struct {
+		name   string
+		opts   kafka.SecurityOptions
+		want   error
+		reason string
+	}{
+		{"right password", secure(kafka.TLSOptions{CAFile: certs.CAFile}, "s3cret"), nil, ""},
+		{"wrong password", secure(kafka.TLSOptions{CAFile: certs.CAFile}, "wrong"), kafka.ErrAuthentication, "SASL authentication failed: SASL_AUTHENTICATION_FAILED"},
+		{"untrusted certificate", secure(kafka.TLSOptions{}, "s3cret"), nil, "TLS handshake with the brokers failed"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sec, err := kafka.NewSecurity(tt.opts, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl, err := kafka.NewProducerClient(kafka.ProducerOptions{Options: kafka.Options{Brokers: b.Addrs(), Security: sec},
+				MaxBufferedRecords: 1, MaxBufferedBytes: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err = health.Check(ctx, kadm.NewClient(cl), []health.TopicSpec{{Name: "t", Partitions: 1, ReplicationFactor: 1}}, true)
+			switch {
+			case tt.reason == "" && err != nil:
+				t.Errorf("Check: %v", err)
+			case tt.reason != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.reason)):
+				t.Errorf("Check: %v, want a reason starting %q", err, tt.reason)
+			case tt.want != nil && !errors.Is(err, tt.want):
+				t.Errorf("Check: %v, want %v", err, tt.want)
+			}
 		})
 	}
 }
