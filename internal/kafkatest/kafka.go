@@ -86,6 +86,14 @@ type KafkaOptions struct {
 	// Config sets or overrides broker properties on every node, after the
 	// defaults StartKafka writes. Default none.
 	Config map[string]string
+
+	// Security is what the clients' listener requires (see SecurityKind):
+	// SecurityPlaintext (the default, also ""), SecuritySCRAM or
+	// SecurityOAuth. Secured, the nodes talk to each other over SASL_SSL
+	// with SCRAM-SHA-512 as user "admin", and to the controllers over
+	// SASL_PLAINTEXT with PLAIN; SecurityOf(Brokers()) says how clients
+	// log in.
+	Security string
 }
 
 // Kafka is a real Apache Kafka cluster for tests, started by StartKafka: one
@@ -126,6 +134,11 @@ type Kafka struct {
 	java    string
 	libDir  string // the cached classpath: every jar in it
 
+	security string    // the clients' listener's (KafkaOptions.Security)
+	sec      *Security // how clients log in; nil for plaintext
+	adminPW  string    // the nodes' own SCRAM and PLAIN password
+	issuer   *issuer   // signs OAUTHBEARER tokens; nil unless SecurityOAuth
+
 	mu    sync.Mutex
 	nodes []*kafkaNode
 	cl    *kgo.Client // admin client seeded with every node, for LeaderOf
@@ -135,8 +148,9 @@ type Kafka struct {
 type kafkaNode struct {
 	id             int
 	dir            string
-	port           int // PLAINTEXT listener: what clients dial
+	port           int // the clients' listener: what clients dial
 	controllerPort int
+	internalPort   int // the nodes' own listener under SecurityOAuth
 
 	cmd      *exec.Cmd // nil while stopped
 	done     chan struct{}
@@ -196,13 +210,17 @@ func StartKafka(t testing.TB, opts KafkaOptions) *Kafka {
 	libDir := kafkaResolve(t, kafkaBroker, cacheRoot, version)
 
 	k := &Kafka{version: version, dir: t.TempDir(), java: java, libDir: libDir}
-	ports := kafkaFreePorts(t, 2*opts.Nodes)
+	if err := k.secure(t, opts.Security); err != nil {
+		t.Fatal(err)
+	}
+	ports := kafkaFreePorts(t, 3*opts.Nodes)
 	for i := range opts.Nodes {
 		n := &kafkaNode{
 			id:             i,
 			dir:            filepath.Join(k.dir, "node-"+strconv.Itoa(i)),
-			port:           ports[2*i],
-			controllerPort: ports[2*i+1],
+			port:           ports[3*i],
+			controllerPort: ports[3*i+1],
+			internalPort:   ports[3*i+2],
 		}
 		if err := os.MkdirAll(n.dir, 0o755); err != nil {
 			t.Fatalf("kafkatest: %v", err)
@@ -222,8 +240,11 @@ func StartKafka(t testing.TB, opts KafkaOptions) *Kafka {
 
 	// kadm answers Metadata from the client's cache while it is younger
 	// than MetadataMinAge (default 5 s): LeaderOf needs it fresh.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers()...), kgo.DialTimeout(time.Second),
-		kgo.MetadataMinAge(100*time.Millisecond))
+	if k.sec != nil {
+		register(t, k.Brokers(), k.sec)
+	}
+	cl, err := kgo.NewClient(append(k.clientOpts(t), kgo.SeedBrokers(k.Brokers()...), kgo.DialTimeout(time.Second),
+		kgo.MetadataMinAge(100*time.Millisecond))...)
 	if err != nil {
 		t.Fatalf("kafkatest: admin client: %v", err)
 	}
@@ -478,6 +499,9 @@ func (k *Kafka) properties(n *kafkaNode, extra map[string]string) []byte {
 		"log.cleaner.threads":               "1",
 		"log.cleaner.dedupe.buffer.size":    "16777216",
 	}
+	for key, v := range k.securityProperties(n) {
+		props[key] = v
+	}
 	for key, v := range extra {
 		props[key] = v
 	}
@@ -525,6 +549,7 @@ func (k *Kafka) format(t testing.TB) {
 		wg.Go(func() {
 			args := append(jvmArgs(k.libDir, "256m"), "kafka.tools.StorageTool", "format",
 				"--cluster-id", id, "--config", filepath.Join(n.dir, "server.properties"))
+			args = append(args, k.scramUsers()...)
 			cmd := exec.CommandContext(ctx, k.java, args...)
 			cmd.Dir = n.dir
 			out, err := cmd.CombinedOutput()
@@ -552,7 +577,7 @@ func (k *Kafka) launch(n *kafkaNode) error {
 	defer logf.Close() // the JVM has its own descriptor once started
 	fmt.Fprintf(logf, "==== kafkatest: starting node %d (Kafka %s) at %s\n", n.id, k.version, time.Now().Format(time.RFC3339Nano))
 
-	cmd := exec.Command(k.java, append(jvmArgs(k.libDir, "512m"), "kafka.Kafka", filepath.Join(n.dir, "server.properties"))...)
+	cmd := exec.Command(k.java, append(append(jvmArgs(k.libDir, "512m"), k.securityJVMArgs()...), "kafka.Kafka", filepath.Join(n.dir, "server.properties"))...)
 	cmd.Dir = n.dir
 	cmd.Stdout = logf
 	cmd.Stderr = logf
@@ -622,7 +647,7 @@ func (k *Kafka) waitReady(t testing.TB) {
 	}
 	// Seeds are dialled by address, so each request below goes to the
 	// node it is meant for.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.DialTimeout(time.Second))
+	cl, err := kgo.NewClient(append(k.clientOpts(t), kgo.SeedBrokers(addrs...), kgo.DialTimeout(time.Second))...)
 	if err != nil {
 		t.Fatalf("kafkatest: %v", err)
 	}

@@ -2,6 +2,7 @@ package kafkatest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -236,5 +238,91 @@ func kafkaTestConsume(t *testing.T, k *Kafka, topic string, want ...string) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("consumed %q from %s, want %q", got, topic, want)
+	}
+}
+
+// TestKafkaSecurityProperties checks the listeners of the secured
+// clusters: clients on SASL_SSL, the controllers on SASL_PLAINTEXT with
+// PLAIN, and for OAUTHBEARER a listener of its own beside the nodes'.
+func TestKafkaSecurityProperties(t *testing.T) {
+	for _, tt := range []struct {
+		kind string
+		want []string
+	}{
+		{SecuritySCRAM, []string{
+			"listeners=SASL_SSL://127.0.0.1:9000,CONTROLLER://127.0.0.1:9001",
+			"listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT",
+			"listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512",
+			"sasl.mechanism.controller.protocol=PLAIN", "ssl.keystore.type=PEM", "ssl.truststore.type=PEM",
+		}},
+		{SecurityOAuth, []string{
+			"listeners=OAUTH://127.0.0.1:9000,INTERNAL://127.0.0.1:9002,CONTROLLER://127.0.0.1:9001",
+			"inter.broker.listener.name=INTERNAL",
+			"listener.name.oauth.sasl.enabled.mechanisms=OAUTHBEARER",
+			"listener.name.oauth.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler",
+		}},
+	} {
+		t.Run(tt.kind, func(t *testing.T) {
+			k := &Kafka{dir: t.TempDir()}
+			if err := k.secure(t, tt.kind); err != nil {
+				t.Fatal(err)
+			}
+			k.nodes = []*kafkaNode{{id: 0, dir: k.dir, port: 9000, controllerPort: 9001, internalPort: 9002}}
+			lines := strings.Split(string(k.properties(k.nodes[0], nil)), "\n")
+			for _, w := range tt.want {
+				if !slices.Contains(lines, w) {
+					t.Errorf("server.properties lacks %q; got:\n%s", w, strings.Join(lines, "\n"))
+				}
+			}
+		})
+	}
+}
+
+// TestKafkaSecurity starts one node of each secured cluster: its clients
+// read and write over SASL_SSL, and a wrong password, a token signed by
+// another key or an expired token is refused with SASL_AUTHENTICATION_FAILED.
+func TestKafkaSecurity(t *testing.T) {
+	SkipIfNoKafka(t)
+	for _, kind := range []string{SecuritySCRAM, SecurityOAuth} {
+		t.Run(kind, func(t *testing.T) {
+			start := time.Now()
+			k := StartKafka(t, KafkaOptions{Security: kind})
+			t.Logf("Kafka %s, 1 node, %s, ready in %v", k.Version(), kind, time.Since(start).Round(time.Millisecond))
+			if SecurityOf(k.Brokers()) != k.Security() || k.Security() == nil {
+				t.Fatal("SecurityOf does not know the cluster")
+			}
+			cl := NewClient(t, k.Brokers())
+			kafkaTestCreateTopic(t, cl, "secure", 1)
+			kafkaTestProduce(t, cl, "secure", "a")
+			kafkaTestConsume(t, k, "secure", "a")
+
+			refused := []Security{*k.Security()}
+			switch kind {
+			case SecuritySCRAM:
+				refused[0].Password = "wrong"
+			case SecurityOAuth:
+				other := newIssuer(t, t.TempDir())
+				refused[0].TokenFile = other.tokenFile(t, t.TempDir(), "krest", time.Hour)
+				expired := *k.Security()
+				expired.TokenFile = filepath.Join(t.TempDir(), "expired.jwt")
+				if err := os.WriteFile(expired.TokenFile, []byte(k.Token(t, "krest", -time.Minute)), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				refused = append(refused, expired)
+			}
+			for _, s := range refused {
+				bad, err := kgo.NewClient(append(s.ClientOpts(t), kgo.SeedBrokers(k.Brokers()...), kgo.RequestRetries(0))...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				_, err = kadm.NewClient(bad).ListTopics(ctx)
+				cancel()
+				bad.Close()
+				if !errors.Is(err, kerr.SaslAuthenticationFailed) {
+					t.Errorf("refused login: %v, want SASL_AUTHENTICATION_FAILED", err)
+				}
+			}
+		})
 	}
 }

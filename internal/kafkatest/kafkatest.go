@@ -33,16 +33,26 @@ var (
 
 // NewCluster starts the cluster chosen by KREST_TEST_KAFKA: "kfake" (the
 // default) for an in-process kfake broker, "kafka" for one node of real
-// Apache Kafka (skipping the test when Java or Maven is missing). t.Cleanup
-// stops it and wipes its data.
+// Apache Kafka (skipping the test when Java or Maven is missing), secured
+// as KREST_TEST_KAFKA_SECURITY says (see SecurityKind; SecurityOf returns
+// how to reach it, and NewClient uses it). t.Cleanup stops it and wipes its
+// data.
 func NewCluster(t testing.TB) Cluster {
 	t.Helper()
+	security := SecurityKind(t)
 	switch kind := os.Getenv("KREST_TEST_KAFKA"); kind {
 	case "", "kfake":
+		switch security {
+		case SecuritySCRAM:
+			f, _ := NewSecureFake(t, "SCRAM-SHA-512")
+			return f
+		case SecurityOAuth:
+			t.Skip("KREST_TEST_KAFKA_SECURITY=oauth needs real Kafka (KREST_TEST_KAFKA=kafka): kfake has no OAUTHBEARER")
+		}
 		return NewFake(t)
 	case "kafka":
 		SkipIfNoKafka(t)
-		return StartKafka(t, KafkaOptions{})
+		return StartKafka(t, KafkaOptions{Security: security})
 	default:
 		t.Fatalf("KREST_TEST_KAFKA=%q: want kfake or kafka", kind)
 		return nil
@@ -121,10 +131,15 @@ func FreePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// NewClient returns a client on brokers; t.Cleanup closes it.
+// NewClient returns a client on brokers, secured as their cluster
+// requires (SecurityOf); t.Cleanup closes it.
 func NewClient(t testing.TB, brokers []string, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
+	base := []kgo.Opt{kgo.SeedBrokers(brokers...)}
+	if s := SecurityOf(brokers); s != nil {
+		base = append(base, s.ClientOpts(t)...)
+	}
+	cl, err := kgo.NewClient(append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
