@@ -114,7 +114,7 @@ func Start(opts Options) (*Broker, error) {
 			if tlsConfig != nil {
 				ln = tls.NewListener(ln, tlsConfig)
 			}
-			return &listener{Listener: ln, advertised: adv, sasl: opts.SASLMechanism != "", closing: &b.closing}, nil
+			return &listener{Listener: ln, advertised: adv, mechanism: opts.SASLMechanism, closing: &b.closing}, nil
 		}),
 	}
 	switch opts.SASLMechanism {
@@ -168,6 +168,10 @@ func Start(opts Options) (*Broker, error) {
 		}
 		opts.Logger.Warn("EMBEDDED BROKER: single-node development broker, not a Kafka cluster; set KREST_BROKERS to use a real cluster",
 			"addr", b.Addrs()[0], "storage", storage, "security", security)
+		if ip := net.ParseIP(host); (host == "" || ip != nil && ip.IsUnspecified()) && opts.AdvertisedAddr == "" {
+			opts.Logger.Warn("the embedded broker listens on every interface but tells clients to connect to "+b.Addrs()[0]+
+				", which other machines cannot reach; set KREST_EMBEDDED_ADVERTISED_ADDR to a host:port they can", "addr", b.Addrs()[0])
+		}
 	}
 	return b, nil
 }

@@ -27,6 +27,12 @@ import (
 //     and serves it: a v0 handshake reaches kfake as v1 (the same bytes),
 //     and the raw SASL tokens that follow one, framed by their size
 //     alone, reach it as SaslAuthenticate v0 requests.
+//   - kfake lists its mechanisms in a SaslHandshake answer only when it
+//     refuses the one asked for, lists all three, and takes a handshake for
+//     a mechanism no user has; Kafka lists sasl.enabled.mechanisms in
+//     every answer (kafkajs checks the list), and refuses the others.
+//     conn lists the one mechanism the broker has, and asks kfake about
+//     any other as a mechanism it does not know.
 //   - On credentials it refuses, kfake closes the connection; Kafka
 //     answers SASL_AUTHENTICATION_FAILED (58) first, so that a client can
 //     tell a wrong password from a broker going away. conn writes that
@@ -60,7 +66,7 @@ var errFrameTooLarge = errors.New("request larger than the broker accepts")
 type listener struct {
 	net.Listener
 	advertised net.Addr // nil: the listening address
-	sasl       bool     // the broker requires SASL
+	mechanism  string   // the SASL mechanism the broker requires; "" for none
 	closing    *atomic.Bool
 }
 
@@ -115,7 +121,7 @@ type conn struct {
 
 func newConn(c net.Conn, l *listener) *conn {
 	return &conn{Conn: c, l: l, r: bufio.NewReaderSize(c, 32<<10), pending: map[int32]pendingReq{},
-		authed: !l.sasl, rawCorr: math.MinInt32}
+		authed: l.mechanism == "", rawCorr: math.MinInt32}
 }
 
 // Read hands kfake the client's bytes, frame by frame (see conn).
@@ -173,8 +179,7 @@ func (c *conn) next() error {
 		if _, err := io.ReadFull(c.r, frame[4:]); err != nil {
 			return err
 		}
-		c.watch(frame)
-		c.out = frame
+		c.out = c.watch(frame)
 	default:
 		c.out, c.left = size[:], int(n)
 	}
@@ -182,8 +187,9 @@ func (c *conn) next() error {
 }
 
 // watch notes a request whose answer conn inspects; a v0 SaslHandshake
-// becomes v1, which has the same body.
-func (c *conn) watch(frame []byte) {
+// becomes v1, which has the same body, and one for a mechanism the broker
+// does not have asks for none. It returns the frame to hand to kfake.
+func (c *conn) watch(frame []byte) []byte {
 	key := int16(binary.BigEndian.Uint16(frame[4:]))
 	version := int16(binary.BigEndian.Uint16(frame[6:]))
 	corr := int32(binary.BigEndian.Uint32(frame[8:]))
@@ -197,6 +203,12 @@ func (c *conn) watch(frame []byte) {
 		req.Version = 1
 		if r.Complete() == nil && req.ReadFrom(r.Src) == nil {
 			pr.mechanism = req.Mechanism
+			if req.Mechanism != c.l.mechanism {
+				pr.mechanism, req.Mechanism = "", "" // kfake refuses it, staying where it was
+				body := len(frame) - len(r.Src)      // up to the mechanism
+				frame = req.AppendTo(frame[:body:body])
+				binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
+			}
 		}
 		if version == 0 {
 			binary.BigEndian.PutUint16(frame[6:], 1)
@@ -205,6 +217,7 @@ func (c *conn) watch(frame []byte) {
 	c.mu.Lock()
 	c.pending[corr] = pr
 	c.mu.Unlock()
+	return frame
 }
 
 // wrapToken frames a raw SASL token as the SaslAuthenticate v0 request
@@ -247,8 +260,16 @@ func (c *conn) Write(p []byte) (int, error) {
 	case kmsg.SASLHandshake.Int16():
 		resp := kmsg.NewSASLHandshakeResponse()
 		resp.Version = 1
-		if resp.ReadFrom(p[8:]) == nil && resp.ErrorCode == 0 {
-			c.mechanism, c.rounds, c.raw = pr.mechanism, 0, pr.version == 0
+		if resp.ReadFrom(p[8:]) == nil {
+			if resp.ErrorCode == 0 {
+				c.mechanism, c.rounds, c.raw = pr.mechanism, 0, pr.version == 0
+			}
+			resp.SupportedMechanisms = nil
+			if c.l.mechanism != "" {
+				resp.SupportedMechanisms = []string{c.l.mechanism}
+			}
+			out = resp.AppendTo(append(make([]byte, 0, len(p)+len(c.l.mechanism)), p[:8]...))
+			binary.BigEndian.PutUint32(out, uint32(len(out)-4))
 		}
 	case kmsg.SASLAuthenticate.Int16():
 		resp := kmsg.NewSASLAuthenticateResponse()

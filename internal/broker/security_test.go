@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -271,4 +272,66 @@ func TestKcatSASLSSL(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, kcat, wrong...).CombinedOutput(); err == nil || !bytes.Contains(out, []byte("Authentication failed")) {
 		t.Errorf("kcat -L with a wrong password: %v\n%s", err, out)
 	}
+}
+
+// TestSASLHandshakeMechanisms checks the SaslHandshake answers: every one
+// lists the broker's one mechanism, as Kafka lists sasl.enabled.mechanisms
+// (kafkajs requires it); another mechanism is refused at the handshake,
+// so that a client offering several picks the broker's.
+func TestSASLHandshakeMechanisms(t *testing.T) {
+	b := startSecure(t, Options{SASLMechanism: saslScram512, SASLUser: "krest", SASLPassword: "s3cret"})
+	for _, tt := range []struct {
+		mechanism string
+		want      error
+	}{
+		{saslScram512, nil},
+		{saslPlain, kerr.UnsupportedSaslMechanism},
+	} {
+		req := kmsg.NewPtrSASLHandshakeRequest()
+		req.Mechanism = tt.mechanism
+		// A connection of its own: a handshake on cl's authenticated
+		// one is a re-authentication.
+		c, err := net.Dial("tcp", b.Addrs()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := handshake(t, c, req)
+		c.Close()
+		if err := kerr.ErrorForCode(resp.ErrorCode); !errors.Is(err, tt.want) || !slices.Equal(resp.SupportedMechanisms, []string{saslScram512}) {
+			t.Errorf("handshake for %s: %v, mechanisms %v; want %v, [%s]", tt.mechanism, err, resp.SupportedMechanisms, tt.want, saslScram512)
+		}
+	}
+	if err := ping(t, b, kgo.SASL(mechanism(t, saslPlain, "krest", "s3cret"), mechanism(t, saslScram512, "krest", "s3cret"))); err != nil {
+		t.Errorf("client offering PLAIN then SCRAM-SHA-512: %v", err)
+	}
+}
+
+// handshake sends req on c and reads its answer.
+func handshake(t *testing.T, c net.Conn, req *kmsg.SASLHandshakeRequest) *kmsg.SASLHandshakeResponse {
+	t.Helper()
+	req.Version = 1
+	b := binary.BigEndian.AppendUint32(nil, 0)
+	b = binary.BigEndian.AppendUint16(b, uint16(req.Key()))
+	b = binary.BigEndian.AppendUint16(b, uint16(req.Version))
+	b = binary.BigEndian.AppendUint32(b, 7)      // correlation ID
+	b = binary.BigEndian.AppendUint16(b, 0xffff) // null client ID
+	b = req.AppendTo(b)
+	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	var size [4]byte
+	if _, err := io.ReadFull(c, size[:]); err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, binary.BigEndian.Uint32(size[:]))
+	if _, err := io.ReadFull(c, body); err != nil {
+		t.Fatal(err)
+	}
+	resp := req.ResponseKind().(*kmsg.SASLHandshakeResponse)
+	if err := resp.ReadFrom(body[4:]); err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
