@@ -55,7 +55,7 @@ func startKrest(t *testing.T, args ...string) *krest {
 	logs := &logBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	argv := append([]string{"krest", "serve", "--http-addr", "127.0.0.1:0", "--log-level", "info", "--shutdown-delay", "0s"}, args...)
+	argv := append([]string{"krest", "serve", "--http-addr", "127.0.0.1:0", "--log-level", "info", "--shutdown-delay", "0s"}, withSecurity(t, args)...)
 	go func() { done <- run(ctx, argv, func(string) string { return "" }, io.Discard, logs) }()
 	k := &krest{logs: logs}
 	var once sync.Once
@@ -96,7 +96,7 @@ func startProcess(t *testing.T, args ...string) *krest {
 		t.Fatal("krest binary was not built")
 	}
 	logs := &logBuffer{}
-	cmd := exec.Command(krestBinary, append([]string{"serve", "--http-addr", "127.0.0.1:0", "--shutdown-delay", "0s"}, args...)...)
+	cmd := exec.Command(krestBinary, append([]string{"serve", "--http-addr", "127.0.0.1:0", "--shutdown-delay", "0s"}, withSecurity(t, args)...)...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.Env = append(os.Environ(), "KREST_LOG_LEVEL=info")
 	if err := cmd.Start(); err != nil {

@@ -134,6 +134,9 @@ func startBroker(cfg config.Config, logger *slog.Logger) (*broker.Broker, error)
 	b, err := broker.Start(broker.Options{
 		Addr: cfg.EmbeddedAddr, DataDir: cfg.DataDir, InMemory: cfg.InMemory,
 		Partitions: cfg.Partitions, Logger: logger,
+		AdvertisedAddr: cfg.EmbeddedAdvertisedAddr, SASLMechanism: cfg.EmbeddedSASLMechanism,
+		SASLUser: cfg.EmbeddedSASLUser, SASLPassword: cfg.EmbeddedSASLPassword,
+		TLSCertFile: cfg.EmbeddedTLSCert, TLSKeyFile: cfg.EmbeddedTLSKey,
 	})
 	if errors.Is(err, broker.ErrAddrInUse) {
 		return nil, fmt.Errorf("%s is already taken, probably by a running broker; to use it, set KREST_BROKERS=%s (or --brokers %s), or pick another --embedded-addr",
@@ -149,6 +152,10 @@ const healthInterval = 2 * time.Second
 // readiness fails, HTTP drains, the producer flushes, the consumer commits
 // and leaves, and the embedded broker closes last.
 func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Logger, logs *logline.Writer) error {
+	security, err := kafka.NewSecurity(kafkaSecurity(cfg), logger)
+	if err != nil {
+		return err
+	}
 	brokers := cfg.Brokers
 	if cfg.Embedded() {
 		b, err := startBroker(cfg, logger)
@@ -161,7 +168,7 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 	m := metrics.New()
 	kopts := func(client string) kafka.Options {
 		return kafka.Options{Brokers: brokers, ClientID: cfg.ClientID, Logger: kafkaLogger.With("client", client),
-			Hooks: []kgo.Hook{m.KafkaHooks(client)}}
+			Hooks: []kgo.Hook{m.KafkaHooks(client)}, Security: security}
 	}
 	pcl, err := kafka.NewProducerClient(produce.ClientOptions(kafka.ProducerOptions{Options: kopts("producer"),
 		MaxBufferedRecords: cfg.MaxBufferedRecords, MaxBufferedBytes: cfg.MaxBufferedBytes, Linger: cfg.Linger,
