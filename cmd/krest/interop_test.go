@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +22,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"krest/internal/kafkatest"
 )
@@ -80,20 +86,115 @@ type interopClient struct {
 // A client that is missing is skipped, saying how to install it.
 func TestInterop(t *testing.T) {
 	c := kafkatest.NewCluster(t)
-	brokers := strings.Join(c.Brokers(), ",")
-	k := startKrest(t, "--brokers", brokers)
+	k := startKrest(t, "--brokers", strings.Join(c.Brokers(), ","))
 	k.waitReady(t)
-	adm := kadm.NewClient(kafkatest.NewClient(t, c.Brokers()))
+	broker, brokerVersion := brokerOf(c)
+	var sec *interopSecurity
+	if s := kafkatest.SecurityOf(c.Brokers()); s != nil {
+		if s.Mechanism == "OAUTHBEARER" {
+			t.Skip("the interop clients log in with a password; the cluster takes OAUTHBEARER only")
+		}
+		sec = &interopSecurity{Mechanism: s.Mechanism, User: s.User, Password: s.Password, CAFile: s.Certs.CAFile}
+		broker += " SASL_SSL " + s.Mechanism
+	}
+	runInterop(t, k, c.Brokers(), sec, broker, brokerVersion)
+}
+
+// TestInteropSecureEmbedded runs the client matrix against krest's
+// embedded broker secured with SCRAM-SHA-512 over TLS: every client logs in
+// with librdkafka's, kafkajs's and the Java client's own SASL_SSL.
+func TestInteropSecureEmbedded(t *testing.T) {
+	args, addr, certs := embeddedSecurity(t, "127.0.0.1", "SCRAM-SHA-512", true)
+	k := startKrest(t, args...)
+	k.waitReady(t)
+	_, version := brokerOf(nil)
+	runInterop(t, k, []string{addr}, &interopSecurity{Mechanism: "SCRAM-SHA-512", User: "admin", Password: "adm1n-pw",
+		CAFile: certs.CAFile}, "krest embedded SASL_SSL SCRAM-SHA-512, kfake", version)
+}
+
+// interopSecurity is how the clients log in: SASL_SSL with a PLAIN or
+// SCRAM password, trusting CAFile.
+type interopSecurity struct {
+	Mechanism, User, Password, CAFile string
+}
+
+// kgoOpts are the franz-go options of the test's own clients.
+func (s *interopSecurity) kgoOpts() []kgo.Opt {
+	if s == nil {
+		return nil
+	}
+	pool := x509.NewCertPool()
+	if ca, err := os.ReadFile(s.CAFile); err == nil {
+		pool.AppendCertsFromPEM(ca)
+	}
+	m := plain.Auth{User: s.User, Pass: s.Password}.AsMechanism()
+	switch s.Mechanism {
+	case "SCRAM-SHA-256":
+		m = scram.Auth{User: s.User, Pass: s.Password}.AsSha256Mechanism()
+	case "SCRAM-SHA-512":
+		m = scram.Auth{User: s.User, Pass: s.Password}.AsSha512Mechanism()
+	}
+	return []kgo.Opt{kgo.DialTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}), kgo.SASL(m)}
+}
+
+// librdkafka is the security as librdkafka's settings (kcat -X, and
+// confluent-kafka's configuration).
+func (s *interopSecurity) librdkafka() map[string]string {
+	if s == nil {
+		return nil
+	}
+	return map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanisms": s.Mechanism,
+		"sasl.username": s.User, "sasl.password": s.Password, "ssl.ca.location": s.CAFile}
+}
+
+// java is the security as the Java client's settings.
+func (s *interopSecurity) java() map[string]string {
+	if s == nil {
+		return nil
+	}
+	module := "org.apache.kafka.common.security.plain.PlainLoginModule"
+	if strings.HasPrefix(s.Mechanism, "SCRAM-") {
+		module = "org.apache.kafka.common.security.scram.ScramLoginModule"
+	}
+	return map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": s.Mechanism,
+		"sasl.jaas.config":    fmt.Sprintf(`%s required username="%s" password="%s";`, module, s.User, s.Password),
+		"ssl.truststore.type": "PEM", "ssl.truststore.location": s.CAFile}
+}
+
+// env is the security as the scripts in interopDir read it.
+func (s *interopSecurity) env() []string {
+	if s == nil {
+		return nil
+	}
+	return []string{"INTEROP_SASL_MECHANISM=" + s.Mechanism, "INTEROP_SASL_USER=" + s.User,
+		"INTEROP_SASL_PASSWORD=" + s.Password, "INTEROP_TLS_CA=" + s.CAFile}
+}
+
+// flags turns settings into repetitions of flag key=value, in key order.
+func flags(flag string, settings map[string]string) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
+		out = append(out, flag, k+"="+settings[k])
+	}
+	return out
+}
+
+// runInterop is the matrix against krest k on brokers, which the clients
+// reach with sec (nil: plaintext); broker and brokerVersion name the
+// broker in the compatibility report.
+func runInterop(t *testing.T, k *krest, brokerList []string, sec *interopSecurity, broker, brokerVersion string) {
+	t.Helper()
+	brokers := strings.Join(brokerList, ",")
+	adm := kadm.NewClient(kafkatest.NewClient(t, brokerList, sec.kgoOpts()...))
 	md, err := adm.BrokerMetadata(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	broker, brokerVersion := brokerOf(c)
 
 	for _, tt := range []struct {
 		name   string
-		client string                           // as the compatibility table names it
-		setup  func(t *testing.T) interopClient // skips the test when the client is missing
+		client string                                                 // as the compatibility table names it
+		setup  func(t *testing.T, sec *interopSecurity) interopClient // skips the test when the client is missing
 	}{
 		{"kcat", "kcat", kcatClient},
 		{"confluent-kafka-python", "Python confluent-kafka", pythonClient},
@@ -101,7 +202,7 @@ func TestInterop(t *testing.T) {
 		{"java-console", "Java kafka-clients", javaConsoleClient},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cl := tt.setup(t)
+			cl := tt.setup(t, sec)
 			row := compatRow{Broker: broker, BrokerVersion: brokerVersion, Client: tt.client, ClientVersion: cl.version}
 
 			t.Run("read", func(t *testing.T) {
@@ -256,7 +357,7 @@ var kcatVersionRE = regexp.MustCompile(`Version (\S+) .*librdkafka (\S+)`)
 
 // kcatClient is kcat: it reads with -J, in a simple consumer over every
 // partition, and writes with -K.
-func kcatClient(t *testing.T) interopClient {
+func kcatClient(t *testing.T, sec *interopSecurity) interopClient {
 	t.Helper()
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
@@ -270,19 +371,19 @@ func kcatClient(t *testing.T) interopClient {
 	return interopClient{
 		version: fmt.Sprintf("%s (librdkafka %s)", m[1], m[2]),
 		consume: func(ctx context.Context, brokers, topic string, n int) *exec.Cmd {
-			return exec.CommandContext(ctx, kcat, "-b", brokers, "-C", "-t", topic, "-o", "beginning",
-				"-c", strconv.Itoa(n), "-J", "-q")
+			return exec.CommandContext(ctx, kcat, append(flags("-X", sec.librdkafka()), "-b", brokers, "-C", "-t", topic, "-o", "beginning",
+				"-c", strconv.Itoa(n), "-J", "-q")...)
 		},
 		produce: func(ctx context.Context, brokers, topic string) *exec.Cmd {
-			return exec.CommandContext(ctx, kcat, "-b", brokers, "-P", "-t", topic, "-K", "\t",
-				"-X", "enable.idempotence=true")
+			return exec.CommandContext(ctx, kcat, append(flags("-X", sec.librdkafka()), "-b", brokers, "-P", "-t", topic, "-K", "\t",
+				"-X", "enable.idempotence=true")...)
 		},
 	}
 }
 
 // pythonClient is confluent-kafka for Python, through consume.py and
 // produce.py.
-func pythonClient(t *testing.T) interopClient {
+func pythonClient(t *testing.T, sec *interopSecurity) interopClient {
 	t.Helper()
 	python := os.Getenv("KREST_PYTHON")
 	if python == "" {
@@ -298,11 +399,11 @@ func pythonClient(t *testing.T) interopClient {
 	if len(v) != 2 {
 		t.Fatalf("confluent-kafka version: %q", out)
 	}
-	return scriptClient(fmt.Sprintf("%s (librdkafka %s)", v[0], v[1]), python, ".py")
+	return scriptClient(fmt.Sprintf("%s (librdkafka %s)", v[0], v[1]), python, ".py", sec.env()...)
 }
 
 // kafkajsClient is kafkajs on Node.js, through consume.mjs and produce.mjs.
-func kafkajsClient(t *testing.T) interopClient {
+func kafkajsClient(t *testing.T, sec *interopSecurity) interopClient {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -316,7 +417,7 @@ func kafkajsClient(t *testing.T) interopClient {
 	if err := json.Unmarshal(pkg, &meta); err != nil {
 		t.Fatal(err)
 	}
-	return scriptClient(meta.Version, node, ".mjs", "KAFKAJS_NO_PARTITIONER_WARNING=1")
+	return scriptClient(meta.Version, node, ".mjs", append(sec.env(), "KAFKAJS_NO_PARTITIONER_WARNING=1")...)
 }
 
 // scriptClient is a client run through its scripts in interopDir, consume
@@ -341,23 +442,25 @@ func scriptClient(version, interpreter, ext string, env ...string) interopClient
 
 // javaConsoleClient is the Java client, kafka-clients, as Kafka's console
 // consumer and producer run it.
-func javaConsoleClient(t *testing.T) interopClient {
+func javaConsoleClient(t *testing.T, sec *interopSecurity) interopClient {
 	t.Helper()
 	tools := kafkatest.NewTools(t, "")
 	return interopClient{
 		version: tools.Version() + " (console consumer and producer)",
 		consume: func(ctx context.Context, brokers, topic string, n int) *exec.Cmd {
-			return tools.Command(ctx, kafkatest.ConsoleConsumer, "--bootstrap-server", brokers, "--topic", topic,
+			return tools.Command(ctx, kafkatest.ConsoleConsumer, append(flags("--command-property", sec.java()),
+				"--bootstrap-server", brokers, "--topic", topic,
 				"--from-beginning", "--max-messages", strconv.Itoa(n),
 				"--formatter-property", "print.headers=true",
 				"--formatter-property", "print.key=true",
 				"--formatter-property", "key.separator=\t",
-				"--formatter-property", "headers.separator=,")
+				"--formatter-property", "headers.separator=,")...)
 		},
 		parse: parseConsoleLines,
 		produce: func(ctx context.Context, brokers, topic string) *exec.Cmd {
-			return tools.Command(ctx, kafkatest.ConsoleProducer, "--bootstrap-server", brokers, "--topic", topic,
-				"--reader-property", "parse.key=true", "--reader-property", "key.separator=\t")
+			return tools.Command(ctx, kafkatest.ConsoleProducer, append(flags("--command-property", sec.java()),
+				"--bootstrap-server", brokers, "--topic", topic,
+				"--reader-property", "parse.key=true", "--reader-property", "key.separator=\t")...)
 		},
 	}
 }
@@ -392,7 +495,7 @@ func parseConsoleLines(out []byte) ([]interopRecord, error) {
 }
 
 // brokerOf names the broker c runs and its version.
-func brokerOf(c kafkatest.Cluster) (name, version string) {
+func brokerOf(c kafkatest.Cluster) (name, version string) { // c nil: kfake
 	if k, ok := c.(*kafkatest.Kafka); ok {
 		return "Apache Kafka", k.Version()
 	}

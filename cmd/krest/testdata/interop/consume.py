@@ -6,6 +6,7 @@ usage: consume.py BROKERS TOPIC COUNT
 """
 
 import json
+import os
 import sys
 import uuid
 
@@ -16,6 +17,20 @@ def text(b):
     return None if b is None else b.decode("utf-8")
 
 
+def security():
+    """librdkafka's SASL_SSL settings from INTEROP_SASL_MECHANISM,
+    INTEROP_SASL_USER, INTEROP_SASL_PASSWORD and INTEROP_TLS_CA, if set."""
+    if not os.environ.get("INTEROP_SASL_MECHANISM"):
+        return {}
+    return {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanisms": os.environ["INTEROP_SASL_MECHANISM"],
+        "sasl.username": os.environ["INTEROP_SASL_USER"],
+        "sasl.password": os.environ["INTEROP_SASL_PASSWORD"],
+        "ssl.ca.location": os.environ["INTEROP_TLS_CA"],
+    }
+
+
 def main():
     brokers, topic, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     consumer = Consumer({
@@ -23,6 +38,7 @@ def main():
         "group.id": "interop-" + uuid.uuid4().hex,
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,
+        **security(),
     })
     consumer.subscribe([topic])
     got = 0
