@@ -275,7 +275,7 @@ func TestKcatReadsProduced(t *testing.T) {
 	k := startKrest(t, "--brokers", strings.Join(c.Brokers(), ","), "--consumer=false")
 	k.waitReady(t)
 	k.produceMessage(t, "123", "Hello, Kafka!")
-	out, err := exec.Command(kcat, "-b", c.Brokers()[0], "-C", "-t", "messages", "-e", "-q", "-f", "%k %s\n").CombinedOutput()
+	out, err := exec.Command(kcat, append(kcatSecurity(c.Brokers()), "-b", c.Brokers()[0], "-C", "-t", "messages", "-e", "-q", "-f", "%k %s\n")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("kcat: %v\n%s", err, out)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,10 +12,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
@@ -50,6 +54,16 @@ func withSecurity(t *testing.T, args []string) []string {
 			"--kafka-sasl-password-file", writeSecret(t, s.Password))
 	}
 	return out
+}
+
+// kcatSecurity returns the kcat flags that log in to the test cluster of
+// brokers with a password, none for a plaintext one.
+func kcatSecurity(brokers []string) []string {
+	s := kafkatest.SecurityOf(brokers)
+	if s == nil || s.Mechanism == "OAUTHBEARER" {
+		return nil
+	}
+	return flags("-X", (&interopSecurity{Mechanism: s.Mechanism, User: s.User, Password: s.Password, CAFile: s.Certs.CAFile}).librdkafka())
 }
 
 // writeSecret writes secret to a new file and returns its path.
@@ -290,5 +304,65 @@ func TestSecureEmbeddedRestart(t *testing.T) {
 	slices.Sort(keys)
 	if !slices.Equal(keys, []string{"after", "before"}) {
 		t.Errorf("read %v with the new password, want before and after", keys)
+	}
+}
+
+// TestAWSMSKIAM runs the krest binary with SASL AWS_MSK_IAM and the AWS
+// credentials in the standard environment variables, against a kfake whose
+// control hooks play MSK's side, as no MSK can be reached from here: krest
+// asks for AWS_MSK_IAM and sends a request signed for kafka-cluster:Connect
+// with the access key and session token given (kafka's TestAWSMSKIAM
+// checks the signature itself against the secret key), and is then ready.
+func TestAWSMSKIAM(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+	t.Setenv("AWS_SESSION_TOKEN", "session-token")
+	t.Setenv("AWS_REGION", "eu-west-1") // MSK's hosts name their region; 127.0.0.1 does not
+	c := kafkatest.NewFake(t)
+	var (
+		mu         sync.Mutex
+		mechanisms []string
+		payloads   []map[string]string
+	)
+	c.ControlKey(kmsg.SASLHandshake.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		hs := req.(*kmsg.SASLHandshakeRequest)
+		mu.Lock()
+		mechanisms = append(mechanisms, hs.Mechanism)
+		mu.Unlock()
+		resp := hs.ResponseKind().(*kmsg.SASLHandshakeResponse)
+		resp.SupportedMechanisms = []string{"AWS_MSK_IAM"}
+		return resp, nil, true
+	})
+	c.ControlKey(kmsg.SASLAuthenticate.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		auth := req.(*kmsg.SASLAuthenticateRequest)
+		var p map[string]string
+		resp := auth.ResponseKind().(*kmsg.SASLAuthenticateResponse)
+		if err := json.Unmarshal(auth.SASLAuthBytes, &p); err != nil {
+			resp.ErrorCode = kerr.SaslAuthenticationFailed.Code
+			return resp, nil, true
+		}
+		mu.Lock()
+		payloads = append(payloads, p)
+		mu.Unlock()
+		resp.SASLAuthBytes = []byte(`{"version":"2020_10_22","request-id":"krest-test"}`)
+		return resp, nil, true
+	})
+	k := startProcess(t, "--brokers", c.Brokers()[0], "--consumer=false", "--kafka-sasl-mechanism", "AWS_MSK_IAM")
+	k.waitReady(t)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(mechanisms) == 0 || len(payloads) == 0 {
+		t.Fatalf("no SASL login seen: mechanisms %v", mechanisms)
+	}
+	p := payloads[0]
+	if mechanisms[0] != "AWS_MSK_IAM" || p["action"] != "kafka-cluster:Connect" || p["x-amz-algorithm"] != "AWS4-HMAC-SHA256" ||
+		!strings.HasPrefix(p["x-amz-credential"], "AKIDEXAMPLE/") || !strings.Contains(p["x-amz-credential"], "/eu-west-1/kafka-cluster/aws4_request") ||
+		p["x-amz-security-token"] != "session-token" || len(p["x-amz-signature"]) != 64 {
+		t.Errorf("mechanism %s, payload %v", mechanisms[0], p)
+	}
+	if strings.Contains(k.logs.String(), "wJalrXUtnFEMI") {
+		t.Error("the logs hold the secret key")
 	}
 }
