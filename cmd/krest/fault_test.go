@@ -64,14 +64,15 @@ func newFaultPlan() faultPlan {
 const faultProduceTimeout = 10 * time.Second
 
 // faultCluster starts three Kafka nodes (replication factor 3, min ISR 2),
-// skipping the test unless KREST_TEST_KAFKA=kafka. A new consumer group
-// waits 3 s for its members before its first assignment, Kafka's default,
-// so that krest instances started together share the partitions from the
-// first record.
+// skipping the test unless KREST_TEST_KAFKA=kafka, secured as
+// KREST_TEST_KAFKA_SECURITY says (SASL_SSL for scram: the test's clients and
+// krest log in by themselves). A new consumer group waits 3 s for its
+// members before its first assignment, Kafka's default, so that krest
+// instances started together share the partitions from the first record.
 func faultCluster(t *testing.T) *kafkatest.Kafka {
 	t.Helper()
 	kafkatest.SkipIfNoKafka(t)
-	return kafkatest.StartKafka(t, kafkatest.KafkaOptions{Nodes: 3,
+	return kafkatest.StartKafka(t, kafkatest.KafkaOptions{Nodes: 3, Security: kafkatest.SecurityKind(t),
 		Config: map[string]string{"group.initial.rebalance.delay.ms": "3000"}})
 }
 
@@ -626,7 +627,7 @@ func (r faultReport) record(t *testing.T, name string, kc *kafkatest.Kafka, plan
 		return
 	}
 	line, err := json.Marshal(map[string]any{
-		"test": name, "kafka": kc.Version(), "short": plan.short, "failed": t.Failed(),
+		"test": name, "kafka": kc.Version(), "security": kafkatest.SecurityKind(t), "short": plan.short, "failed": t.Failed(),
 		"acknowledged": r.Acknowledged, "found": r.Found, "lost": r.Lost, "duplicates": r.Duplicates,
 		"503s": r.Unavailable, "other": r.Other, "recovery_ms": r.Recovery.Milliseconds(),
 		"504s": r.Ambiguous, "504s_found": r.AmbiguousFound, "503s_found": r.UnavailableFound,
