@@ -46,6 +46,14 @@ func startSecure(t *testing.T, opts Options) *Broker {
 // mechanism returns franz-go's client side of a mechanism.
 func mechanism(t *testing.T, name, user, pass string) sasl.Mechanism {
 	t.Helper()
+	m := mechanismB(name, user, pass)
+	if m == nil {
+		t.Fatalf("no mechanism %s", name)
+	}
+	return m
+}
+
+func mechanismB(name, user, pass string) sasl.Mechanism {
 	switch name {
 	case saslPlain:
 		return plain.Auth{User: user, Pass: pass}.AsMechanism()
@@ -54,7 +62,6 @@ func mechanism(t *testing.T, name, user, pass string) sasl.Mechanism {
 	case saslScram512:
 		return scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()
 	}
-	t.Fatalf("no mechanism %s", name)
 	return nil
 }
 
