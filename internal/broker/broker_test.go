@@ -1,4 +1,4 @@
-package broker
+package broker_test
 
 import (
 	"bytes"
@@ -14,14 +14,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"krest/internal/broker"
 	"krest/internal/kafkatest"
 )
 
 // start runs an in-memory broker with partitions per new topic on a free
 // loopback port; t.Cleanup closes it.
-func start(t *testing.T, partitions int) *Broker {
+func start(t *testing.T, partitions int) *broker.Broker {
 	t.Helper()
-	b, err := Start(Options{Addr: fmt.Sprintf("127.0.0.1:%d", kafkatest.FreePort(t)), InMemory: true, Partitions: partitions})
+	b, err := broker.Start(broker.Options{Addr: fmt.Sprintf("127.0.0.1:%d", kafkatest.FreePort(t)), InMemory: true, Partitions: partitions})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +31,7 @@ func start(t *testing.T, partitions int) *Broker {
 }
 
 // TestStart starts the broker, talks Kafka to it, and checks that a second
-// one on the same address fails with ErrAddrInUse.
+// one on the same address fails with broker.ErrAddrInUse.
 func TestStart(t *testing.T) {
 	b := start(t, 2)
 	addr := b.Addrs()[0]
@@ -38,15 +39,15 @@ func TestStart(t *testing.T) {
 	if err := cl.Ping(context.Background()); err != nil {
 		t.Fatalf("ping: %v", err)
 	}
-	if _, err := Start(Options{Addr: addr, InMemory: true}); !errors.Is(err, ErrAddrInUse) {
-		t.Errorf("second broker on %s: %v, want ErrAddrInUse", addr, err)
+	if _, err := broker.Start(broker.Options{Addr: addr, InMemory: true}); !errors.Is(err, broker.ErrAddrInUse) {
+		t.Errorf("second broker on %s: %v, want broker.ErrAddrInUse", addr, err)
 	}
 }
 
 // partitionsOf returns the partition count of topic, or an error wrapping
 // kerr.UnknownTopicOrPartition when it does not exist. It asks in a way
 // that creates nothing.
-func partitionsOf(t *testing.T, b *Broker, topic string) (int, error) {
+func partitionsOf(t *testing.T, b *broker.Broker, topic string) (int, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

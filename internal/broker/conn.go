@@ -85,6 +85,14 @@ func (l *listener) Addr() net.Addr {
 	return l.Listener.Addr()
 }
 
+// KafkaListener wraps ln, a listener for kfake to serve (kfake.ListenFn),
+// so that kfake answers as Kafka does (see conn): for a kfake that requires
+// SASL mechanism, or none when mechanism is "". TLS, if any, must be ln's,
+// not kfake.TLS. Start uses it; so can tests that run kfake themselves.
+func KafkaListener(ln net.Listener, mechanism string) net.Listener {
+	return &listener{Listener: ln, mechanism: mechanism, closing: new(atomic.Bool)}
+}
+
 // hostPort is an advertised address.
 type hostPort string
 

@@ -1,4 +1,4 @@
-package broker
+package broker_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"krest/internal/broker"
 	"krest/internal/kafkatest"
 )
 
@@ -19,14 +20,14 @@ func BenchmarkProduce(b *testing.B) {
 	certs := kafkatest.NewCerts(b)
 	for _, tt := range []struct {
 		name string
-		opts *Options // nil: kfake alone
+		opts *broker.Options // nil: kfake alone
 		dial []kgo.Opt
 	}{
 		{name: "kfake"},
-		{name: "embedded", opts: &Options{}},
-		{name: "embedded-SASL_SSL", opts: &Options{SASLMechanism: saslScram512, SASLUser: "krest", SASLPassword: "s3cret",
+		{name: "embedded", opts: &broker.Options{}},
+		{name: "embedded-SASL_SSL", opts: &broker.Options{SASLMechanism: "SCRAM-SHA-512", SASLUser: "krest", SASLPassword: "s3cret",
 			TLSCertFile: certs.ServerCertFile, TLSKeyFile: certs.ServerKeyFile},
-			dial: []kgo.Opt{kgo.DialTLSConfig(certs.ClientTLS()), kgo.SASL(mechanismB(saslScram512, "krest", "s3cret"))}},
+			dial: []kgo.Opt{kgo.DialTLSConfig(certs.ClientTLS()), kgo.SASL(mechanismB("SCRAM-SHA-512", "krest", "s3cret"))}},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			var brokers []string
@@ -41,7 +42,7 @@ func BenchmarkProduce(b *testing.B) {
 			} else {
 				opts := *tt.opts
 				opts.Addr, opts.InMemory, opts.Partitions = fmt.Sprintf("127.0.0.1:%d", kafkatest.FreePort(b)), true, 3
-				br, err := Start(opts)
+				br, err := broker.Start(opts)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -1,4 +1,4 @@
-package broker
+package broker_test
 
 import (
 	"bytes"
@@ -24,18 +24,19 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
+	"krest/internal/broker"
 	"krest/internal/kafkatest"
 )
 
 // startSecure runs a broker with opts on a free loopback port, in memory
 // unless opts.DataDir is set; t.Cleanup closes it.
-func startSecure(t *testing.T, opts Options) *Broker {
+func startSecure(t *testing.T, opts broker.Options) *broker.Broker {
 	t.Helper()
 	if opts.Addr == "" {
 		opts.Addr = fmt.Sprintf("127.0.0.1:%d", kafkatest.FreePort(t))
 	}
 	opts.InMemory = opts.DataDir == ""
-	b, err := Start(opts)
+	b, err := broker.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,18 +56,18 @@ func mechanism(t *testing.T, name, user, pass string) sasl.Mechanism {
 
 func mechanismB(name, user, pass string) sasl.Mechanism {
 	switch name {
-	case saslPlain:
+	case "PLAIN":
 		return plain.Auth{User: user, Pass: pass}.AsMechanism()
-	case saslScram256:
+	case "SCRAM-SHA-256":
 		return scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()
-	case saslScram512:
+	case "SCRAM-SHA-512":
 		return scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()
 	}
 	return nil
 }
 
 // ping connects with opts and returns the error of a metadata request.
-func ping(t *testing.T, b *Broker, opts ...kgo.Opt) error {
+func ping(t *testing.T, b *broker.Broker, opts ...kgo.Opt) error {
 	t.Helper()
 	cl := kafkatest.NewClient(t, b.Addrs(), append([]kgo.Opt{kgo.RequestRetries(0)}, opts...)...)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -85,18 +86,18 @@ func TestSASL(t *testing.T) {
 		mechanism string
 		tls       bool
 	}{
-		{saslPlain, false},
-		{saslScram256, false},
-		{saslScram512, false},
-		{saslPlain, true},
-		{saslScram512, true},
+		{"PLAIN", false},
+		{"SCRAM-SHA-256", false},
+		{"SCRAM-SHA-512", false},
+		{"PLAIN", true},
+		{"SCRAM-SHA-512", true},
 	} {
 		name := tt.mechanism
 		if tt.tls {
 			name += "/TLS"
 		}
 		t.Run(name, func(t *testing.T) {
-			opts := Options{SASLMechanism: tt.mechanism, SASLUser: "krest", SASLPassword: "s3cret", Partitions: 1}
+			opts := broker.Options{SASLMechanism: tt.mechanism, SASLUser: "krest", SASLPassword: "s3cret", Partitions: 1}
 			var dial []kgo.Opt
 			if tt.tls {
 				opts.TLSCertFile, opts.TLSKeyFile = certs.ServerCertFile, certs.ServerKeyFile
@@ -129,9 +130,9 @@ func TestSASL(t *testing.T) {
 // raw, framed by their size alone, and is in; with a wrong password it is
 // not.
 func TestSASLHandshakeV0(t *testing.T) {
-	for _, mech := range []string{saslPlain, saslScram512} {
+	for _, mech := range []string{"PLAIN", "SCRAM-SHA-512"} {
 		t.Run(mech, func(t *testing.T) {
-			b := startSecure(t, Options{SASLMechanism: mech, SASLUser: "krest", SASLPassword: "s3cret"})
+			b := startSecure(t, broker.Options{SASLMechanism: mech, SASLUser: "krest", SASLPassword: "s3cret"})
 			cl := kafkatest.NewClient(t, b.Addrs(), kgo.SASL(mechanism(t, mech, "krest", "s3cret")))
 			resp, err := kmsg.NewPtrApiVersionsRequest().RequestWith(context.Background(), cl)
 			if err != nil {
@@ -161,27 +162,27 @@ func TestSASLHandshakeV0(t *testing.T) {
 func TestSASLRestart(t *testing.T) {
 	dir := t.TempDir()
 	addr := fmt.Sprintf("127.0.0.1:%d", kafkatest.FreePort(t))
-	run := func(opts Options) *Broker {
+	run := func(opts broker.Options) *broker.Broker {
 		t.Helper()
 		opts.Addr, opts.DataDir = addr, dir
-		b, err := Start(opts)
+		b, err := broker.Start(opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return b
 	}
-	b := run(Options{})
+	b := run(broker.Options{})
 	b.Close()
 	for _, pass := range []string{"first", "second"} {
-		b = run(Options{SASLMechanism: saslScram256, SASLUser: "krest", SASLPassword: pass})
-		if err := ping(t, b, kgo.SASL(mechanism(t, saslScram256, "krest", pass))); err != nil {
+		b = run(broker.Options{SASLMechanism: "SCRAM-SHA-256", SASLUser: "krest", SASLPassword: pass})
+		if err := ping(t, b, kgo.SASL(mechanism(t, "SCRAM-SHA-256", "krest", pass))); err != nil {
 			t.Errorf("password %s after a restart: %v", pass, err)
 		}
 		b.Close()
 	}
-	b = run(Options{SASLMechanism: saslScram256, SASLUser: "krest", SASLPassword: "second"})
+	b = run(broker.Options{SASLMechanism: "SCRAM-SHA-256", SASLUser: "krest", SASLPassword: "second"})
 	defer b.Close()
-	if err := ping(t, b, kgo.SASL(mechanism(t, saslScram256, "krest", "first"))); !errors.Is(err, kerr.SaslAuthenticationFailed) {
+	if err := ping(t, b, kgo.SASL(mechanism(t, "SCRAM-SHA-256", "krest", "first"))); !errors.Is(err, kerr.SaslAuthenticationFailed) {
 		t.Errorf("the earlier password after a restart: %v, want SASL_AUTHENTICATION_FAILED", err)
 	}
 }
@@ -199,9 +200,9 @@ func TestFrameBounds(t *testing.T) {
 		{"without SASL", false, 200 << 20},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := Options{}
+			opts := broker.Options{}
 			if tt.sasl {
-				opts = Options{SASLMechanism: saslPlain, SASLUser: "krest", SASLPassword: "s3cret"}
+				opts = broker.Options{SASLMechanism: "PLAIN", SASLUser: "krest", SASLPassword: "s3cret"}
 			}
 			b := startSecure(t, opts)
 			c, err := net.Dial("tcp", b.Addrs()[0])
@@ -225,7 +226,7 @@ func isReset(err error) bool { return err != nil && strings.Contains(err.Error()
 // TestAdvertisedAddr checks that the broker's metadata names the advertised
 // host, with the bound port when the advertised one is 0.
 func TestAdvertisedAddr(t *testing.T) {
-	b := startSecure(t, Options{AdvertisedAddr: "localhost:0"})
+	b := startSecure(t, broker.Options{AdvertisedAddr: "localhost:0"})
 	_, port, _ := net.SplitHostPort(b.Addrs()[0])
 	cl := kafkatest.NewClient(t, []string{net.JoinHostPort("127.0.0.1", port)})
 	md, err := kadm.NewClient(cl).BrokerMetadata(context.Background())
@@ -241,7 +242,7 @@ func TestAdvertisedAddr(t *testing.T) {
 // certificate gets no further than the handshake.
 func TestTLSUntrusted(t *testing.T) {
 	certs := kafkatest.NewCerts(t)
-	b := startSecure(t, Options{TLSCertFile: certs.ServerCertFile, TLSKeyFile: certs.ServerKeyFile})
+	b := startSecure(t, broker.Options{TLSCertFile: certs.ServerCertFile, TLSKeyFile: certs.ServerKeyFile})
 	if err := ping(t, b, kgo.DialTLSConfig(certs.ClientTLS())); err != nil {
 		t.Fatalf("trusting client: %v", err)
 	}
@@ -260,7 +261,7 @@ func TestKcatSASLSSL(t *testing.T) {
 		t.Skip("kcat not installed (apt-get install kcat)")
 	}
 	certs := kafkatest.NewCerts(t)
-	b := startSecure(t, Options{SASLMechanism: saslScram512, SASLUser: "krest", SASLPassword: "s3cret",
+	b := startSecure(t, broker.Options{SASLMechanism: "SCRAM-SHA-512", SASLUser: "krest", SASLPassword: "s3cret",
 		TLSCertFile: certs.ServerCertFile, TLSKeyFile: certs.ServerKeyFile, Partitions: 1})
 	args := []string{"-b", b.Addrs()[0], "-X", "security.protocol=SASL_SSL", "-X", "sasl.mechanisms=SCRAM-SHA-512",
 		"-X", "sasl.username=krest", "-X", "sasl.password=s3cret", "-X", "ssl.ca.location=" + certs.CAFile}
@@ -286,13 +287,13 @@ func TestKcatSASLSSL(t *testing.T) {
 // (kafkajs requires it); another mechanism is refused at the handshake,
 // so that a client offering several picks the broker's.
 func TestSASLHandshakeMechanisms(t *testing.T) {
-	b := startSecure(t, Options{SASLMechanism: saslScram512, SASLUser: "krest", SASLPassword: "s3cret"})
+	b := startSecure(t, broker.Options{SASLMechanism: "SCRAM-SHA-512", SASLUser: "krest", SASLPassword: "s3cret"})
 	for _, tt := range []struct {
 		mechanism string
 		want      error
 	}{
-		{saslScram512, nil},
-		{saslPlain, kerr.UnsupportedSaslMechanism},
+		{"SCRAM-SHA-512", nil},
+		{"PLAIN", kerr.UnsupportedSaslMechanism},
 	} {
 		req := kmsg.NewPtrSASLHandshakeRequest()
 		req.Mechanism = tt.mechanism
@@ -304,11 +305,11 @@ func TestSASLHandshakeMechanisms(t *testing.T) {
 		}
 		resp := handshake(t, c, req)
 		c.Close()
-		if err := kerr.ErrorForCode(resp.ErrorCode); !errors.Is(err, tt.want) || !slices.Equal(resp.SupportedMechanisms, []string{saslScram512}) {
-			t.Errorf("handshake for %s: %v, mechanisms %v; want %v, [%s]", tt.mechanism, err, resp.SupportedMechanisms, tt.want, saslScram512)
+		if err := kerr.ErrorForCode(resp.ErrorCode); !errors.Is(err, tt.want) || !slices.Equal(resp.SupportedMechanisms, []string{"SCRAM-SHA-512"}) {
+			t.Errorf("handshake for %s: %v, mechanisms %v; want %v, [%s]", tt.mechanism, err, resp.SupportedMechanisms, tt.want, "SCRAM-SHA-512")
 		}
 	}
-	if err := ping(t, b, kgo.SASL(mechanism(t, saslPlain, "krest", "s3cret"), mechanism(t, saslScram512, "krest", "s3cret"))); err != nil {
+	if err := ping(t, b, kgo.SASL(mechanism(t, "PLAIN", "krest", "s3cret"), mechanism(t, "SCRAM-SHA-512", "krest", "s3cret"))); err != nil {
 		t.Errorf("client offering PLAIN then SCRAM-SHA-512: %v", err)
 	}
 }

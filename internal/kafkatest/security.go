@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -23,6 +24,8 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/oauth"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"krest/internal/broker"
 )
 
 // The kinds of security a test cluster can require of its clients, as
@@ -129,14 +132,22 @@ func SecurityOf(brokers []string) *Security {
 
 // NewSecureFake starts a kfake broker (see NewFake) that serves TLS with a
 // fresh CA's certificate and requires SASL mechanism (PLAIN, SCRAM-SHA-256
-// or SCRAM-SHA-512) as user "krest" with a random password; SecurityOf
-// returns how to reach it. A refused login closes the connection, as kfake
-// does (krest's embedded broker answers like Kafka).
+// or SCRAM-SHA-512) as user "krest" with a random password, answering as
+// Kafka does where kfake does not (broker.KafkaListener: a refused login is
+// SASL_AUTHENTICATION_FAILED, SaslHandshake v0 is served, the handshake
+// lists the mechanism); SecurityOf returns how to reach it.
 func NewSecureFake(t testing.TB, mechanism string, opts ...kfake.Opt) (*Fake, *Security) {
 	t.Helper()
 	s := &Security{Mechanism: mechanism, User: "krest", Password: randomPassword(t), Certs: NewCerts(t)}
-	f := NewFake(t, append([]kfake.Opt{kfake.TLS(s.Certs.ServerTLS(t, tls.NoClientCert)), kfake.EnableSASL(),
-		kfake.Superuser(mechanism, s.User, s.Password)}, opts...)...)
+	serverTLS := s.Certs.ServerTLS(t, tls.NoClientCert)
+	listen := kfake.ListenFn(func(network, addr string) (net.Listener, error) {
+		ln, err := net.Listen(network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return broker.KafkaListener(tls.NewListener(ln, serverTLS), mechanism), nil
+	})
+	f := NewFake(t, append([]kfake.Opt{listen, kfake.EnableSASL(), kfake.Superuser(mechanism, s.User, s.Password)}, opts...)...)
 	register(t, f.Brokers(), s)
 	return f, s
 }
