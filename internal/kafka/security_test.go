@@ -538,3 +538,27 @@ func TestNewSecurityErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestSecurityWarnings checks the warnings NewSecurity logs at start:
+// certificate verification off, and PLAIN in clear text.
+func TestSecurityWarnings(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts SecurityOptions
+		want string
+	}{
+		{"verification off", SecurityOptions{TLS: TLSOptions{Enabled: true, InsecureSkipVerify: true}}, "KAFKA TLS CERTIFICATES ARE NOT VERIFIED"},
+		{"PLAIN without TLS", SecurityOptions{SASL: SASLOptions{Mechanism: MechanismPlain, User: "u", Password: "p"}}, "sends the password in clear text"},
+		{"PLAIN over TLS", SecurityOptions{TLS: TLSOptions{Enabled: true}, SASL: SASLOptions{Mechanism: MechanismPlain, User: "u", Password: "p"}}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf syncBuffer
+			if _, err := NewSecurity(tt.opts, slog.New(slog.NewTextHandler(&buf, nil))); err != nil {
+				t.Fatal(err)
+			}
+			if got := buf.String(); tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
+				t.Errorf("logged %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
