@@ -1,19 +1,12 @@
 package kafkatest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
-	"os"
 	"path/filepath"
 	"testing"
-	"time"
+
+	"krest/internal/certs/certstest"
 )
 
 // Certs are PEM files for a test's TLS: a CA, a server certificate it
@@ -42,62 +35,14 @@ type Certs struct {
 func NewCerts(t testing.TB) *Certs {
 	t.Helper()
 	dir := t.TempDir()
-	caKey := newKey(t)
-	caTmpl := &x509.Certificate{
-		SerialNumber:          serial(t),
-		Subject:               pkix.Name{CommonName: "krest test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatalf("kafkatest: CA certificate: %v", err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatalf("kafkatest: %v", err)
-	}
-	c := &Certs{CA: ca, CAFile: filepath.Join(dir, "ca.pem")}
-	writePEM(t, c.CAFile, "CERTIFICATE", caDER)
-
-	issue := func(name string, tmpl *x509.Certificate) (certFile, keyFile string, der []byte) {
-		key := newKey(t)
-		tmpl.SerialNumber = serial(t)
-		tmpl.NotBefore, tmpl.NotAfter = caTmpl.NotBefore, caTmpl.NotAfter
-		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatalf("kafkatest: %s certificate: %v", name, err)
-		}
-		pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			t.Fatalf("kafkatest: %v", err)
-		}
-		certFile, keyFile = filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem")
-		writePEM(t, certFile, "CERTIFICATE", der)
-		writePEM(t, keyFile, "PRIVATE KEY", pkcs8)
-		return certFile, keyFile, der
-	}
-	var serverDER []byte
-	c.ServerCertFile, c.ServerKeyFile, serverDER = issue("server", &x509.Certificate{
-		Subject:     pkix.Name{CommonName: "localhost"},
-		DNSNames:    []string{"localhost"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	})
-	c.ClientCertFile, c.ClientKeyFile, _ = issue("client", &x509.Certificate{
-		Subject:     pkix.Name{CommonName: "krest-client"},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
+	ca := certstest.NewCA(t)
+	c := &Certs{CA: ca.Cert, CAFile: filepath.Join(dir, "ca.pem")}
+	certstest.WriteFile(t, c.CAFile, ca.PEM)
+	server := ca.Issue(t, "localhost")
+	c.ServerCertFile, c.ServerKeyFile = server.WriteFiles(t, dir, "server")
+	c.ClientCertFile, c.ClientKeyFile = ca.Issue(t, "krest-client").WriteFiles(t, dir, "client")
 	c.ServerChainFile = filepath.Join(dir, "server-chain.pem")
-	chain := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: serverDER}),
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})...)
-	if err := os.WriteFile(c.ServerChainFile, chain, 0o600); err != nil {
-		t.Fatalf("kafkatest: %v", err)
-	}
+	certstest.WriteFile(t, c.ServerChainFile, append(append([]byte(nil), server.CertPEM...), ca.PEM...))
 	return c
 }
 
@@ -120,29 +65,4 @@ func (c *Certs) ClientTLS() *tls.Config {
 	pool := x509.NewCertPool()
 	pool.AddCert(c.CA)
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-}
-
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("kafkatest: %v", err)
-	}
-	return key
-}
-
-func serial(t testing.TB) *big.Int {
-	t.Helper()
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		t.Fatalf("kafkatest: %v", err)
-	}
-	return n
-}
-
-func writePEM(t testing.TB, path, kind string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
-		t.Fatalf("kafkatest: %v", err)
-	}
 }
