@@ -126,7 +126,7 @@ func TestWrongPassword(t *testing.T) {
 	}
 	t.Cleanup(b.Close)
 	passwordFile := writeSecret(t, "wrong-"+password)
-	k := startProcess(t, "--brokers", b.Addrs()[0], "--produce-timeout", "2s",
+	k := startProcess(t, "--brokers", b.Addrs()[0], "--produce-timeout", "30s",
 		"--kafka-tls", "--kafka-tls-ca-file", certs.CAFile,
 		"--kafka-sasl-mechanism", "SCRAM-SHA-512", "--kafka-sasl-user", "krest", "--kafka-sasl-password-file", passwordFile)
 
@@ -137,12 +137,19 @@ func TestWrongPassword(t *testing.T) {
 		}
 		return nil
 	})
-	// Each answer takes the produce timeout: the three outlast three
-	// readiness checks.
-	for i := range 3 {
-		resp, body := k.post(t, "/api/messages", "application/json", fmt.Sprintf(`{"id":"wrong-%d","content":"x"}`, i))
-		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+	// Produce is refused at once, with readiness's reason; readiness stays
+	// failed, the same, over several of its checks, which log it once.
+	for checks := time.Now().Add(3 * healthInterval); time.Now().Before(checks); {
+		start := time.Now()
+		resp, body := k.post(t, "/api/messages", "application/json", `{"id":"wrong","content":"x"}`)
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, reason) {
 			t.Fatalf("produce with a wrong password: %d, Retry-After %q: %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+		}
+		if took := time.Since(start); took > 10*time.Second {
+			t.Fatalf("produce with a wrong password answered after %s, not at once but near its 30s timeout", took)
+		}
+		if code, body := k.get(t, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, reason) {
+			t.Fatalf("readyz %d %s", code, body)
 		}
 	}
 	logs := k.logs.String()

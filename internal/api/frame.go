@@ -19,6 +19,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"krest/internal/auth"
+	"krest/internal/kafka"
 )
 
 // The frame: every request runs through Server.serve, in this order:
@@ -376,6 +377,9 @@ func (s *Server) run(c *call, r *route) (int, error) {
 	if err := s.limit(c); err != nil {
 		return 0, err
 	}
+	if err := s.refusedLogin(r); err != nil {
+		return 0, err
+	}
 	switch r.body {
 	case bodyWhole:
 		if err := c.readBody(s.limits.MaxBodyBytes); err != nil {
@@ -410,6 +414,20 @@ func (s *Server) run(c *call, r *route) (int, error) {
 		encode(c, status, body)
 	}
 	return status, nil
+}
+
+// refusedLogin fails a produce at once while the brokers refuse krest's
+// own login (readiness says so): the producer would otherwise wait out its
+// timeout for records no broker can take. The answer is readiness's
+// reason, 503 with Retry-After.
+func (s *Server) refusedLogin(r *route) error {
+	if r.op != opWrite || s.opts.Health == nil {
+		return nil
+	}
+	if err := s.opts.Health.Ready(); errors.Is(err, kafka.ErrAuthentication) {
+		return err
+	}
+	return nil
 }
 
 // acquire takes a slot of slots for c, which finish gives back, or
