@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"krest/internal/admin"
 	"krest/internal/auth"
+	"krest/internal/produce"
 )
 
 // The frame's security steps: authenticate (a principal from the
@@ -45,6 +47,13 @@ type authorizer interface {
 	Filter(p auth.Principal, r auth.Resource, op auth.Operation, names []string) []string
 }
 
+// identities gives the producer and admin a principal acts through at
+// Kafka: its own login, for the brokers to authorize (KREST_KAFKA_IDENTITY
+// passthrough or mapped); identity.Pool implements it.
+type identities interface {
+	For(ctx context.Context, p auth.Principal) (*produce.Producer, *admin.Admin, error)
+}
+
 // rateLimiter bounds a principal's requests; auth.Limiter implements it.
 type rateLimiter interface {
 	Allow(p auth.Principal) (bool, time.Duration)
@@ -72,6 +81,10 @@ type Security struct {
 	Authorizer authorizer
 	// Limiter bounds each principal's requests (429 past it).
 	Limiter rateLimiter
+	// Identities, when set, makes each principal act at Kafka through its
+	// own login instead of krest's: a login the brokers refuse is 401,
+	// an operation they deny 403.
+	Identities identities
 	// OpenMetrics serves /metrics and the OpenAPI document without
 	// credentials (/healthz and /readyz always are).
 	OpenMetrics bool
@@ -266,6 +279,21 @@ func (c *call) denied(res resource, name string, op operation, reason string) er
 	c.cause = fmt.Errorf("%s may not %s %s %s: %s", c.principal.Name, op, res, name, reason)
 	return &apiError{http.StatusForbidden, codeNotAuthorized,
 		fmt.Sprintf("%s is not authorized to %s %s %s", c.principal.Name, op, res, name)}
+}
+
+// actAs makes c act at Kafka as its principal when Security.Identities is
+// set (krest's own routes excepted).
+func (s *Server) actAs(c *call) error {
+	ids := s.opts.Security.Identities
+	if ids == nil || c.route.resource == resourceServer {
+		return nil
+	}
+	p, adm, err := ids.For(c.context(), c.principal)
+	if err != nil {
+		return err
+	}
+	c.p, c.adm, c.asPrincipal = p, adm, true
+	return nil
 }
 
 // limit applies the principal's rate limit: 429 with Retry-After past it.

@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"krest/internal/admin"
+	"krest/internal/auth"
 	"krest/internal/kafka"
 	"krest/internal/produce"
 )
@@ -146,6 +147,11 @@ func (s *Server) writeError(c *call, err error) int {
 	if errors.Is(err, errClientGone) {
 		c.fctx.SetConnectionClose()
 		return statusClientGone
+	}
+	if c.asPrincipal && errors.Is(err, kafka.ErrAuthentication) || errors.Is(err, auth.ErrUnauthenticated) {
+		// The brokers refused the caller's own login.
+		c.cause = err
+		err = &errUnauthenticated{"Kafka refused the credentials"}
 	}
 	ae := errorForRoute(c, err)
 	if ae.Status >= 500 && c.cause == nil {

@@ -146,6 +146,13 @@ type call struct {
 	cause     error // why the answer is a 5xx (or a 401 or 403), for the log
 	// principal is who the caller is: auth.Anonymous without credentials.
 	principal auth.Principal
+	// p and adm are the producer and admin c acts through: krest's own,
+	// or with Options.Identities the principal's own login to Kafka.
+	p   producer
+	adm adminer
+	// asPrincipal says p and adm log in as the principal: a login they
+	// are refused is the caller's (401), not krest's (503).
+	asPrincipal bool
 	// auditTarget names the resource a request body named (a topic to
 	// create), for the audit line.
 	auditTarget string
@@ -222,7 +229,8 @@ func validRequestID(id []byte) bool {
 // serve is the frame every request runs in.
 func (s *Server) serve(fctx *fasthttp.RequestCtx) {
 	c := callPool.Get().(*call)
-	*c = call{srv: s, fctx: fctx, ctx: context.Background(), idBuf: c.idBuf, start: time.Now(), label: "unmatched"}
+	*c = call{srv: s, fctx: fctx, ctx: context.Background(), idBuf: c.idBuf, start: time.Now(), label: "unmatched",
+		p: s.opts.Producer, adm: s.opts.Admin}
 	status := 0
 	defer func() {
 		if v := recover(); v != nil {
@@ -378,6 +386,9 @@ func (s *Server) run(c *call, r *route) (int, error) {
 		return 0, err
 	}
 	if err := s.refusedLogin(r); err != nil {
+		return 0, err
+	}
+	if err := s.actAs(c); err != nil {
 		return 0, err
 	}
 	switch r.body {

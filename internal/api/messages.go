@@ -43,7 +43,7 @@ func (h *handlers) messages(c *call) (int, any, error) {
 	if id == "" {
 		id = newID()
 	}
-	res := h.p.Produce(c.ctx, &kgo.Record{Topic: h.topic, Key: []byte(id), Value: message.Encode(id, content)})[0]
+	res := c.p.Produce(c.ctx, &kgo.Record{Topic: h.topic, Key: []byte(id), Value: message.Encode(id, content)})[0]
 	if res.Err != nil {
 		return 0, nil, res.Err
 	}

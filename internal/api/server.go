@@ -263,8 +263,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // handlers holds what route handlers use; every handler of routes.go is
 // one of its methods, or a function that needs none of it.
 type handlers struct {
-	adm        adminer
-	p          producer
 	health     checker
 	reg        *metrics.Metrics
 	topic      string
@@ -275,7 +273,7 @@ type handlers struct {
 
 func newHandlers(s *Server) *handlers {
 	return &handlers{
-		adm: s.opts.Admin, p: s.opts.Producer, health: s.opts.Health, reg: s.opts.Metrics, topic: s.opts.Topic,
+		health: s.opts.Health, reg: s.opts.Metrics, topic: s.opts.Topic,
 		maxRecords: s.opts.MaxRequestRecords, maxBody: s.limits.MaxBodyBytes, closing: s.closing,
 	}
 }

@@ -155,7 +155,7 @@ func handleV2Root(*call) (int, any, error) {
 
 // v2Topics answers the names of every topic but internal ones.
 func (h *handlers) v2Topics(c *call) (int, any, error) {
-	names, err := h.adm.TopicNames(c.context())
+	names, err := c.adm.TopicNames(c.context())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -168,11 +168,11 @@ func (h *handlers) v2Topics(c *call) (int, any, error) {
 
 // v2Topic answers a topic's configs and partitions.
 func (h *handlers) v2Topic(c *call) (int, any, error) {
-	t, err := h.adm.Topic(c.context(), c.topic)
+	t, err := c.adm.Topic(c.context(), c.topic)
 	if err != nil {
 		return 0, nil, err
 	}
-	cs, err := h.adm.TopicConfigs(c.context(), c.topic)
+	cs, err := c.adm.TopicConfigs(c.context(), c.topic)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -185,24 +185,24 @@ func (h *handlers) v2Topic(c *call) (int, any, error) {
 
 // v2Partitions answers a topic's partitions.
 func (h *handlers) v2Partitions(c *call) (int, any, error) {
-	ps, err := h.adm.Partitions(c.context(), c.topic)
+	ps, err := c.adm.Partitions(c.context(), c.topic)
 	return http.StatusOK, mapSlice(ps, v2PartitionOf), err
 }
 
 // v2Partition answers one partition.
 func (h *handlers) v2Partition(c *call) (int, any, error) {
-	p, err := h.adm.Partition(c.context(), c.topic, c.partition)
+	p, err := c.adm.Partition(c.context(), c.topic, c.partition)
 	return http.StatusOK, v2PartitionOf(p), err
 }
 
 // v2Offsets answers a partition's beginning and end offsets.
 func (h *handlers) v2Offsets(c *call) (int, any, error) {
-	o, err := h.adm.Offsets(c.context(), c.topic, c.partition)
+	o, err := c.adm.Offsets(c.context(), c.topic, c.partition)
 	return http.StatusOK, v2Offsets{BeginningOffset: o.Earliest, EndOffset: o.Latest}, err
 }
 
 // v2Brokers answers the ids of every broker.
 func (h *handlers) v2Brokers(c *call) (int, any, error) {
-	bs, err := h.adm.Brokers(c.context())
+	bs, err := c.adm.Brokers(c.context())
 	return http.StatusOK, v2Brokers{Brokers: mapSlice(bs, func(b admin.Broker) int32 { return b.ID })}, err
 }

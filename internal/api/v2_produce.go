@@ -255,7 +255,7 @@ func (h *handlers) v2Produce(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	results := h.p.Produce(c.ctx, recs...)
+	results := c.p.Produce(c.ctx, recs...)
 	status := http.StatusOK
 	if err := unwritten(results); err != nil {
 		status = errorFor(err).Status

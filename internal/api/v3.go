@@ -20,7 +20,7 @@ import (
 // checkCluster fails unless c's cluster id is the id the brokers report;
 // the frame runs it for every v3 route with a {cluster_id}.
 func checkCluster(c *call) error {
-	id, err := c.srv.opts.Admin.ClusterID(c.context())
+	id, err := c.adm.ClusterID(c.context())
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func (h *handlers) v3Batch(c *call) (int, any, error) {
 			recs = append(recs, e.rec)
 		}
 	}
-	results := h.p.Produce(c.ctx, recs...)
+	results := c.p.Produce(c.ctx, recs...)
 	if err := unwritten(results); err != nil && len(results) == len(entries) {
 		return 0, nil, err
 	}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 
 	"krest/internal/admin"
@@ -47,8 +46,8 @@ func (c *call) clusterOf(cl admin.Cluster) v3Cluster {
 
 // describeCluster returns the cluster, failing with upstream's 404 unless
 // want is empty or its id.
-func (h *handlers) describeCluster(ctx context.Context, want string) (admin.Cluster, error) {
-	cl, err := h.adm.Cluster(ctx)
+func describeCluster(c *call, want string) (admin.Cluster, error) {
+	cl, err := c.adm.Cluster(c.context())
 	if err == nil && want != "" && cl.ID != want {
 		err = clusterNotFound(want)
 	}
@@ -57,7 +56,7 @@ func (h *handlers) describeCluster(ctx context.Context, want string) (admin.Clus
 
 // v3Clusters lists the one cluster krest serves.
 func (h *handlers) v3Clusters(c *call) (int, any, error) {
-	cl, err := h.describeCluster(c.context(), "")
+	cl, err := describeCluster(c, "")
 	if err != nil {
 		return 0, nil, err
 	}
@@ -69,7 +68,7 @@ func (h *handlers) v3Clusters(c *call) (int, any, error) {
 
 // v3Cluster describes the cluster.
 func (h *handlers) v3Cluster(c *call) (int, any, error) {
-	cl, err := h.describeCluster(c.context(), c.cluster)
+	cl, err := describeCluster(c, c.cluster)
 	return http.StatusOK, c.clusterOf(cl), err
 }
 
@@ -108,12 +107,12 @@ func (c *call) brokerOf(b admin.Broker) v3Broker {
 
 // v3Brokers lists the brokers.
 func (h *handlers) v3Brokers(c *call) (int, any, error) {
-	bs, err := h.adm.Brokers(c.context())
+	bs, err := c.adm.Brokers(c.context())
 	return http.StatusOK, v3ListOf(c, "KafkaBrokerList", mapSlice(bs, c.brokerOf), "brokers"), err
 }
 
 // v3Broker describes one broker.
 func (h *handlers) v3Broker(c *call) (int, any, error) {
-	b, err := h.adm.Broker(c.context(), c.broker)
+	b, err := c.adm.Broker(c.context(), c.broker)
 	return http.StatusOK, c.brokerOf(b), err
 }

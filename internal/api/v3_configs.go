@@ -99,7 +99,7 @@ func (c *call) topicConfigOf(topic string) func(admin.Config) v3TopicConfig {
 
 // v3BrokerConfigs lists a broker's configs.
 func (h *handlers) v3BrokerConfigs(c *call) (int, any, error) {
-	cs, err := h.adm.BrokerConfigs(c.context(), c.broker)
+	cs, err := c.adm.BrokerConfigs(c.context(), c.broker)
 	return http.StatusOK, v3ListOf(c, "KafkaBrokerConfigList", mapSlice(cs, c.brokerConfigOf(c.broker)),
 		"brokers", itoa(c.broker), "configs"), err
 }
@@ -107,7 +107,7 @@ func (h *handlers) v3BrokerConfigs(c *call) (int, any, error) {
 // v3AllBrokerConfigs lists the configs of every broker, by broker,
 // then name.
 func (h *handlers) v3AllBrokerConfigs(c *call) (int, any, error) {
-	bcs, err := h.adm.AllBrokerConfigs(c.context())
+	bcs, err := c.adm.AllBrokerConfigs(c.context())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -120,13 +120,13 @@ func (h *handlers) v3AllBrokerConfigs(c *call) (int, any, error) {
 
 // v3BrokerConfig describes one config of a broker.
 func (h *handlers) v3BrokerConfig(c *call) (int, any, error) {
-	cfg, err := h.adm.BrokerConfig(c.context(), c.broker, c.pathValue("name"))
+	cfg, err := c.adm.BrokerConfig(c.context(), c.broker, c.pathValue("name"))
 	return http.StatusOK, c.brokerConfigOf(c.broker)(cfg), err
 }
 
 // v3TopicConfigs lists a topic's configs.
 func (h *handlers) v3TopicConfigs(c *call) (int, any, error) {
-	cs, err := h.adm.TopicConfigs(c.context(), c.topic)
+	cs, err := c.adm.TopicConfigs(c.context(), c.topic)
 	return http.StatusOK, v3ListOf(c, "KafkaTopicConfigList", mapSlice(cs, c.topicConfigOf(c.topic)),
 		"topics", c.topic, "configs"), err
 }
@@ -138,7 +138,7 @@ func (h *handlers) v3AllTopicConfigs(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	page, err := h.adm.AllTopicConfigs(c.context(), after, 0)
+	page, err := c.adm.AllTopicConfigs(c.context(), after, 0)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -151,7 +151,7 @@ func (h *handlers) v3AllTopicConfigs(c *call) (int, any, error) {
 
 // v3TopicConfig describes one config of a topic.
 func (h *handlers) v3TopicConfig(c *call) (int, any, error) {
-	cfg, err := h.adm.TopicConfig(c.context(), c.topic, c.pathValue("name"))
+	cfg, err := c.adm.TopicConfig(c.context(), c.topic, c.pathValue("name"))
 	return http.StatusOK, c.topicConfigOf(c.topic)(cfg), err
 }
 
@@ -201,7 +201,7 @@ func (b v3ConfigBatch) alterations() ([]admin.ConfigAlteration, error) {
 // upstream does, that the topic has every config they name: an unknown name
 // is a 404, not a broker error.
 func (h *handlers) alterTopicConfigs(c *call, changes []admin.ConfigAlteration, validateOnly bool) (int, any, error) {
-	cs, err := h.adm.TopicConfigs(c.context(), c.topic)
+	cs, err := c.adm.TopicConfigs(c.context(), c.topic)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -215,7 +215,7 @@ func (h *handlers) alterTopicConfigs(c *call, changes []admin.ConfigAlteration, 
 				fmt.Sprintf("Config %s cannot be found for TOPIC %s in cluster %s.", ch.Name, c.topic, c.cluster)}
 		}
 	}
-	return http.StatusNoContent, nil, h.adm.AlterTopicConfigs(c.context(), c.topic, changes, validateOnly)
+	return http.StatusNoContent, nil, c.adm.AlterTopicConfigs(c.context(), c.topic, changes, validateOnly)
 }
 
 // v3UpdateTopicConfig sets one config of a topic.

@@ -181,7 +181,7 @@ func (h *handlers) v3Groups(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	page, err := h.adm.GroupsPage(c.context(), after, 0)
+	page, err := c.adm.GroupsPage(c.context(), after, 0)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -191,20 +191,20 @@ func (h *handlers) v3Groups(c *call) (int, any, error) {
 
 // v3Group describes one consumer group.
 func (h *handlers) v3Group(c *call) (int, any, error) {
-	g, err := h.adm.Group(c.context(), c.group())
+	g, err := c.adm.Group(c.context(), c.group())
 	return http.StatusOK, c.groupOf(g), err
 }
 
 // v3Consumers lists a group's consumers, sorted by id.
 func (h *handlers) v3Consumers(c *call) (int, any, error) {
-	g, err := h.adm.Group(c.context(), c.group())
+	g, err := c.adm.Group(c.context(), c.group())
 	return http.StatusOK, v3ListOf(c, "KafkaConsumerList", mapSlice(g.Consumers, c.consumerOf),
 		"consumer-groups", c.group(), "consumers"), err
 }
 
 // v3Consumer describes one consumer of a group.
 func (h *handlers) v3Consumer(c *call) (int, any, error) {
-	m, err := h.adm.Consumer(c.context(), c.group(), c.pathValue("consumer_id"))
+	m, err := c.adm.Consumer(c.context(), c.group(), c.pathValue("consumer_id"))
 	return http.StatusOK, c.consumerOf(m), err
 }
 
@@ -212,14 +212,14 @@ func (h *handlers) v3Consumer(c *call) (int, any, error) {
 // topic, then partition.
 func (h *handlers) v3Assignments(c *call) (int, any, error) {
 	id := c.pathValue("consumer_id")
-	m, err := h.adm.Consumer(c.context(), c.group(), id)
+	m, err := c.adm.Consumer(c.context(), c.group(), id)
 	return http.StatusOK, v3ListOf(c, "KafkaConsumerAssignmentList", c.assignmentsOf(m),
 		"consumer-groups", c.group(), "consumers", id, "assignments"), err
 }
 
 // v3Assignment describes a consumer's assignment of one partition.
 func (h *handlers) v3Assignment(c *call) (int, any, error) {
-	m, err := h.adm.Consumer(c.context(), c.group(), c.pathValue("consumer_id"))
+	m, err := c.adm.Consumer(c.context(), c.group(), c.pathValue("consumer_id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -236,7 +236,7 @@ func (h *handlers) v3Assignment(c *call) (int, any, error) {
 // offset for, largest lag first, then by topic and partition, as upstream
 // sorts them; a group without offsets is upstream's 404.
 func (h *handlers) v3Lags(c *call) (int, any, error) {
-	ls, err := h.adm.Lags(c.context(), c.group())
+	ls, err := c.adm.Lags(c.context(), c.group())
 	if err == nil && len(ls) == 0 {
 		err = errNoOffsets
 	}
@@ -249,7 +249,7 @@ func (h *handlers) v3Lags(c *call) (int, any, error) {
 
 // v3Lag describes a group's lag on one partition.
 func (h *handlers) v3Lag(c *call) (int, any, error) {
-	l, err := h.adm.Lag(c.context(), c.group(), c.topic, c.partition)
+	l, err := c.adm.Lag(c.context(), c.group(), c.topic, c.partition)
 	return http.StatusOK, c.lagOf(l), err
 }
 
@@ -257,7 +257,7 @@ func (h *handlers) v3Lag(c *call) (int, any, error) {
 // without offsets is upstream's 404.
 func (h *handlers) v3LagSummary(c *call) (int, any, error) {
 	g := c.group()
-	s, err := h.adm.LagSummary(c.context(), g)
+	s, err := c.adm.LagSummary(c.context(), g)
 	if err == nil && s.MaxLagTopic == "" { // Lags had no entry
 		err = errNoOffsets
 	}

@@ -44,14 +44,14 @@ func (c *call) partitionOf(p admin.Partition) v3Partition {
 
 // v3Partitions lists a topic's partitions.
 func (h *handlers) v3Partitions(c *call) (int, any, error) {
-	ps, err := h.adm.Partitions(c.context(), c.topic)
+	ps, err := c.adm.Partitions(c.context(), c.topic)
 	return http.StatusOK, v3ListOf(c, "KafkaPartitionList", mapSlice(ps, c.partitionOf),
 		"topics", c.topic, "partitions"), err
 }
 
 // v3Partition describes one partition.
 func (h *handlers) v3Partition(c *call) (int, any, error) {
-	p, err := h.adm.Partition(c.context(), c.topic, c.partition)
+	p, err := c.adm.Partition(c.context(), c.topic, c.partition)
 	return http.StatusOK, c.partitionOf(p), err
 }
 
@@ -80,7 +80,7 @@ func (h *handlers) v3PartitionOffsets(c *call) (int, any, error) {
 		return 0, nil, &apiError{http.StatusBadRequest, http.StatusBadRequest,
 			fmt.Sprintf("offset_type:%s is invalid; the one offset type is %s", offsetType, offsetTypeBoth)}
 	}
-	o, err := h.adm.Offsets(c.context(), c.topic, c.partition)
+	o, err := c.adm.Offsets(c.context(), c.topic, c.partition)
 	id := itoa(c.partition)
 	return http.StatusOK, v3PartitionOffsets{
 		Kind: "KafkaPartitionWithOffsets",
@@ -123,14 +123,14 @@ func (c *call) replicasOf(p admin.Partition) []v3Replica {
 
 // v3Replicas lists a partition's replicas.
 func (h *handlers) v3Replicas(c *call) (int, any, error) {
-	p, err := h.adm.Partition(c.context(), c.topic, c.partition)
+	p, err := c.adm.Partition(c.context(), c.topic, c.partition)
 	return http.StatusOK, v3ListOf(c, "KafkaReplicaList", c.replicasOf(p),
 		"topics", c.topic, "partitions", itoa(c.partition), "replicas"), err
 }
 
 // v3Replica describes a partition's replica on one broker.
 func (h *handlers) v3Replica(c *call) (int, any, error) {
-	p, err := h.adm.Partition(c.context(), c.topic, c.partition)
+	p, err := c.adm.Partition(c.context(), c.topic, c.partition)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -146,10 +146,10 @@ func (h *handlers) v3Replica(c *call) (int, any, error) {
 // v3BrokerReplicas lists the replicas a broker holds, internal
 // topics' included, by topic, then partition.
 func (h *handlers) v3BrokerReplicas(c *call) (int, any, error) {
-	_, err := h.adm.Broker(c.context(), c.broker)
+	_, err := c.adm.Broker(c.context(), c.broker)
 	var ts []admin.Topic
 	if err == nil {
-		ts, err = h.adm.Topics(c.context())
+		ts, err = c.adm.Topics(c.context())
 	}
 	var data []v3Replica
 	for _, t := range ts { // sorted by name, partitions by id

@@ -70,7 +70,7 @@ func (h *handlers) v3Records(c *call) (int, any, error) {
 	// Acknowledgements are awaited as long as the stream lives; each is
 	// bounded by the producer's timeout.
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &recordStream{p: h.p, ctx: ctx, topic: c.topic,
+	s := &recordStream{p: c.p, ctx: ctx, topic: c.topic,
 		body: &recordLimit{r: c.fctx.RequestBodyStream(), max: int64(h.maxBody)}}
 	s.dec = newStreamJSON(s.body, h.maxBody)
 

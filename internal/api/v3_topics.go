@@ -56,7 +56,7 @@ func (h *handlers) v3Topics(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	page, err := h.adm.TopicsPage(c.context(), after, 0)
+	page, err := c.adm.TopicsPage(c.context(), after, 0)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -67,7 +67,7 @@ func (h *handlers) v3Topics(c *call) (int, any, error) {
 
 // v3Topic describes one topic.
 func (h *handlers) v3Topic(c *call) (int, any, error) {
-	t, err := h.adm.Topic(c.context(), c.topic)
+	t, err := c.adm.Topic(c.context(), c.topic)
 	withOps, _ := strconv.ParseBool(c.query("include_authorized_operations"))
 	return http.StatusOK, c.topicOf(t, withOps), err
 }
@@ -144,7 +144,7 @@ func (h *handlers) v3CreateTopic(c *call) (int, any, error) {
 	if err := c.allow(resourceTopic, nt.Name, opCreate); err != nil {
 		return 0, nil, err
 	}
-	t, err := h.adm.CreateTopic(c.context(), nt)
+	t, err := c.adm.CreateTopic(c.context(), nt)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -158,10 +158,10 @@ func (h *handlers) v3CreateTopic(c *call) (int, any, error) {
 
 // v3DeleteTopic deletes a topic.
 func (h *handlers) v3DeleteTopic(c *call) (int, any, error) {
-	if err := h.adm.DeleteTopic(c.context(), c.topic); err != nil {
+	if err := c.adm.DeleteTopic(c.context(), c.topic); err != nil {
 		return 0, nil, err
 	}
-	h.p.ForgetTopic(c.topic)
+	c.p.ForgetTopic(c.topic)
 	return http.StatusNoContent, nil, nil
 }
 
@@ -178,11 +178,11 @@ func (h *handlers) v3UpdatePartitionCount(c *call) (int, any, error) {
 		err = &apiError{http.StatusBadRequest, codeInvalidField, "field partitions_count is required"}
 	}
 	if err == nil {
-		err = h.adm.SetPartitionCount(c.context(), c.topic, int(*body.PartitionsCount))
+		err = c.adm.SetPartitionCount(c.context(), c.topic, int(*body.PartitionsCount))
 	}
 	if err != nil {
 		return 0, nil, err
 	}
-	t, err := h.adm.Topic(c.context(), c.topic)
+	t, err := c.adm.Topic(c.context(), c.topic)
 	return http.StatusOK, c.topicOf(t, false), err
 }
