@@ -165,17 +165,26 @@ func (k *krest) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// clusterID returns the cluster id GET /v3/clusters answers.
-func (k *krest) clusterID(t *testing.T) string {
+// clusterID returns the cluster id GET /v3/clusters answers, asked with
+// the Authorization header authz, if given.
+func (k *krest) clusterID(t *testing.T, authz ...string) string {
 	t.Helper()
-	status, body := k.get(t, "/v3/clusters")
+	req, _ := http.NewRequest("GET", k.url+"/v3/clusters", nil)
+	for _, a := range authz {
+		req.Header.Set("Authorization", a)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
 	var clusters struct {
 		Data []struct {
 			ClusterID string `json:"cluster_id"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal([]byte(body), &clusters); status != http.StatusOK || err != nil || len(clusters.Data) != 1 {
-		t.Fatalf("GET /v3/clusters: %d %s", status, body)
+	if err := json.NewDecoder(resp.Body).Decode(&clusters); resp.StatusCode != http.StatusOK || err != nil || len(clusters.Data) != 1 {
+		t.Fatalf("GET /v3/clusters: %d %v", resp.StatusCode, err)
 	}
 	return clusters.Data[0].ClusterID
 }

@@ -198,12 +198,17 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		defer tlsFiles.Close()
 		serverTLS = tlsFiles.Config()
 	}
+	httpSec, closeHTTPSec, err := httpSecurity(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeHTTPSec()
 	srv, err := api.NewServer(api.Options{
 		Logger: logger, Producer: producer, Health: monitor, Metrics: m,
 		Admin: admin.New(pcl, admin.MaxRequestPartitions(cfg.MaxRequestPartitions), admin.MaxListItems(cfg.MaxListItems)),
 		Topic: cfg.Topic, MaxRequestRecords: cfg.BatchMaxEntries, CallTimeout: cfg.ProduceTimeout,
 		AdvertisedURL: cfg.AdvertisedURL, APIV2: cfg.APIV2, APIV3: cfg.APIV3,
-		TLS: serverTLS, Management: cfg.MgmtAddr != "",
+		TLS: serverTLS, Management: cfg.MgmtAddr != "", Security: httpSec,
 		Limits: api.Limits{
 			MaxBodyBytes: int(cfg.MaxBodyBytes), MaxHeaderBytes: cfg.MaxHeaderBytes, MaxInFlight: cfg.MaxInFlight,
 			MaxStreams: cfg.MaxStreams, MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr,

@@ -313,6 +313,75 @@ type Config struct {
 	// KREST_EMBEDDED_TLS_KEY.
 	EmbeddedTLSCert string
 	EmbeddedTLSKey  string
+
+	// Authentication and authorization of HTTP callers: see auth.go, which
+	// registers their flags and checks them.
+
+	// Auth is "none", or the ways callers log in: a comma list of basic,
+	// bearer and mtls. Default "none"; --auth, KREST_AUTH.
+	Auth string
+	// AuthBasicUsersFile is the users file of Basic logins, user:bcrypt
+	// lines as htpasswd -B writes them, reloaded when it changes. Default
+	// ""; --auth-basic-users-file, KREST_AUTH_BASIC_USERS_FILE.
+	AuthBasicUsersFile string
+	// AuthJWTIssuer is the OpenID Connect issuer of bearer tokens, whose
+	// keys discovery finds; or AuthJWTJWKSURL names the key set itself.
+	// Default ""; --auth-jwt-issuer, KREST_AUTH_JWT_ISSUER;
+	// --auth-jwt-jwks-url, KREST_AUTH_JWT_JWKS_URL.
+	AuthJWTIssuer, AuthJWTJWKSURL string
+	// AuthJWTAudience is the audience a token must name. Default "";
+	// --auth-jwt-audience, KREST_AUTH_JWT_AUDIENCE.
+	AuthJWTAudience string
+	// AuthJWTPrincipalClaim names the claim whose value is the principal
+	// (User:<value>). Default "sub"; --auth-jwt-principal-claim,
+	// KREST_AUTH_JWT_PRINCIPAL_CLAIM.
+	AuthJWTPrincipalClaim string
+	// AuthJWTGroupsClaim names the claim listing the principal's groups
+	// (Group:<value>). Default "" (none); --auth-jwt-groups-claim,
+	// KREST_AUTH_JWT_GROUPS_CLAIM.
+	AuthJWTGroupsClaim string
+	// AuthJWTAlgorithms are the signing algorithms a token may use.
+	// Default RS, PS and ES families and EdDSA; --auth-jwt-algorithms,
+	// KREST_AUTH_JWT_ALGORITHMS.
+	AuthJWTAlgorithms string
+	// AuthJWTClockSkew is how far apart krest's clock and the issuer's may
+	// be. Default 1m; --auth-jwt-clock-skew, KREST_AUTH_JWT_CLOCK_SKEW.
+	AuthJWTClockSkew time.Duration
+	// AuthMTLSPrincipal is the part of a client certificate that names the
+	// principal: cn, dn, dns, email or uri. Default "cn";
+	// --auth-mtls-principal, KREST_AUTH_MTLS_PRINCIPAL.
+	AuthMTLSPrincipal string
+	// AuthMTLSRules map the certificate's distinguished name to the
+	// principal as Kafka's ssl.principal.mapping.rules do (then the DN is
+	// their input). Default ""; --auth-mtls-rules, KREST_AUTH_MTLS_RULES.
+	AuthMTLSRules string
+	// AuthzFile is the authorization policy (YAML: superusers and rules),
+	// reloaded when it changes; set, whatever it does not allow is denied.
+	// Default "" (every caller may do everything); --authz-file,
+	// KREST_AUTHZ_FILE.
+	AuthzFile string
+	// RateLimit bounds each principal's requests per second, with bursts
+	// of RateBurst. Default 0 (none); --rate-limit, KREST_RATE_LIMIT;
+	// --rate-burst, KREST_RATE_BURST (default: the rate, rounded up).
+	RateLimit float64
+	RateBurst int
+	// AuthOpenMetrics serves /metrics and the OpenAPI document without
+	// credentials on the API listener. Default false;
+	// --auth-open-metrics, KREST_AUTH_OPEN_METRICS.
+	AuthOpenMetrics bool
+	// AllowedOrigins are the web origins whose browsers may make
+	// state-changing requests, a comma list. Default "";
+	// --allowed-origins, KREST_ALLOWED_ORIGINS.
+	AllowedOrigins string
+	// AuthAllowPlainHTTP lets Basic or bearer credentials cross plain HTTP
+	// on an address other machines reach, where anyone on the way reads
+	// them. Default false; --auth-allow-plain-http,
+	// KREST_AUTH_ALLOW_PLAIN_HTTP.
+	AuthAllowPlainHTTP bool
+	// RequireAuth refuses to start without authentication on an address
+	// other machines reach (otherwise krest warns). Default false;
+	// --require-auth, KREST_REQUIRE_AUTH.
+	RequireAuth bool
 }
 
 // ErrHelp is returned by Load when the arguments ask for help; the usage has
@@ -346,15 +415,19 @@ func Defaults() Config {
 		APIV2:              true,
 		APIV3:              true,
 
-		ShutdownDelay:  5 * time.Second,
-		TLSClientAuth:  "none",
-		TLSMinVersion:  "1.2",
-		MaxHeaderBytes: 16 << 10,
-		MaxStreams:     256,
-		MaxConns:       16384,
-		ReadTimeout:    30 * time.Second,
-		IdleTimeout:    2 * time.Minute,
-		IOIdleTimeout:  time.Minute,
+		ShutdownDelay:         5 * time.Second,
+		TLSClientAuth:         "none",
+		Auth:                  "none",
+		AuthMTLSPrincipal:     "cn",
+		AuthJWTPrincipalClaim: "sub",
+		AuthJWTClockSkew:      time.Minute,
+		TLSMinVersion:         "1.2",
+		MaxHeaderBytes:        16 << 10,
+		MaxStreams:            256,
+		MaxConns:              16384,
+		ReadTimeout:           30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		IOIdleTimeout:         time.Minute,
 
 		MaxRequestPartitions: 4096,
 		MaxListItems:         10_000,
@@ -429,6 +502,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.IntVar(&c.LogContentBytes, "log-content-bytes", c.LogContentBytes, "content bytes shown in a consumed message line (KREST_LOG_CONTENT_BYTES)")
 	fs.DurationVar(&c.LogFlushInterval, "log-flush-interval", c.LogFlushInterval, "longest an info line waits in the log buffer (KREST_LOG_FLUSH_INTERVAL)")
 	securityFlags(fs, &c)
+	authFlags(fs, &c)
 
 	// The environment goes in as the flags' values before parsing, so that
 	// explicit flags win.
@@ -652,6 +726,7 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	c.validateSecurity(bad)
+	c.validateAuth(bad)
 	return errors.Join(errs...)
 }
 
