@@ -10,6 +10,10 @@ import (
 	"krest/internal/config"
 )
 
+// principalLabels is how many principals keep a metrics label of their
+// own; the others count as "other".
+const principalLabels = 100
+
 // httpSecurity builds the checks of the API's frame from the settings:
 // the ways callers log in, the authorization policy and the rate limit.
 // closeAll closes what it started (the files' watchers).
@@ -69,6 +73,11 @@ func httpSecurity(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 			return sec, closeAll, err
 		}
 		sec.Limiter = lim
+	}
+	if len(methods) > 0 {
+		if sec.Labeler, err = auth.NewLabeler(principalLabels); err != nil {
+			return sec, closeAll, err
+		}
 	}
 	if len(methods) == 0 && cfg.APIReachable() {
 		logger.Warn("NO AUTHENTICATION: anyone who reaches " + cfg.HTTPAddr + " may read, write and delete every topic; " +

@@ -81,6 +81,9 @@ type Security struct {
 	Authorizer authorizer
 	// Limiter bounds each principal's requests (429 past it).
 	Limiter rateLimiter
+	// Labeler names principals in metrics with a bounded set of labels;
+	// nil counts no request by principal.
+	Labeler interface{ Label(p auth.Principal) string }
 	// Identities, when set, makes each principal act at Kafka through its
 	// own login instead of krest's: a login the brokers refuse is 401,
 	// an operation they deny 403.
@@ -307,6 +310,25 @@ func (s *Server) limit(c *call) error {
 		return &apiError{http.StatusTooManyRequests, codeTooManyRequests, "request rate limit reached; retry in " + retrySeconds(after) + "s"}
 	}
 	return nil
+}
+
+// countPrincipal counts c's request by its principal's bounded label and
+// its outcome.
+func (s *Server) countPrincipal(c *call, status int) {
+	l := s.opts.Security.Labeler
+	if l == nil || c.route == nil || s.opts.Security.public(c.route) {
+		return
+	}
+	outcome := "served"
+	switch status {
+	case http.StatusUnauthorized:
+		outcome = "unauthenticated"
+	case http.StatusForbidden:
+		outcome = "denied"
+	case http.StatusTooManyRequests:
+		outcome = "rate_limited"
+	}
+	s.opts.Metrics.PrincipalRequest(l.Label(c.principal), outcome)
 }
 
 // retrySeconds is d as a Retry-After value: whole seconds, at least 1.

@@ -17,6 +17,7 @@ import (
 	"krest/internal/auth"
 	"krest/internal/auth/authtest"
 	"krest/internal/certs/certstest"
+	"krest/internal/metrics"
 )
 
 // securedEnv is a proxyEnv whose callers log in with Basic (alice, bob and
@@ -245,13 +246,21 @@ rules:
 }
 
 // TestRateLimit checks a principal's rate limit: past its burst, 429 with
-// Retry-After, and other principals unaffected.
+// Retry-After, and other principals unaffected; requests are counted by
+// principal under a bounded label.
 func TestRateLimit(t *testing.T) {
 	lim, err := auth.NewLimiter(auth.LimiterOptions{Rate: 0.1, Burst: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := securedEnv(t, "superusers: [User:alice, User:bob]\n", func(o *Options) { o.Security.Limiter = lim })
+	labels, err := auth.NewLabeler(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New()
+	e := securedEnv(t, "superusers: [User:alice, User:bob]\n", func(o *Options) {
+		o.Security.Limiter, o.Security.Labeler, o.Metrics = lim, labels, m
+	})
 	for i := range 3 {
 		r := e.do(t, "GET", "/v3/clusters/kfake/topics", "", basicHeader("alice")...)
 		switch {
@@ -262,6 +271,19 @@ func TestRateLimit(t *testing.T) {
 		}
 	}
 	e.mustDo(t, 200, "GET", "/v3/clusters/kfake/topics", "", basicHeader("bob")...)
+	var text bytes.Buffer
+	if err := m.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{ // one principal keeps its label, the next is "other"
+		`krest_principal_requests_total{outcome="rate_limited",principal="User:alice"} 1`,
+		`krest_principal_requests_total{outcome="served",principal="User:alice"} 2`,
+		`krest_principal_requests_total{outcome="served",principal="other"} 1`,
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 // TestCrossOrigin checks that a browser's state-changing request from

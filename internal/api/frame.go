@@ -500,6 +500,7 @@ const statusClientGone = 499
 // state-changing admin call gets its audit line.
 func (s *Server) observe(c *call, status int, d time.Duration) {
 	s.opts.Metrics.ObserveRequest(c.label, metricMethod(c.fctx.Method()), status, d)
+	s.countPrincipal(c, status)
 	lvl := slog.LevelDebug
 	switch {
 	case status >= 500 && status != statusClientGone:

@@ -10,6 +10,7 @@
 //	krest_consumer_commit_errors_total                     failed offset commits
 //	krest_dead_letter_failures_total{policy}               records the dead-letter topic did not take, by what became of them (pause, skip)
 //	krest_consumer_paused_partitions                       partitions the consumer stopped fetching for such a record
+//	krest_principal_requests_total{principal,outcome}      requests of each principal (a bounded label: the first principals seen keep their name, later ones are "other"), served or refused (unauthenticated, denied, rate_limited)
 //	kafka_*                                                the Kafka clients' own metrics (kprom)
 //
 // Labels are bounded: route is the route pattern, never a raw path or a
@@ -42,6 +43,8 @@ type Metrics struct {
 	commitErrors  prometheus.Counter
 	dlqFailures   *prometheus.CounterVec
 	paused        prometheus.Gauge
+	// principalRequests counts requests by a bounded principal label.
+	principalRequests *prometheus.CounterVec
 }
 
 // New returns a registry holding krest's metrics and the Go and process
@@ -77,7 +80,10 @@ func New() *Metrics {
 	m.paused = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "krest_consumer_paused_partitions", Help: "Partitions the consumer stopped fetching because a record could be neither processed nor dead-lettered.",
 	})
-	m.reg.MustRegister(m.dlqFailures, m.paused)
+	m.principalRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "krest_principal_requests_total", Help: "Requests of each principal (a bounded label), by outcome: served, unauthenticated, denied or rate_limited.",
+	}, []string{"principal", "outcome"})
+	m.reg.MustRegister(m.dlqFailures, m.paused, m.principalRequests)
 	return m
 }
 
@@ -131,6 +137,13 @@ func (m *Metrics) ObserveRequest(route, method string, code int, d time.Duration
 		o, _ = m.observers.LoadOrStore(key, m.duration.WithLabelValues(route, method, strconv.Itoa(code)))
 	}
 	o.(prometheus.Observer).Observe(d.Seconds())
+}
+
+// PrincipalRequest counts one request of a principal, by a bounded label
+// for it (auth.Labeler's) and its outcome: served, unauthenticated, denied
+// or rate_limited.
+func (m *Metrics) PrincipalRequest(principal, outcome string) {
+	m.principalRequests.WithLabelValues(principal, outcome).Inc()
 }
 
 // Produced counts n records acknowledged by Kafka.
