@@ -91,33 +91,48 @@ func (l *connLimiter) release(addr string) {
 
 // idleConn applies idle deadlines to each Read and Write; SetReadDeadline
 // and SetWriteDeadline set a bound on top of them (the zero time lifts
-// it).
+// it). An idle deadline is moved only once a sixteenth of the idle time
+// has passed since it was last set, so a busy connection does not pay a
+// deadline change per read: it is then cut after between 15/16 and all of
+// the idle time without progress.
 type idleConn struct {
 	net.Conn
 	limits  *Limits
 	release func()
 	once    sync.Once
 
-	readBy, writeBy atomic.Int64 // unix nanoseconds of the set deadlines, 0 for none
+	readBy, writeBy   atomic.Int64 // unix nanoseconds of the set deadlines, 0 for none
+	readSet, writeSet atomic.Int64 // unix nanoseconds when the idle deadlines were last applied
 }
 
 func (c *idleConn) Read(p []byte) (int, error) {
-	if err := c.Conn.SetReadDeadline(deadline(c.limits.ReadIdleTimeout, &c.readBy)); err != nil {
+	if err := refresh(c.Conn.SetReadDeadline, c.limits.ReadIdleTimeout, &c.readBy, &c.readSet); err != nil {
 		return 0, err
 	}
 	return c.Conn.Read(p)
 }
 
 func (c *idleConn) Write(p []byte) (int, error) {
-	if err := c.Conn.SetWriteDeadline(deadline(c.limits.WriteIdleTimeout, &c.writeBy)); err != nil {
+	if err := refresh(c.Conn.SetWriteDeadline, c.limits.WriteIdleTimeout, &c.writeBy, &c.writeSet); err != nil {
 		return 0, err
 	}
 	return c.Conn.Write(p)
 }
 
-// deadline is now plus idle, or the set deadline when that is sooner.
-func deadline(idle time.Duration, set *atomic.Int64) time.Time {
-	d := time.Now().Add(idle)
+// refresh applies the idle deadline with set unless it was applied less
+// than a sixteenth of idle ago.
+func refresh(set func(time.Time) error, idle time.Duration, by, applied *atomic.Int64) error {
+	now := time.Now()
+	if now.UnixNano()-applied.Load() < int64(idle/16) {
+		return nil
+	}
+	applied.Store(now.UnixNano())
+	return set(deadlineFrom(now, idle, by))
+}
+
+// deadlineFrom is now plus idle, or the set deadline when that is sooner.
+func deadlineFrom(now time.Time, idle time.Duration, set *atomic.Int64) time.Time {
+	d := now.Add(idle)
 	if by := set.Load(); by != 0 && by < d.UnixNano() {
 		return time.Unix(0, by)
 	}
@@ -128,13 +143,17 @@ func deadline(idle time.Duration, set *atomic.Int64) time.Time {
 // applies it at once, so that it also wakes a read in progress.
 func (c *idleConn) SetReadDeadline(t time.Time) error {
 	c.readBy.Store(unixNano(t))
-	return c.Conn.SetReadDeadline(deadline(c.limits.ReadIdleTimeout, &c.readBy))
+	now := time.Now()
+	c.readSet.Store(now.UnixNano())
+	return c.Conn.SetReadDeadline(deadlineFrom(now, c.limits.ReadIdleTimeout, &c.readBy))
 }
 
 // SetWriteDeadline bounds writes by t, as SetReadDeadline does reads.
 func (c *idleConn) SetWriteDeadline(t time.Time) error {
 	c.writeBy.Store(unixNano(t))
-	return c.Conn.SetWriteDeadline(deadline(c.limits.WriteIdleTimeout, &c.writeBy))
+	now := time.Now()
+	c.writeSet.Store(now.UnixNano())
+	return c.Conn.SetWriteDeadline(deadlineFrom(now, c.limits.WriteIdleTimeout, &c.writeBy))
 }
 
 func (c *idleConn) SetDeadline(t time.Time) error {

@@ -72,6 +72,34 @@ type Producer struct {
 
 	purgeMu sync.Mutex
 	purges  sync.Map // topic → *atomic.Uint64: how often it was forgotten
+
+	slot atomic.Pointer[deliverySlot] // the delivery context calls share now
+}
+
+// deliverySlot is a delivery context calls handed over within one slot
+// share: a context per call would cost a timer per call.
+type deliverySlot struct {
+	ctx    context.Context
+	cancel context.CancelFunc // never called: the deadline ends the context
+	until  time.Time          // calls started before it may share ctx
+}
+
+// slotLength is how long calls share a delivery context: its deadline is
+// then up to that much earlier than their own bound, never later.
+const slotLength = 10 * time.Millisecond
+
+// deliveryContext returns the context a call handed over now holds its
+// records under: a deadline of at most the delivery bound from now, at
+// least that less slotLength.
+func (p *Producer) deliveryContext() context.Context {
+	now := time.Now()
+	if s := p.slot.Load(); s != nil && now.Before(s.until) {
+		return s.ctx
+	}
+	s := &deliverySlot{until: now.Add(slotLength)}
+	s.ctx, s.cancel = context.WithDeadline(context.Background(), now.Add(p.delivery))
+	p.slot.Store(s)
+	return s.ctx
 }
 
 // lone is how many calls may be in flight, the new one included, for the
@@ -120,8 +148,15 @@ func (p *Producer) Produce(ctx context.Context, recs ...*kgo.Record) []Result {
 	}
 	flush := p.calls.Add(1) <= p.flushAt
 	defer p.calls.Add(-1)
-	wait, stop := context.WithTimeout(ctx, p.timeout)
-	defer stop()
+	timer := time.NewTimer(p.timeout)
+	defer timer.Stop()
+	wait, stop := ctx, func() {}
+	if flush {
+		// A lone call's wait is a context Flush ends with, at the
+		// timeout or once every result is set (stop).
+		wait, stop = context.WithTimeout(ctx, p.timeout)
+		defer stop()
+	}
 	c := p.newCall(recs, results, nil, stop)
 	for i := range recs {
 		c.produce(i, false)
@@ -131,9 +166,12 @@ func (p *Producer) Produce(ctx context.Context, recs ...*kgo.Record) []Result {
 	}
 	select {
 	case <-c.done:
-	case <-wait.Done():
+	case <-timer.C:
 		c.giveUp(ctx)
 		<-c.done // promises that claimed their result first finish setting it
+	case <-ctx.Done():
+		c.giveUp(ctx)
+		<-c.done
 	}
 	return results
 }
@@ -248,12 +286,10 @@ type call struct {
 	stop    func()       // ends the caller's wait once every result is set
 
 	delivery context.Context
-	release  context.CancelFunc
 	requests uint64 // produce requests written before the records were handed over
 
 	claimed []atomic.Bool // each result is set once, by its promise or by giveUp
 	left    atomic.Int64  // results not yet set; done closes at zero
-	pending atomic.Int64  // records the client still holds
 	done    chan struct{}
 }
 
@@ -262,14 +298,13 @@ func (p *Producer) newCall(recs []*kgo.Record, results []Result, onDone func(Res
 		p: p, recs: recs, results: results, onDone: onDone, stop: stop,
 		claimed: make([]atomic.Bool, len(recs)), done: make(chan struct{}),
 	}
-	// The delivery context must outlive the caller: it is released only
-	// once the client holds none of the call's records.
-	c.delivery, c.release = context.WithTimeout(context.Background(), p.delivery)
+	// The delivery context outlives the caller: the client holds the
+	// records under it until each is answered.
+	c.delivery = p.deliveryContext()
 	if p.requests != nil {
 		c.requests = p.requests.n.Load()
 	}
 	c.left.Store(int64(len(recs)))
-	c.pending.Store(int64(len(recs)))
 	return c
 }
 
@@ -290,9 +325,6 @@ func (c *call) produce(i int, again bool) {
 			return
 		}
 		c.set(i, Result{Record: r, Err: c.classify(r, err)})
-		if c.pending.Add(-1) == 0 {
-			c.release()
-		}
 	})
 }
 
