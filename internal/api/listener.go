@@ -91,69 +91,67 @@ func (l *connLimiter) release(addr string) {
 
 // idleConn applies idle deadlines to each Read and Write; SetReadDeadline
 // and SetWriteDeadline set a bound on top of them (the zero time lifts
-// it). An idle deadline is moved only once a sixteenth of the idle time
-// has passed since it was last set, so a busy connection does not pay a
-// deadline change per read: it is then cut after between 15/16 and all of
-// the idle time without progress.
+// it). A deadline is changed at the connection only when it moves by a
+// sixteenth of the idle time or more, so a busy connection does not pay a
+// deadline change per read and per request: a read or write is then cut
+// after between 15/16 and 17/16 of its bound.
 type idleConn struct {
 	net.Conn
 	limits  *Limits
 	release func()
 	once    sync.Once
 
-	readBy, writeBy   atomic.Int64 // unix nanoseconds of the set deadlines, 0 for none
-	readSet, writeSet atomic.Int64 // unix nanoseconds when the idle deadlines were last applied
+	read, write deadlines
+}
+
+// deadlines are one direction's: the bound set on top of the idle time,
+// and the deadline in force at the connection, in unix nanoseconds (0 for
+// none).
+type deadlines struct {
+	by, applied atomic.Int64
 }
 
 func (c *idleConn) Read(p []byte) (int, error) {
-	if err := refresh(c.Conn.SetReadDeadline, c.limits.ReadIdleTimeout, &c.readBy, &c.readSet); err != nil {
+	if err := c.read.apply(c.Conn.SetReadDeadline, c.limits.ReadIdleTimeout); err != nil {
 		return 0, err
 	}
 	return c.Conn.Read(p)
 }
 
 func (c *idleConn) Write(p []byte) (int, error) {
-	if err := refresh(c.Conn.SetWriteDeadline, c.limits.WriteIdleTimeout, &c.writeBy, &c.writeSet); err != nil {
+	if err := c.write.apply(c.Conn.SetWriteDeadline, c.limits.WriteIdleTimeout); err != nil {
 		return 0, err
 	}
 	return c.Conn.Write(p)
 }
 
-// refresh applies the idle deadline with set unless it was applied less
-// than a sixteenth of idle ago.
-func refresh(set func(time.Time) error, idle time.Duration, by, applied *atomic.Int64) error {
-	now := time.Now()
-	if now.UnixNano()-applied.Load() < int64(idle/16) {
+// apply puts the deadline now due in force with set: now plus idle, or
+// the set bound when that is sooner; unless the one in force is within a
+// sixteenth of idle of it.
+func (d *deadlines) apply(set func(time.Time) error, idle time.Duration) error {
+	due := time.Now().Add(idle).UnixNano()
+	if by := d.by.Load(); by != 0 && by < due {
+		due = by
+	}
+	if diff := due - d.applied.Load(); -int64(idle/16) < diff && diff < int64(idle/16) {
 		return nil
 	}
-	applied.Store(now.UnixNano())
-	return set(deadlineFrom(now, idle, by))
-}
-
-// deadlineFrom is now plus idle, or the set deadline when that is sooner.
-func deadlineFrom(now time.Time, idle time.Duration, set *atomic.Int64) time.Time {
-	d := now.Add(idle)
-	if by := set.Load(); by != 0 && by < d.UnixNano() {
-		return time.Unix(0, by)
-	}
-	return d
+	d.applied.Store(due)
+	return set(time.Unix(0, due))
 }
 
 // SetReadDeadline bounds reads by t (the zero time lifts the bound) and
-// applies it at once, so that it also wakes a read in progress.
+// applies it at once when it moves the deadline in force, so that it also
+// wakes a read in progress.
 func (c *idleConn) SetReadDeadline(t time.Time) error {
-	c.readBy.Store(unixNano(t))
-	now := time.Now()
-	c.readSet.Store(now.UnixNano())
-	return c.Conn.SetReadDeadline(deadlineFrom(now, c.limits.ReadIdleTimeout, &c.readBy))
+	c.read.by.Store(unixNano(t))
+	return c.read.apply(c.Conn.SetReadDeadline, c.limits.ReadIdleTimeout)
 }
 
 // SetWriteDeadline bounds writes by t, as SetReadDeadline does reads.
 func (c *idleConn) SetWriteDeadline(t time.Time) error {
-	c.writeBy.Store(unixNano(t))
-	now := time.Now()
-	c.writeSet.Store(now.UnixNano())
-	return c.Conn.SetWriteDeadline(deadlineFrom(now, c.limits.WriteIdleTimeout, &c.writeBy))
+	c.write.by.Store(unixNano(t))
+	return c.write.apply(c.Conn.SetWriteDeadline, c.limits.WriteIdleTimeout)
 }
 
 func (c *idleConn) SetDeadline(t time.Time) error {

@@ -71,6 +71,9 @@ type pathArgs struct {
 // nothing.
 func parsePath(c *call) (pathArgs, error) {
 	var a pathArgs
+	if len(c.route.params) == 0 {
+		return a, nil
+	}
 	if id := c.pathValue("cluster_id"); id != "" {
 		// Cluster ids (base64 UUIDs, or older free-form ids) follow the
 		// topic name rules: the same alphabet and length limit.
