@@ -228,113 +228,69 @@ var (
 )
 
 func (d *recordJSON) v2Request(req *v2ProduceRequest, maxRecords int) error {
-	more, err := d.open('}')
-	for more {
-		var f int
-		if f, err = d.field(v2RequestFields); err != nil {
-			return err
-		}
+	return d.members(v2RequestFields, func(f int) error {
 		switch f {
 		case 0:
-			err = decodeArray(d, &req.Records, maxRecords, "", "records", (*recordJSON).v2Record)
+			return decodeArray(d, &req.Records, maxRecords, "", "records", (*recordJSON).v2Record)
 		case 1:
-			err = d.stringPtr(&req.KeySchema, "", "key_schema")
+			return d.stringPtr(&req.KeySchema, "", "key_schema")
 		case 2:
-			err = d.int32Ptr(&req.KeySchemaID, "", "key_schema_id")
+			return d.int32Ptr(&req.KeySchemaID, "", "key_schema_id")
 		case 3:
-			err = d.stringPtr(&req.ValueSchema, "", "value_schema")
+			return d.stringPtr(&req.ValueSchema, "", "value_schema")
 		case 4:
-			err = d.int32Ptr(&req.ValueSchemaID, "", "value_schema_id")
-		default:
-			err = d.skip()
+			return d.int32Ptr(&req.ValueSchemaID, "", "value_schema_id")
 		}
-		if err != nil {
-			return err
-		}
-		more, err = d.more('}')
-	}
-	return err
+		return d.skip()
+	})
 }
 
 func (d *recordJSON) v2Record(r *v2Record) error {
 	if ok, err := d.object("", "records"); !ok {
 		return err
 	}
-	more, err := d.open('}')
-	for more {
-		var f int
-		if f, err = d.field(v2RecordFields); err != nil {
-			return err
-		}
+	return d.members(v2RecordFields, func(f int) error {
 		switch f {
 		case 0:
-			err = d.raw(&r.Key)
+			return d.raw(&r.Key)
 		case 1:
-			err = d.raw(&r.Value)
+			return d.raw(&r.Value)
 		case 2:
-			err = d.int32Ptr(&r.Partition, "records.", "partition")
+			return d.int32Ptr(&r.Partition, "records.", "partition")
 		case 3:
-			err = decodeArray(d, &r.Headers, -1, "records.", "headers", (*recordJSON).v2Header)
+			return decodeArray(d, &r.Headers, -1, "records.", "headers", (*recordJSON).v2Header)
 		case 4:
-			err = d.raw(&r.Timestamp)
-		default:
-			err = d.skip()
+			return d.raw(&r.Timestamp)
 		}
-		if err != nil {
-			return err
-		}
-		more, err = d.more('}')
-	}
-	return err
+		return d.skip()
+	})
 }
 
 func (d *recordJSON) v2Header(h *v2Header) error {
 	if ok, err := d.object("records.", "headers"); !ok {
 		return err
 	}
-	more, err := d.open('}')
-	for more {
-		var f int
-		if f, err = d.field(v2HeaderFields); err != nil {
-			return err
-		}
+	return d.members(v2HeaderFields, func(f int) error {
 		switch f {
 		case 0:
-			err = d.stringPtr(&h.Name, "records.headers.", "name")
+			return d.stringPtr(&h.Name, "records.headers.", "name")
 		case 1:
-			err = d.stringPtr(&h.Key, "records.headers.", "key")
+			return d.stringPtr(&h.Key, "records.headers.", "key")
 		case 2:
-			err = d.raw(&h.Value)
-		default:
-			err = d.skip()
+			return d.raw(&h.Value)
 		}
-		if err != nil {
-			return err
-		}
-		more, err = d.more('}')
-	}
-	return err
+		return d.skip()
+	})
 }
 
 func (d *recordJSON) v3Batch(req *v3BatchRequest, maxEntries int) error {
-	more, err := d.open('}')
-	for more {
-		var f int
-		if f, err = d.field(v3BatchFields); err != nil {
-			return err
-		}
+	return d.members(v3BatchFields, func(f int) error {
 		switch f {
 		case 0:
-			err = decodeArray(d, &req.Entries, maxEntries, "", "entries", (*recordJSON).v3Entry)
-		default:
-			err = d.skip()
+			return decodeArray(d, &req.Entries, maxEntries, "", "entries", (*recordJSON).v3Entry)
 		}
-		if err != nil {
-			return err
-		}
-		more, err = d.more('}')
-	}
-	return err
+		return d.skip()
+	})
 }
 
 func (d *recordJSON) v3Entry(e *v3BatchEntry) error {
@@ -351,60 +307,38 @@ func (d *recordJSON) v3Record(in *v3Record, id *json.RawMessage) error {
 	if id == nil {
 		fields = fields[:len(fields)-1]
 	}
-	more, err := d.open('}')
-	for more {
-		var f int
-		if f, err = d.field(fields); err != nil {
-			return err
-		}
+	return d.members(fields, func(f int) error {
 		switch f {
 		case 0:
-			err = d.int32Ptr(&in.PartitionID, d.prefix, "partition_id")
+			return d.int32Ptr(&in.PartitionID, d.prefix, "partition_id")
 		case 1:
-			err = decodeArray(d, &in.Headers, -1, d.prefix, "headers", (*recordJSON).v3Header)
+			return decodeArray(d, &in.Headers, -1, d.prefix, "headers", (*recordJSON).v3Header)
 		case 2:
-			err = d.v3Data(&in.Key, &v3KeyPaths)
+			return d.v3Data(&in.Key, &v3KeyPaths)
 		case 3:
-			err = d.v3Data(&in.Value, &v3ValuePaths)
+			return d.v3Data(&in.Value, &v3ValuePaths)
 		case 4:
-			err = d.raw(&in.Timestamp)
+			return d.raw(&in.Timestamp)
 		case 5:
-			err = d.raw(id)
-		default:
-			err = d.skip()
+			return d.raw(id)
 		}
-		if err != nil {
-			return err
-		}
-		more, err = d.more('}')
-	}
-	return err
+		return d.skip()
+	})
 }
 
 func (d *recordJSON) v3Header(h *v3Header) error {
 	if ok, err := d.object(d.prefix, "headers"); !ok {
 		return err
 	}
-	more, err := d.open('}')
-	for more {
-		var f int
-		if f, err = d.field(v3HeaderFields); err != nil {
-			return err
-		}
+	return d.members(v3HeaderFields, func(f int) error {
 		switch f {
 		case 0:
-			err = d.stringPtr(&h.Name, d.prefix, "headers.name")
+			return d.stringPtr(&h.Name, d.prefix, "headers.name")
 		case 1:
-			err = d.raw(&h.Value)
-		default:
-			err = d.skip()
+			return d.raw(&h.Value)
 		}
-		if err != nil {
-			return err
-		}
-		more, err = d.more('}')
-	}
-	return err
+		return d.skip()
+	})
 }
 
 // The field paths of a key's and a value's fields, in v3DataFields' order
@@ -429,36 +363,25 @@ func (d *recordJSON) v3Data(p **v3Data, paths *[8]string) error {
 		*p = take(&d.datas)
 	}
 	v := *p
-	more, err := d.open('}')
-	for more {
-		var f int
-		if f, err = d.field(v3DataFields); err != nil {
-			return err
-		}
+	return d.members(v3DataFields, func(f int) error {
 		switch f {
 		case 0:
-			err = d.text(&v.Type, d.prefix, paths[1])
+			return d.text(&v.Type, d.prefix, paths[1])
 		case 1:
-			err = d.raw(&v.Data)
+			return d.raw(&v.Data)
 		case 2:
-			err = d.stringPtr(&v.Subject, d.prefix, paths[3])
+			return d.stringPtr(&v.Subject, d.prefix, paths[3])
 		case 3:
-			err = d.stringPtr(&v.SubjectNameStrategy, d.prefix, paths[4])
+			return d.stringPtr(&v.SubjectNameStrategy, d.prefix, paths[4])
 		case 4:
-			err = d.int32Ptr(&v.SchemaID, d.prefix, paths[5])
+			return d.int32Ptr(&v.SchemaID, d.prefix, paths[5])
 		case 5:
-			err = d.int32Ptr(&v.SchemaVersion, d.prefix, paths[6])
+			return d.int32Ptr(&v.SchemaVersion, d.prefix, paths[6])
 		case 6:
-			err = d.stringPtr(&v.Schema, d.prefix, paths[7])
-		default:
-			err = d.skip()
+			return d.stringPtr(&v.Schema, d.prefix, paths[7])
 		}
-		if err != nil {
-			return err
-		}
-		more, err = d.more('}')
-	}
-	return err
+		return d.skip()
+	})
 }
 
 // decodeArray decodes the array at d.pos into *p, each element with elem,
@@ -668,6 +591,30 @@ func parseInt32(lit []byte) (int32, bool) {
 		return 0, false
 	}
 	return int32(n), true
+}
+
+// members decodes the members of the object at d.pos, whose '{' is next:
+// for each it reads the key and calls member with its index in names,
+// which decodes the value (or skips it; a key that names no field is
+// skipped, its error recorded).
+func (d *recordJSON) members(names []string, member func(f int) error) error {
+	more, err := d.open('}')
+	for more {
+		var f int
+		if f, err = d.field(names); err != nil {
+			return err
+		}
+		if f < 0 {
+			err = d.skip()
+		} else {
+			err = member(f)
+		}
+		if err != nil {
+			return err
+		}
+		more, err = d.more('}')
+	}
+	return err
 }
 
 // field reads the key at d.pos and the ':' after it, and returns its
