@@ -382,6 +382,53 @@ type Config struct {
 	// other machines reach (otherwise krest warns). Default false;
 	// --require-auth, KREST_REQUIRE_AUTH.
 	RequireAuth bool
+	// Who krest is at Kafka for each request, and who decides what a
+	// caller may do: see identity.go, which registers their flags and
+	// checks them.
+
+	// KafkaIdentity is whose login each request acts through at Kafka:
+	// "service" (krest's own, for everything), "passthrough" (the
+	// caller's: its Basic credentials as a SASL login, its bearer token
+	// as OAUTHBEARER) or "mapped" (the login KafkaIdentityMapFile gives
+	// the caller's principal). The background consumer group always runs
+	// as krest. Default "service"; --kafka-identity, KREST_KAFKA_IDENTITY.
+	KafkaIdentity string
+	// KafkaIdentityMechanism is the SASL mechanism a caller's Basic
+	// credentials log in with under passthrough: SCRAM-SHA-512,
+	// SCRAM-SHA-256 or PLAIN. Default "SCRAM-SHA-512";
+	// --kafka-identity-mechanism, KREST_KAFKA_IDENTITY_MECHANISM.
+	KafkaIdentityMechanism string
+	// KafkaIdentityMapFile is a YAML file mapping principals (User:x,
+	// Group:y) to Kafka logins, reloaded when it changes: required by
+	// mapped; under passthrough, the logins of callers that bring no
+	// credentials to pass (client certificates). Default "";
+	// --kafka-identity-map-file, KREST_KAFKA_IDENTITY_MAP_FILE.
+	KafkaIdentityMapFile string
+	// KafkaIdentityPoolSize bounds the Kafka clients kept for callers'
+	// logins, one per principal and credentials; past it, the least
+	// recently used is closed. Default 100; --kafka-identity-pool-size,
+	// KREST_KAFKA_IDENTITY_POOL_SIZE.
+	KafkaIdentityPoolSize int
+	// KafkaIdentityIdleTimeout closes a caller's client unused this long.
+	// Default 5m; --kafka-identity-idle-timeout,
+	// KREST_KAFKA_IDENTITY_IDLE_TIMEOUT.
+	KafkaIdentityIdleTimeout time.Duration
+	// KafkaIdentityMaxBufferedRecords and KafkaIdentityMaxBufferedBytes
+	// bound the records waiting in each caller's producer; past them,
+	// that caller's produce answers 503. The pool holds at most
+	// KafkaIdentityPoolSize × KafkaIdentityMaxBufferedBytes. Default 4096
+	// and 4194304 (4 MiB); --kafka-identity-max-buffered-records,
+	// KREST_KAFKA_IDENTITY_MAX_BUFFERED_RECORDS;
+	// --kafka-identity-max-buffered-bytes,
+	// KREST_KAFKA_IDENTITY_MAX_BUFFERED_BYTES.
+	KafkaIdentityMaxBufferedRecords int
+	KafkaIdentityMaxBufferedBytes   int
+	// AuthzMode is who decides what a caller may do: "local" (the rules
+	// of the authorization file), "kafka" (no local rules: the brokers'
+	// ACLs, through the caller's own identity) or "both" (the local rules,
+	// then the brokers'). kafka and both need KafkaIdentity passthrough
+	// or mapped. Default "local"; --authz-mode, KREST_AUTHZ_MODE.
+	AuthzMode string
 }
 
 // ErrHelp is returned by Load when the arguments ask for help; the usage has
@@ -437,6 +484,14 @@ func Defaults() Config {
 		CommitInterval:       time.Second,
 		LogContentBytes:      256,
 		LogFlushInterval:     100 * time.Millisecond,
+
+		KafkaIdentity:                   identityService,
+		KafkaIdentityMechanism:          mechScram512,
+		KafkaIdentityPoolSize:           100,
+		KafkaIdentityIdleTimeout:        5 * time.Minute,
+		KafkaIdentityMaxBufferedRecords: 4096,
+		KafkaIdentityMaxBufferedBytes:   4 << 20,
+		AuthzMode:                       authzLocal,
 	}
 }
 
@@ -503,6 +558,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.DurationVar(&c.LogFlushInterval, "log-flush-interval", c.LogFlushInterval, "longest an info line waits in the log buffer (KREST_LOG_FLUSH_INTERVAL)")
 	securityFlags(fs, &c)
 	authFlags(fs, &c)
+	identityFlags(fs, &c)
 
 	// The environment goes in as the flags' values before parsing, so that
 	// explicit flags win.
@@ -531,6 +587,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	}
 	c.Brokers = splitList(brokers)
 	c.loadSecurity(getenv)
+	c.loadIdentity()
 	if c.DLQTopic == "" {
 		c.DLQTopic = c.Topic + ".dlq"
 	}
@@ -727,6 +784,7 @@ func (c Config) Validate() error {
 	}
 	c.validateSecurity(bad)
 	c.validateAuth(bad)
+	c.validateIdentity(bad)
 	return errors.Join(errs...)
 }
 
