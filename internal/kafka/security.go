@@ -83,7 +83,10 @@ type SASLOptions struct {
 	// OAuthClientSecretFile, read at every grant, and OAuthScopes),
 	// asked again when the token has lived 80% of its lifetime.
 	// OAuthExtensions are SASL extensions sent with the token (such as
-	// Confluent Cloud's logicalCluster and identityPoolId).
+	// Confluent Cloud's logicalCluster and identityPoolId). OAuthToken
+	// is the token itself, instead of a file: a caller's own, which
+	// krest passes on (KREST_KAFKA_IDENTITY=passthrough).
+	OAuthToken            string
 	OAuthTokenFile        string
 	OAuthTokenURL         string
 	OAuthClientID         string
@@ -142,6 +145,21 @@ func NewSecurity(opts SecurityOptions, logger *slog.Logger) (*Security, error) {
 		logger.Warn("SASL PLAIN without TLS sends the password in clear text; set KREST_KAFKA_TLS=true")
 	}
 	return s, nil
+}
+
+// WithSASL returns a Security with s's TLS and the SASL login opts
+// describe instead of s's: how a client of krest's logs in as one of its
+// callers. A nil s is plaintext.
+func (s *Security) WithSASL(opts SASLOptions) (*Security, error) {
+	out := &Security{}
+	if s != nil {
+		out.tls = s.tls
+	}
+	var err error
+	if out.mechanism, err = newMechanism(opts); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func newTLSConfig(opts TLSOptions) (*tls.Config, error) {
@@ -297,6 +315,9 @@ func readSecret(path, what string) (string, error) {
 // newTokenSource returns what gives OAUTHBEARER its token: the token file,
 // or a cache of the client credentials grant.
 func newTokenSource(opts SASLOptions) (func(context.Context) (string, error), error) {
+	if opts.OAuthToken != "" {
+		return func(context.Context) (string, error) { return opts.OAuthToken, nil }, nil
+	}
 	if opts.OAuthTokenFile != "" {
 		read := func(context.Context) (string, error) {
 			t, err := readSecret(opts.OAuthTokenFile, "OAuth token file")

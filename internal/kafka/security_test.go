@@ -562,3 +562,63 @@ func TestSecurityWarnings(t *testing.T) {
 		})
 	}
 }
+
+// TestWithSASL logs in with the TLS of one Security and the SASL login of
+// another's: a password, then a token held in memory, while the first
+// still logs in as itself.
+func TestWithSASL(t *testing.T) {
+	c, sec := kafkatest.NewSecureFake(t, MechanismScramSHA512, kfake.User(MechanismScramSHA512, "alice", "alice-pw"))
+	base, err := NewSecurity(SecurityOptions{TLS: TLSOptions{Enabled: true, CAFile: sec.Certs.CAFile},
+		SASL: SASLOptions{Mechanism: MechanismScramSHA512, User: sec.User, Password: sec.Password}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ping := func(t *testing.T, brokers []string, s *Security) error {
+		t.Helper()
+		cl, err := NewProducerClient(ProducerOptions{Options: Options{Brokers: brokers, Security: s}, MaxBufferedRecords: 10, MaxBufferedBytes: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return cl.Ping(ctx)
+	}
+	for _, tt := range []struct {
+		name     string
+		password string
+		ok       bool
+	}{
+		{"the caller's password", "alice-pw", true},
+		{"a wrong password", "wrong", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			alice, err := base.WithSASL(SASLOptions{Mechanism: MechanismScramSHA512, User: "alice", Password: tt.password})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ping(t, c.Brokers(), alice); (err == nil) != tt.ok {
+				t.Errorf("ping as alice: %v", err)
+			}
+			if tt.ok {
+				return
+			}
+			if err := ping(t, c.Brokers(), base); err != nil {
+				t.Errorf("the base no longer logs in: %v", err)
+			}
+		})
+	}
+
+	r := newSASLRecorder(t, 0, nil, func([]byte) error { return nil })
+	bearerSec, err := (*Security)(nil).WithSASL(SASLOptions{Mechanism: MechanismOAuthBearer, OAuthToken: "caller-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ping(t, r.Brokers(), bearerSec); err != nil {
+		t.Fatal(err)
+	}
+	_, auths := r.seen()
+	if token, _, err := bearer(auths[0]); err != nil || token != "caller-token" {
+		t.Errorf("logged in with token %q (%v)", token, err)
+	}
+}
