@@ -11,6 +11,10 @@
 //	krest_dead_letter_failures_total{policy}               records the dead-letter topic did not take, by what became of them (pause, skip)
 //	krest_consumer_paused_partitions                       partitions the consumer stopped fetching for such a record
 //	krest_principal_requests_total{principal,outcome}      requests of each principal (a bounded label: the first principals seen keep their name, later ones are "other"), served or refused (unauthenticated, denied, rate_limited)
+//	krest_identity_clients                                 Kafka clients open for callers' own logins (KREST_KAFKA_IDENTITY)
+//	krest_identity_clients_created_total                   such clients created
+//	krest_identity_clients_evicted_total{reason}           such clients closed, by why (size, idle, expiry, refused, shutdown)
+//	krest_identity_logins_refused_total                    callers' logins the brokers refused
 //	kafka_*                                                the Kafka clients' own metrics (kprom)
 //
 // Labels are bounded: route is the route pattern, never a raw path or a
@@ -45,6 +49,7 @@ type Metrics struct {
 	paused        prometheus.Gauge
 	// principalRequests counts requests by a bounded principal label.
 	principalRequests *prometheus.CounterVec
+	identity          identityMetrics
 }
 
 // New returns a registry holding krest's metrics and the Go and process
@@ -84,6 +89,7 @@ func New() *Metrics {
 		Name: "krest_principal_requests_total", Help: "Requests of each principal (a bounded label), by outcome: served, unauthenticated, denied or rate_limited.",
 	}, []string{"principal", "outcome"})
 	m.reg.MustRegister(m.dlqFailures, m.paused, m.principalRequests)
+	m.identity = newIdentityMetrics(m.reg)
 	return m
 }
 
