@@ -38,8 +38,9 @@ var (
 	// the principal krest connects as.
 	ErrNotAuthorized = errors.New("not authorized")
 	// ErrAuthentication is returned when the broker refuses krest's SASL
-	// credentials, or krest cannot get them (an unreadable password
-	// file, an OAuth token endpoint that refuses or fails).
+	// credentials or their mechanism, or krest cannot get them (an
+	// unreadable password file, an OAuth token endpoint that refuses or
+	// fails).
 	ErrAuthentication = errors.New("SASL authentication failed")
 	// ErrTooLarge is returned when the broker refuses a record for its
 	// size.
@@ -68,7 +69,7 @@ func Classify(err error) error {
 		return ErrTopicExists
 	case errors.Is(err, kerr.MessageTooLarge), errors.Is(err, kerr.RecordListTooLarge):
 		return ErrTooLarge
-	case errors.Is(err, kerr.SaslAuthenticationFailed), errors.Is(err, ErrAuthentication):
+	case errors.Is(err, kerr.SaslAuthenticationFailed), errors.Is(err, kerr.UnsupportedSaslMechanism), errors.Is(err, ErrAuthentication):
 		return ErrAuthentication
 	case errors.Is(err, kerr.TopicAuthorizationFailed),
 		errors.Is(err, kerr.GroupAuthorizationFailed),
