@@ -92,6 +92,18 @@ func (k *Kafka) Token(t testing.TB, subject string, ttl time.Duration) string {
 	return k.issuer.token(t, subject, ttl)
 }
 
+// JWKSFile returns the key set file the cluster's OAUTHBEARER listener
+// checks tokens against, the public half of Token's key (its tokens' iss
+// is "krest-kafkatest", their aud "kafka"); it fails t unless the cluster
+// is SecurityOAuth.
+func (k *Kafka) JWKSFile(t testing.TB) string {
+	t.Helper()
+	if k.issuer == nil {
+		t.Fatal("kafkatest: JWKSFile needs KafkaOptions.Security = SecurityOAuth")
+	}
+	return k.issuer.jwksFile
+}
+
 // clientOpts are the kgo options of the cluster's own clients.
 func (k *Kafka) clientOpts(t testing.TB) []kgo.Opt {
 	t.Helper()
