@@ -59,7 +59,7 @@ func httpSecurity(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 		}
 		sec.MTLS = mtls
 	}
-	if cfg.AuthzFile != "" {
+	if cfg.AuthzFile != "" && cfg.LocalAuthz() {
 		az, err := auth.NewAuthorizer(auth.AuthorizerOptions{File: cfg.AuthzFile, Logger: logger})
 		if err != nil {
 			return sec, closeAll, err

@@ -188,6 +188,16 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		return health.Check(ctx, adm, topics, cfg.CreateTopics)
 	}, healthInterval, logger)
 
+	// Each caller's own Kafka login, when KREST_KAFKA_IDENTITY asks; closed
+	// after the HTTP drain (below), or here on an early return.
+	ids, err := newIdentities(cfg, brokers, security, kafkaLogger, m, logger)
+	if err != nil {
+		return err
+	}
+	if ids != nil {
+		defer ids.Close()
+	}
+
 	var serverTLS *tls.Config
 	if cfg.TLSCert != "" {
 		tlsFiles, err := certs.NewServer(certs.ServerOptions{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey, ClientCAFile: cfg.TLSClientCA,
@@ -199,6 +209,9 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		serverTLS = tlsFiles.Config()
 	}
 	httpSec, closeHTTPSec, err := httpSecurity(ctx, cfg, logger)
+	if ids != nil { // a nil *identity.Pool in the interface would not be nil
+		httpSec.Identities = ids
+	}
 	if err != nil {
 		return err
 	}
@@ -261,6 +274,9 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		<-gctx.Done()
 		defer stopConsumer()
 		shutdown(ctx, cfg, logger, monitor, srv, producer)
+		if ids != nil {
+			ids.Close() // the drained requests have ended
+		}
 		return nil
 	})
 	if group != nil {
