@@ -33,7 +33,7 @@ type env struct {
 }
 
 // newEnv starts an env; t.Cleanup stops it.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	f, sec := kafkatest.NewSecureFake(t, kafka.MechanismScramSHA512, kfake.EnableACLs(),
 		kfake.User(kafka.MechanismScramSHA512, "alice", "alice-pw"), kfake.User(kafka.MechanismScramSHA512, "bob", "bob-pw"))
@@ -62,7 +62,7 @@ func (e *env) options(mode string, m *counts) Options {
 }
 
 // newPool starts a pool with opts; t.Cleanup closes it.
-func newPool(t *testing.T, opts Options) *Pool {
+func newPool(t testing.TB, opts Options) *Pool {
 	t.Helper()
 	p, err := New(opts)
 	if err != nil {
@@ -73,7 +73,7 @@ func newPool(t *testing.T, opts Options) *Pool {
 }
 
 // principal authenticates user with its password in the users file.
-func (e *env) principal(t *testing.T, user string) auth.Principal {
+func (e *env) principal(t testing.TB, user string) auth.Principal {
 	t.Helper()
 	p, err := e.basic.Authenticate("127.0.0.1", user, user+"-pw")
 	if err != nil {

@@ -10,7 +10,6 @@
 package identity
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -197,12 +196,13 @@ func New(opts Options) (*Pool, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	p := &Pool{opts: opts, clients: make(map[[sha256.Size]byte]*client), stop: make(chan struct{}), done: make(chan struct{})}
-	if _, err := rand.Read(p.hmacKey[:]); err != nil {
+	keys, err := newKeyer()
+	if err != nil {
 		return nil, err
 	}
+	p := &Pool{opts: opts, keys: keys, clients: make(map[[sha256.Size]byte]*client), stop: make(chan struct{}), done: make(chan struct{})}
 	if opts.MapFile != "" {
-		m, err := newMapping(opts.MapFile, opts.ReloadInterval, opts.Logger, p.hmacKey[:])
+		m, err := newMapping(opts.MapFile, opts.ReloadInterval, opts.Logger, keys)
 		if err != nil {
 			return nil, err
 		}

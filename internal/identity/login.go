@@ -2,9 +2,13 @@ package identity
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
+	"io"
+	"sync"
 	"time"
 
 	"krest/internal/auth"
@@ -24,18 +28,36 @@ type login struct {
 	key [sha256.Size]byte
 }
 
-// keyOf returns the key of a login by mechanism, user and secret.
-func keyOf(hmacKey []byte, mechanism, user, secret string) [sha256.Size]byte {
-	h := hmac.New(sha256.New, hmacKey)
+// keyer makes the keys of logins: HMAC-SHA256 under a random key of its
+// own, its hashes reused (Reset keeps the key's precomputed pads).
+type keyer struct{ hashes sync.Pool }
+
+// newKeyer returns a keyer with a fresh random key.
+func newKeyer() (*keyer, error) {
+	key := make([]byte, sha256.Size)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	k := &keyer{}
+	k.hashes.New = func() any { return hmac.New(sha256.New, key) }
+	return k, nil
+}
+
+// key returns the key of a login by mechanism, user and secret, each
+// length-prefixed so that no two logins share one.
+func (k *keyer) key(mechanism, user, secret string) [sha256.Size]byte {
+	h := k.hashes.Get().(hash.Hash)
+	defer k.hashes.Put(h)
+	h.Reset()
+	var n [8]byte
 	for _, s := range []string{mechanism, user, secret} {
-		var n [8]byte
 		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
 		h.Write(n[:])
-		h.Write([]byte(s))
+		io.WriteString(h, s)
 	}
-	var k [sha256.Size]byte
-	h.Sum(k[:0])
-	return k
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // loginFor returns the login p acts with: under passthrough its own
@@ -55,13 +77,13 @@ func (pl *Pool) loginFor(p auth.Principal, now time.Time) (login, error) {
 			return login{
 				sasl:   kafka.SASLOptions{Mechanism: kafka.MechanismOAuthBearer, OAuthToken: c.Token},
 				expiry: expiry,
-				key:    keyOf(pl.hmacKey[:], kafka.MechanismOAuthBearer, "", c.Token),
+				key:    pl.keys.key(kafka.MechanismOAuthBearer, "", c.Token),
 			}, nil
 		case c.Username != "":
 			return login{
 				sasl:   kafka.SASLOptions{Mechanism: pl.opts.Mechanism, User: c.Username, Password: c.Password},
 				expiry: p.Expiry,
-				key:    keyOf(pl.hmacKey[:], pl.opts.Mechanism, c.Username, c.Password),
+				key:    pl.keys.key(pl.opts.Mechanism, c.Username, c.Password),
 			}, nil
 		}
 	}

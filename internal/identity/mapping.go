@@ -148,7 +148,7 @@ type mapping struct {
 	path     string
 	interval time.Duration
 	log      *slog.Logger
-	hmacKey  []byte
+	keys     *keyer
 
 	mu      sync.Mutex
 	tbl     *table
@@ -159,8 +159,8 @@ type mapping struct {
 
 // newMapping loads the map file at path and its secrets, failing if it
 // cannot, then watches them every interval (none when negative).
-func newMapping(path string, interval time.Duration, log *slog.Logger, hmacKey []byte) (*mapping, error) {
-	m := &mapping{path: path, interval: interval, log: log, hmacKey: hmacKey}
+func newMapping(path string, interval time.Duration, log *slog.Logger, keys *keyer) (*mapping, error) {
+	m := &mapping{path: path, interval: interval, log: log, keys: keys}
 	w, err := watch.New([]string{path}, interval, log, func(files [][]byte) error {
 		entries, err := parseMap(files[0], filepath.Dir(path))
 		if err != nil {
@@ -232,7 +232,7 @@ func (m *mapping) build(entries []*entry, paths []string, files [][]byte) (*tabl
 		if secret == "" {
 			return nil, fmt.Errorf("%s: %s is empty", e, e.secretFile)
 		}
-		l.key = keyOf(m.hmacKey, e.mechanism, e.user, secret)
+		l.key = m.keys.key(e.mechanism, e.user, secret)
 		tbl.logins[e.principal] = l
 		tbl.order = append(tbl.order, e.principal)
 	}

@@ -44,7 +44,7 @@ const maxTries = 3
 // Pool is safe for concurrent use.
 type Pool struct {
 	opts    Options
-	hmacKey [sha256.Size]byte
+	keys    *keyer
 	mapping *mapping // nil without a map file
 
 	flight singleflight.Group // logins being made, by key
