@@ -99,7 +99,17 @@ func newIdentityEnv(t *testing.T, args ...string) *identityEnv {
 // alice-old.
 func startIdentityEnv(t *testing.T, brokers []string, secure func(*api.Security), args ...string) *identityEnv {
 	t.Helper()
-	cfg, err := config.Load("krest", withSecurity(t, append([]string{"--brokers", strings.Join(brokers, ",")}, args...)),
+	users := authtest.UsersFile(t, "alice", "alice-pw", "bob", "bob-pw", "carol", "carol-pw")
+	policy := filepath.Join(t.TempDir(), "authz.yaml")
+	if err := os.WriteFile(policy, []byte(identityPolicy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args = append([]string{"--brokers", strings.Join(brokers, ","), "--http-addr", "127.0.0.1:0",
+		"--auth", "basic", "--auth-basic-users-file", users}, args...)
+	if !slices.Contains(args, "kafka") { // the local rules, unless the brokers decide alone
+		args = append(args, "--authz-file", policy)
+	}
+	cfg, err := config.Load("krest", withSecurity(t, args),
 		func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -120,18 +130,14 @@ func startIdentityEnv(t *testing.T, brokers []string, secure func(*api.Security)
 	if err != nil {
 		t.Fatal(err)
 	}
-	basic, err := auth.NewBasic(auth.BasicOptions{File: authtest.UsersFile(t, "alice", "alice-pw", "bob", "bob-pw", "carol", "carol-pw"), ReloadInterval: -1})
+	basic, err := auth.NewBasic(auth.BasicOptions{File: cfg.AuthBasicUsersFile, ReloadInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { basic.Close() })
 	sec := api.Security{Basic: basic}
 	if cfg.LocalAuthz() {
-		path := filepath.Join(t.TempDir(), "authz.yaml")
-		if err := os.WriteFile(path, []byte(identityPolicy), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		az, err := auth.NewAuthorizer(auth.AuthorizerOptions{File: path, ReloadInterval: -1})
+		az, err := auth.NewAuthorizer(auth.AuthorizerOptions{File: cfg.AuthzFile, ReloadInterval: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -412,20 +418,28 @@ func TestPassthroughIdle(t *testing.T) {
 	}
 }
 
-// TestIdentityRun runs krest with passthrough and no HTTP authentication
-// configured: it starts and is ready (its own clients, the readiness check
-// and the consumer group log in as krest), and a request, which brings no
-// credentials to pass on, is refused 403 saying why.
+// TestIdentityRun runs krest with passthrough and Basic logins: it starts
+// and is ready (its own clients, the readiness check and the consumer
+// group log in as krest), and a caller the brokers do not know is refused
+// 401 saying so, not 503.
 func TestIdentityRun(t *testing.T) {
 	f, _ := kafkatest.NewSecureFake(t, kafka.MechanismScramSHA512, kfake.EnableACLs())
-	k := startKrest(t, "--brokers", strings.Join(f.Brokers(), ","), "--kafka-identity", "passthrough")
+	k := startKrest(t, "--brokers", strings.Join(f.Brokers(), ","), "--kafka-identity", "passthrough",
+		"--auth", "basic", "--auth-basic-users-file", authtest.UsersFile(t, "stranger", "pw"), "--auth-open-metrics")
 	k.waitReady(t)
-	resp, body := k.post(t, "/api/messages", "application/json", `{"id":"1","content":"x"}`)
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "this request brought none") {
-		t.Fatalf("an anonymous request under passthrough: %d %s", resp.StatusCode, body)
+	req, _ := http.NewRequest("POST", k.url+"/api/messages", strings.NewReader(`{"id":"1","content":"x"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", basic("stranger", "pw"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if code, body := k.get(t, "/metrics"); code != http.StatusOK || !strings.Contains(body, "krest_identity_clients 0") {
-		t.Errorf("metrics %d: want krest_identity_clients", code)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a caller Kafka does not know, under passthrough: %d", resp.StatusCode)
+	}
+	if code, body := k.get(t, "/metrics"); code != http.StatusOK || !strings.Contains(body, "krest_identity_logins_refused_total 1") {
+		t.Errorf("metrics %d: want a refused login counted", code)
 	}
 	if err := k.stop(); err != nil {
 		t.Errorf("stop: %v", err)
@@ -500,6 +514,32 @@ func TestKafkaIdentity(t *testing.T) {
 			}
 			if status, body := e.produceAs(t, "bob", "a"); status != wantBob {
 				t.Errorf("bob producing to a: %d %s, want %d", status, body, wantBob)
+			}
+		})
+	}
+}
+
+// TestBrokerDenialOnProduceRoutes has the brokers alone decide (kafka
+// mode) on a topic alice may not write: each produce route answers 403
+// (40301) for the whole request, as the seed route does, and one she may
+// write is produced to.
+func TestBrokerDenialOnProduceRoutes(t *testing.T) {
+	e := newIdentityEnv(t, "--kafka-identity", "passthrough", "--authz-mode", "kafka")
+	grantKafkaACLs(t, e.adm)
+	for _, tt := range []struct {
+		name, path, body string
+	}{
+		{"v2", "/topics/%s", `{"records":[{"value":1},{"value":2}]}`},
+		{"v3 records", "/v3/clusters/{cluster}/topics/%s/records", `{"value":{"type":"JSON","data":1}}`},
+		{"v3 batch", "/v3/clusters/{cluster}/topics/%s/records:batch", `{"entries":[{"id":"1","value":{"type":"JSON","data":1}}]}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := e.do(t, "alice", "POST", fmt.Sprintf(tt.path, "d"), tt.body)
+			if status != http.StatusForbidden || !strings.Contains(body, "40301") {
+				t.Errorf("topic d, denied at the brokers: %d %s", status, body)
+			}
+			if status, body := e.do(t, "alice", "POST", fmt.Sprintf(tt.path, "a"), tt.body); status >= 300 {
+				t.Errorf("topic a, allowed: %d %s", status, body)
 			}
 		})
 	}

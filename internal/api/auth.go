@@ -291,7 +291,11 @@ func (s *Server) actAs(c *call) error {
 	if ids == nil || c.route.resource == resourceServer {
 		return nil
 	}
-	p, adm, err := ids.For(c.context(), c.principal)
+	// The principal's client is in use as long as the request lives, a
+	// stream included: until finish.
+	var life context.Context
+	life, c.endLife = context.WithCancel(context.Background())
+	p, adm, err := ids.For(life, c.principal)
 	if err != nil {
 		return err
 	}

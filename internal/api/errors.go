@@ -123,13 +123,20 @@ func v3ErrorFor(err error) *apiError {
 // or 504), 50002 for any other Kafka error.
 func recordErrorCode(err error) int {
 	switch ae := errorFor(err); {
-	case ae.Code == codeTopicNotFound || ae.Code == codePartitionNotFound:
+	case ae.Code == codeTopicNotFound || ae.Code == codePartitionNotFound || ae.Code == codeNotAuthorized:
 		return ae.Code
 	case ae.Status == http.StatusServiceUnavailable || ae.Status == http.StatusGatewayTimeout:
 		return codeKafkaRetriable
 	default:
 		return codeKafkaRejected
 	}
+}
+
+// refusesRequest reports whether err, a record's, answers for its whole
+// request: the topic does not exist, or the brokers let the caller not
+// write it.
+func refusesRequest(err error) bool {
+	return errors.Is(err, kafka.ErrTopicNotFound) || errors.Is(err, kafka.ErrNotAuthorized)
 }
 
 // errorForRoute is errorFor in the codes of c's API version.

@@ -153,6 +153,9 @@ type call struct {
 	// asPrincipal says p and adm log in as the principal: a login they
 	// are refused is the caller's (401), not krest's (503).
 	asPrincipal bool
+	// endLife ends the context the principal's clients are held in use
+	// under; finish calls it.
+	endLife context.CancelFunc
 	// auditTarget names the resource a request body named (a topic to
 	// create), for the audit line.
 	auditTarget string
@@ -260,6 +263,9 @@ func (s *Server) serve(fctx *fasthttp.RequestCtx) {
 func (c *call) finish(status int) {
 	if c.cancel != nil {
 		c.cancel()
+	}
+	if c.endLife != nil {
+		c.endLife()
 	}
 	if c.slot != nil {
 		<-c.slot

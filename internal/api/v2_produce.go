@@ -3,6 +3,7 @@ package api
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"krest/internal/kafka"
 	"krest/internal/produce"
 )
 
@@ -256,6 +258,9 @@ func (h *handlers) v2Produce(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	results := c.p.Produce(c.ctx, recs...)
+	if allFailed(results, kafka.ErrNotAuthorized) {
+		return 0, nil, results[0].Err // the brokers let the caller write none of it
+	}
 	status := http.StatusOK
 	if err := unwritten(results); err != nil {
 		status = errorFor(err).Status
@@ -267,6 +272,16 @@ func (h *handlers) v2Produce(c *call) (int, any, error) {
 	c.fctx.SetStatusCode(status)
 	c.fctx.Response.SetBodyRaw(appendV2Offsets(make([]byte, 0, 64+80*len(results)), results))
 	return answered, nil, nil
+}
+
+// allFailed reports whether every record of results failed with kind.
+func allFailed(results []produce.Result, kind error) bool {
+	for _, res := range results {
+		if !errors.Is(res.Err, kind) {
+			return false
+		}
+	}
+	return true
 }
 
 // unwritten returns, when no record of results was produced and each

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"krest/internal/kafka"
 	"krest/internal/produce"
 )
 
@@ -118,7 +116,7 @@ func (h *handlers) v3Batch(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	for _, res := range results {
-		if errors.Is(res.Err, kafka.ErrTopicNotFound) {
+		if refusesRequest(res.Err) {
 			return 0, nil, res.Err
 		}
 	}

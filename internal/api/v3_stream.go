@@ -13,7 +13,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"krest/internal/kafka"
 	"krest/internal/produce"
 )
 
@@ -80,7 +79,7 @@ func (h *handlers) v3Records(c *call) (int, any, error) {
 		return 0, nil, errEmptyStream
 	}
 	<-first.done
-	if err := first.res.Err; errors.Is(err, kafka.ErrTopicNotFound) || unwritten([]produce.Result{first.res}) != nil {
+	if err := first.res.Err; refusesRequest(err) || unwritten([]produce.Result{first.res}) != nil {
 		cancel()
 		// The rest of the body goes unread: the connection cannot serve
 		// another request.

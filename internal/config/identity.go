@@ -53,6 +53,12 @@ func (c Config) validateIdentity(bad func(string, ...any)) {
 		if c.KafkaIdentity == identityService {
 			bad("KREST_AUTHZ_MODE=%s has the brokers decide through each caller's own login, but KREST_KAFKA_IDENTITY is service, so they would see only krest's: set KREST_KAFKA_IDENTITY to passthrough or mapped", c.AuthzMode)
 		}
+		switch {
+		case c.AuthzMode == authzKafka && c.AuthzFile != "":
+			bad("KREST_AUTHZ_MODE=kafka has the brokers decide alone, so KREST_AUTHZ_FILE would be ignored: unset it, or set KREST_AUTHZ_MODE=both")
+		case c.AuthzMode == authzBoth && c.AuthzFile == "":
+			bad("KREST_AUTHZ_MODE=both needs the local rules of KREST_AUTHZ_FILE")
+		}
 	default:
 		bad("authorization mode must be local, kafka or both, not %q", c.AuthzMode)
 	}
@@ -63,6 +69,9 @@ func (c Config) validateIdentity(bad func(string, ...any)) {
 		}
 		return
 	case identityPassthrough:
+		if len(c.AuthMethods()) == 0 {
+			bad("KREST_KAFKA_IDENTITY=passthrough passes on each caller's credentials, but KREST_AUTH is none, so callers bring none: set KREST_AUTH")
+		}
 	case identityMapped:
 		if c.KafkaIdentityMapFile == "" {
 			bad("KREST_KAFKA_IDENTITY=mapped needs the map of principals to Kafka logins: set KREST_KAFKA_IDENTITY_MAP_FILE")
