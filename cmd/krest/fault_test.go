@@ -16,6 +16,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,6 +36,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"krest/internal/certs/certstest"
 	"krest/internal/kafkatest"
 )
 
@@ -80,16 +82,31 @@ func faultCluster(t *testing.T) *kafkatest.Kafka {
 // unless args say otherwise, and waits until they are ready.
 func startFaultKrests(t *testing.T, kc *kafkatest.Kafka, n int, args ...string) []*krest {
 	t.Helper()
+	var ca *certstest.CA
+	if os.Getenv("KREST_FAULT_HTTPS") != "" {
+		// krest serves HTTPS, its clients trusting a CA of the test's.
+		ca = certstest.NewCA(t)
+		cert, key := ca.Issue(t, "krest").WriteFiles(t, t.TempDir(), "krest")
+		args = append(args, "--tls-cert", cert, "--tls-key", key)
+	}
 	ks := make([]*krest, n)
 	for i := range ks {
 		ks[i] = startProcess(t, append([]string{"--brokers", strings.Join(kc.Brokers(), ","),
 			"--produce-timeout", faultProduceTimeout.String(), "--consumer=false"}, args...)...)
+		if ca != nil {
+			ks[i].trust(ca.Pool())
+		}
 	}
 	for _, k := range ks {
 		k.waitReady(t)
 	}
+	faultCA = ca
 	return ks
 }
+
+// faultCA is the CA the fault tests' krests serve HTTPS under, or nil for
+// plain HTTP (KREST_FAULT_HTTPS).
+var faultCA *certstest.CA
 
 // TestFaultLeaderKill kills -9 the broker leading every partition being
 // written while 32 clients produce, then starts it again: every 2xx is in
@@ -345,7 +362,7 @@ func startLoad(t *testing.T, clients int, targets ...string) *produceLoad {
 	l := &produceLoad{
 		targets: targets,
 		http: &http.Client{
-			Transport: &http.Transport{MaxIdleConnsPerHost: clients},
+			Transport: loadTransport(clients),
 			// A produce request is answered within the produce timeout;
 			// longer is a hang, recorded as a failure.
 			Timeout: faultProduceTimeout + 5*time.Second,
@@ -358,6 +375,16 @@ func startLoad(t *testing.T, clients int, targets ...string) *produceLoad {
 	}
 	t.Cleanup(l.stop)
 	return l
+}
+
+// loadTransport keeps a connection per client, trusting faultCA when the
+// krests serve HTTPS.
+func loadTransport(clients int) *http.Transport {
+	tr := &http.Transport{MaxIdleConnsPerHost: clients}
+	if faultCA != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: faultCA.Pool()}
+	}
+	return tr
 }
 
 func (l *produceLoad) client(c int) {

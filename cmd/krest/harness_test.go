@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,14 +40,29 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
+var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+) tls=(\w+)`)
 
 // krest is a gateway under test, in-process or as a child process.
 type krest struct {
-	url  string
-	logs *logBuffer
-	stop func() error // graceful stop; returns run's error or the exit status
-	kill func()       // SIGKILL (processes only)
+	url    string       // https:// when krest serves HTTPS
+	client *http.Client // nil for http.DefaultClient; see trust
+	logs   *logBuffer
+	stop   func() error // graceful stop; returns run's error or the exit status
+	kill   func()       // SIGKILL (processes only)
+}
+
+// trust makes k's requests trust the CAs of pool: for a krest serving
+// HTTPS.
+func (k *krest) trust(pool *x509.CertPool) {
+	k.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// httpClient is the client of k's requests.
+func (k *krest) httpClient() *http.Client {
+	if k.client != nil {
+		return k.client
+	}
+	return http.DefaultClient
 }
 
 // startKrest runs krest's run() in-process with args (flags) on a free HTTP
@@ -130,6 +147,9 @@ func waitListening(t *testing.T, logs *logBuffer, done <-chan error) string {
 	kafkatest.WaitFor(t, 30*time.Second, func() error {
 		if m := listeningRE.FindStringSubmatch(logs.String()); m != nil {
 			url = "http://" + m[1]
+			if m[2] == "true" {
+				url = "https://" + m[1]
+			}
 			return nil
 		}
 		select {
@@ -156,7 +176,7 @@ func (k *krest) waitReady(t *testing.T) {
 
 func (k *krest) get(t *testing.T, path string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(k.url + path)
+	resp, err := k.httpClient().Get(k.url + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +193,7 @@ func (k *krest) clusterID(t *testing.T, authz ...string) string {
 	for _, a := range authz {
 		req.Header.Set("Authorization", a)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := k.httpClient().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +213,7 @@ func (k *krest) clusterID(t *testing.T, authz ...string) string {
 // its body read.
 func (k *krest) post(t *testing.T, path, contentType, body string) (*http.Response, string) {
 	t.Helper()
-	resp, err := http.Post(k.url+path, contentType, strings.NewReader(body))
+	resp, err := k.httpClient().Post(k.url+path, contentType, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
