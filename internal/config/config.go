@@ -702,20 +702,17 @@ func (c Config) Validate() error {
 	case c.ProduceTimeout > 0 && c.Linger >= c.ProduceTimeout:
 		bad("linger (%s) must be shorter than the produce timeout (%s)", c.Linger, c.ProduceTimeout)
 	}
-	if c.MaxBodyBytes < 1 {
-		bad("max body bytes must be positive, not %d", c.MaxBodyBytes)
-	}
-	if c.BatchMaxEntries < 1 {
-		bad("batch max entries must be positive, not %d", c.BatchMaxEntries)
-	}
-	if c.MaxBufferedRecords < 1 {
-		bad("max buffered records must be positive, not %d", c.MaxBufferedRecords)
-	}
-	if c.MaxBufferedBytes < 1 {
-		bad("max buffered bytes must be positive, not %d", c.MaxBufferedBytes)
-	}
-	if c.MaxInFlight < 1 {
-		bad("max in flight must be positive, not %d", c.MaxInFlight)
+	for _, n := range []struct {
+		name string
+		n    int64
+	}{
+		{"max body bytes", int64(c.MaxBodyBytes)}, {"batch max entries", int64(c.BatchMaxEntries)},
+		{"max buffered records", int64(c.MaxBufferedRecords)}, {"max buffered bytes", int64(c.MaxBufferedBytes)},
+		{"max in flight", int64(c.MaxInFlight)}, {"max streams", int64(c.MaxStreams)}, {"max conns", int64(c.MaxConns)},
+	} {
+		if n.n < 1 {
+			bad("%s must be positive, not %d", n.name, n.n)
+		}
 	}
 	if c.SessionTimeout < minSessionTimeout || c.SessionTimeout > maxSessionTimeout {
 		bad("session timeout must be from %s to %s (Kafka's default group.min.session.timeout.ms and group.max.session.timeout.ms), not %s",
@@ -729,12 +726,6 @@ func (c Config) Validate() error {
 	}
 	if c.MaxHeaderBytes < 1024 {
 		bad("max header bytes must be at least 1024, not %d", c.MaxHeaderBytes)
-	}
-	if c.MaxStreams < 1 {
-		bad("max streams must be positive, not %d", c.MaxStreams)
-	}
-	if c.MaxConns < 1 {
-		bad("max conns must be positive, not %d", c.MaxConns)
 	}
 	if c.MaxConnsPerAddr < 0 {
 		bad("max conns per address must not be negative, not %d", c.MaxConnsPerAddr)
