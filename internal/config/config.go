@@ -519,7 +519,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.StringVar(&c.ClientID, "client-id", c.ClientID, "Kafka client id (KREST_CLIENT_ID)")
 	fs.DurationVar(&c.ProduceTimeout, "produce-timeout", c.ProduceTimeout, "bound on a produce request (KREST_PRODUCE_TIMEOUT)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "request body size limit (KREST_MAX_BODY_BYTES)")
-	fs.IntVar(&c.BatchMaxEntries, "batch-max-entries", c.BatchMaxEntries, "entries allowed in one records:batch request (KREST_BATCH_MAX_ENTRIES)")
+	fs.IntVar(&c.BatchMaxEntries, "batch-max-entries", c.BatchMaxEntries, "records allowed in one multi-record produce request: a records:batch request, a v2 produce (KREST_BATCH_MAX_ENTRIES)")
 	fs.IntVar(&c.MaxBufferedRecords, "max-buffered-records", c.MaxBufferedRecords, "records waiting in the producer before produce answers 503 (KREST_MAX_BUFFERED_RECORDS)")
 	fs.DurationVar(&c.Linger, "linger", c.Linger, "how long the producer waits to fill a batch (KREST_LINGER)")
 	fs.IntVar(&c.MaxBufferedBytes, "max-buffered-bytes", c.MaxBufferedBytes, "bytes waiting in the producer before produce answers 503 (KREST_MAX_BUFFERED_BYTES)")
