@@ -1,6 +1,11 @@
 package consumers
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"krest/internal/kafka"
+)
 
 var (
 	// ErrNotFound is returned when no instance of the group has the id on
@@ -23,3 +28,12 @@ var (
 	// ErrClosed is returned when the manager is closed.
 	ErrClosed = errors.New("consumer instances closed")
 )
+
+// kafkaError wraps err, from kgo or kadm, in the kafka sentinel it belongs
+// to, if any.
+func kafkaError(err error) error {
+	if kind := kafka.Classify(err); kind != nil && !errors.Is(err, kind) {
+		return fmt.Errorf("%w: %v", kind, err)
+	}
+	return err
+}

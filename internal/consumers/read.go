@@ -37,8 +37,12 @@ func (in *Instance) Read(ctx context.Context, wait time.Duration, maxBytes int, 
 	defer cancel()
 	select {
 	case in.reading <- struct{}{}:
-	case <-ctx.Done():
-		return nil, illegal("another read of consumer instance %s is in progress", in.ID)
+	default:
+		select {
+		case in.reading <- struct{}{}:
+		case <-ctx.Done():
+			return nil, illegal("another read of consumer instance %s is in progress", in.ID)
+		}
 	}
 	b, err := in.read(ctx, maxBytes, readID)
 	if err != nil {
@@ -80,7 +84,7 @@ func (in *Instance) read(ctx context.Context, maxBytes int, readID string) (*Bat
 		empty = len(in.buf) == 0
 		in.mu.Unlock()
 		if empty && fetchErr != nil {
-			return nil, fetchErr
+			return nil, kafkaError(fetchErr)
 		}
 	}
 	in.mu.Lock()
@@ -176,7 +180,7 @@ func (in *Instance) Commit(ctx context.Context, offsets []Offset) error {
 	if err == nil {
 		err = resp.Error()
 	}
-	return err
+	return kafkaError(err)
 }
 
 // commitGroup commits offsets as the member cl is of its group; a commit
@@ -208,7 +212,7 @@ func commitGroup(ctx context.Context, cl *kgo.Client, offsets []Offset) error {
 			}
 		}
 	})
-	return result
+	return kafkaError(result)
 }
 
 // commitDelivered commits, with auto commit, the offsets delivered.
@@ -254,7 +258,7 @@ func fetchCommitted(ctx context.Context, cl *kgo.Client, group string) (kadm.Off
 	if errors.Is(err, kerr.GroupIDNotFound) {
 		return kadm.OffsetResponses{}, nil
 	}
-	return resp, err
+	return resp, kafkaError(err)
 }
 
 // close ends the instance: with auto commit, it commits what it
