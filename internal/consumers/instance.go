@@ -123,11 +123,12 @@ type Instance struct {
 	mode     mode
 	topics   []string // subscribed topics, or the pattern
 	pattern  bool
-	held     map[TopicPartition]bool  // partitions assigned to the instance now
-	buf      []*kgo.Record            // fetched, not delivered, in order
-	next     map[TopicPartition]int64 // per partition, the offset after the last delivered record
-	last     *Batch                   // the last batch delivered with a read id
-	epoch    uint64                   // counts changes of position: a batch taken before one is not put back
+	held     map[TopicPartition]bool         // partitions assigned to the instance now
+	buf      []*kgo.Record                   // fetched, not delivered, in order
+	next     map[TopicPartition]int64        // per partition, the offset after the last delivered record
+	last     *Batch                          // the last batch delivered with a read id
+	epoch    uint64                          // counts changes of position: a batch taken before one is not put back
+	starts   map[string]map[int32]kgo.Offset // where an assigned instance's client started
 	lastUsed time.Time
 	closed   bool
 }
@@ -223,15 +224,55 @@ func (in *Instance) Assign(ctx context.Context, partitions []TopicPartition) err
 	for _, tp := range partitions {
 		in.held[tp] = true
 	}
+	in.starts = offsets
 	in.mu.Unlock()
 	return nil
 }
 
-// start replaces the instance's client by one of opts, in mode.
-func (in *Instance) start(md mode, topics []string, pattern bool, opts []kgo.Opt) error {
-	cl, err := in.m.opts.NewClient(append(opts, kgo.ConsumeResetOffset(in.cfg.resetOffset()),
+// reposition restarts an assigned instance's client with each partition
+// at its offset in seek, or else where the instance stands: its first
+// fetched record not delivered, else past its last delivered, else where
+// it started. (kgo sets the offsets only of partitions it already
+// consumes, which a new direct consumer may not yet do.) in.mu is held.
+func (in *Instance) reposition(seek map[TopicPartition]int64) error {
+	offsets := map[string]map[int32]kgo.Offset{}
+	for tp := range in.held {
+		o := in.starts[tp.Topic][tp.Partition]
+		if n, ok := in.next[tp]; ok {
+			o = kgo.NewOffset().At(n)
+		}
+		if i := slices.IndexFunc(in.buf, func(r *kgo.Record) bool { return r.Topic == tp.Topic && r.Partition == tp.Partition }); i >= 0 {
+			o = kgo.NewOffset().At(in.buf[i].Offset)
+		}
+		if n, ok := seek[tp]; ok {
+			o = kgo.NewOffset().At(n)
+		}
+		if offsets[tp.Topic] == nil {
+			offsets[tp.Topic] = map[int32]kgo.Offset{}
+		}
+		offsets[tp.Topic][tp.Partition] = o
+	}
+	cl, err := in.newClient([]kgo.Opt{kgo.ConsumePartitions(offsets)})
+	if err != nil {
+		return err
+	}
+	old := in.cl
+	in.cl, in.starts, in.buf, in.last = cl, offsets, nil, nil
+	in.epoch++
+	go old.Close()
+	return nil
+}
+
+// newClient returns a client of opts and the instance's fetch settings.
+func (in *Instance) newClient(opts []kgo.Opt) (*kgo.Client, error) {
+	return in.m.opts.NewClient(append(opts, kgo.ConsumeResetOffset(in.cfg.resetOffset()),
 		kgo.FetchMinBytes(max(in.cfg.FetchMinBytes, 1)), kgo.FetchMaxBytes(fetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes))...)
+}
+
+// start replaces the instance's client by one of opts, in mode.
+func (in *Instance) start(md mode, topics []string, pattern bool, opts []kgo.Opt) error {
+	cl, err := in.newClient(opts)
 	if err != nil {
 		return err
 	}
@@ -385,7 +426,7 @@ func (in *Instance) client() (*kgo.Client, mode, error) {
 // Seek moves each partition of offsets to its offset; each must be held
 // (ErrIllegalState).
 func (in *Instance) Seek(offsets []Offset) error {
-	cl, _, err := in.client()
+	cl, md, err := in.client()
 	if err != nil {
 		return err
 	}
@@ -400,6 +441,13 @@ func (in *Instance) Seek(offsets []Offset) error {
 			set[o.Topic] = map[int32]kgo.EpochOffset{}
 		}
 		set[o.Topic][o.Partition] = kgo.EpochOffset{Epoch: -1, Offset: o.Offset}
+	}
+	if md == modeAssigned {
+		seek := map[TopicPartition]int64{}
+		for _, o := range offsets {
+			seek[o.TopicPartition] = o.Offset
+		}
+		return in.reposition(seek)
 	}
 	for _, o := range offsets {
 		in.drop(o.TopicPartition)

@@ -180,6 +180,9 @@ func (in *Instance) Commit(ctx context.Context, offsets []Offset) error {
 	if err == nil {
 		err = resp.Error()
 	}
+	if errors.Is(err, kerr.UnknownMemberID) || errors.Is(err, kerr.IllegalGeneration) {
+		return illegal("group %s has members, which a commit of assigned partitions cannot join (%v)", in.Group, err)
+	}
 	return kafkaError(err)
 }
 
