@@ -21,22 +21,32 @@ import (
 	"krest/internal/kafkatest"
 )
 
-// consumerEnv is a proxyEnv whose v2 consumer instances live in a
-// manager on its broker (node "node1"), with opts changed by each of mod.
-func consumerEnv(t *testing.T, copts consumers.Options, mod ...func(*Options)) *proxyEnv {
+// consumerManager returns a manager of consumer instances (node
+// "node1") on the brokers the returned slice is set to before the first
+// request; t.Cleanup closes it.
+func consumerManager(t *testing.T, copts consumers.Options) (*consumers.Manager, *[]string) {
 	t.Helper()
-	var brokers []string // set before the first request
+	brokers := new([]string)
 	copts.Node = "node1"
 	copts.NewClient = func(o ...kgo.Opt) (*kgo.Client, error) {
-		return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, o...)...)
+		return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(*brokers...)}, o...)...)
 	}
 	m, err := consumers.New(copts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close(context.Background()) })
+	return m, brokers
+}
+
+// consumerEnv is a proxyEnv whose v2 consumer instances live in a
+// manager on its broker (consumerManager), with opts changed by each of
+// mod.
+func consumerEnv(t *testing.T, copts consumers.Options, mod ...func(*Options)) *proxyEnv {
+	t.Helper()
+	m, brokers := consumerManager(t, copts)
 	e := newProxyEnv(t, append([]func(*Options){func(o *Options) { o.Consumers = m }}, mod...)...)
-	brokers = e.brokers
+	*brokers = e.brokers
 	return e
 }
 
@@ -311,6 +321,46 @@ func TestV2ConsumerReadID(t *testing.T) {
 		t.Errorf("a new read id answered %s after %s", next.body, first.body)
 	}
 	e.mustDo(t, 400, "GET", inst+"/records", "", "Accept", mediaV2Binary, readIDHeader, strings.Repeat("x", 200))
+}
+
+// TestV2ConsumerAuthorization checks that subscribing and assigning need
+// read on each topic beside read on the group, and that a topic_pattern
+// is refused under an authorizer.
+func TestV2ConsumerAuthorization(t *testing.T) {
+	m, brokers := consumerManager(t, consumers.Options{})
+	e := securedEnv(t, `superusers: [User:admin]
+rules:
+  - {principal: User:alice, permission: allow, resource: group, pattern: literal, name: g, operations: [read]}
+  - {principal: User:alice, permission: allow, resource: topic, pattern: literal, name: ok, operations: [read]}
+`, func(o *Options) { o.Consumers = m })
+	*brokers = e.brokers
+	alice := append(basicHeader("alice"), "Content-Type", v2Type)
+	const inst = "/consumers/g/instances/a"
+	e.mustDo(t, 200, "POST", "/consumers/g", `{"name":"a"}`, alice...)
+	for _, tt := range []struct {
+		name, path, body string
+		status           int
+	}{
+		{"subscribe allowed", inst + "/subscription", `{"topics":["ok"]}`, 204},
+		{"subscribe denied topic", inst + "/subscription", `{"topics":["ok","no"]}`, 403},
+		{"pattern", inst + "/subscription", `{"topic_pattern":"o.*"}`, 403},
+		{"other group", "/consumers/h", `{"name":"a"}`, 403},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.do(t, "POST", tt.path, tt.body, alice...)
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			}
+			if tt.status == 403 && errorCode(t, r) != codeNotAuthorized {
+				t.Errorf("code %d, want %d", errorCode(t, r), codeNotAuthorized)
+			}
+		})
+	}
+	e.mustDo(t, 204, "DELETE", inst+"/subscription", "", alice...)
+	e.mustDo(t, 403, "POST", inst+"/assignments", `{"partitions":[{"topic":"no","partition":0}]}`, alice...)
+	if r := e.mustDo(t, 200, "GET", inst+"/assignments", "", alice...); !bytes.Equal(r.body, []byte(`{"partitions":[]}`+"\n")) {
+		t.Errorf("a denied assignment changed it: %s", r.body)
+	}
 }
 
 // FuzzConsumerBodies checks the invariants of the consumer body decoders
