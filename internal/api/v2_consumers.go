@@ -147,8 +147,9 @@ const maxConsumerPartitions = 10_000
 // decodeConsumerConfig decodes the body of a create request into the
 // instance's name and config.
 //
-// Invariants (FuzzConsumerBodies): it never panics and fails only with a
-// 4xx apiError; on success the name is empty or a valid instance name
+// Invariants (FuzzConsumerBodies): it never panics and fails only with an
+// error errorFor answers 4xx; on success
+// the name is empty or a valid instance name
 // (validInstanceName), the format binary or json, and the config's
 // numbers within consumers' bounds.
 func decodeConsumerConfig(body []byte) (string, consumers.Config, error) {
@@ -233,8 +234,9 @@ func validInstanceName(s string) bool {
 // decodeSubscription decodes a subscription: topics, or a topic_pattern,
 // never both nor neither.
 //
-// Invariants (FuzzConsumerBodies): it never panics and fails only with a
-// 4xx apiError; on success exactly one of topics and pattern is set, each
+// Invariants (FuzzConsumerBodies): it never panics and fails only with an
+// error errorFor answers 4xx; on success
+// exactly one of topics and pattern is set, each
 // topic a legal topic name, at most maxConsumerPartitions of them.
 func decodeSubscription(body []byte) ([]string, string, error) {
 	var req v2Subscription
@@ -260,8 +262,9 @@ func decodeSubscription(body []byte) ([]string, string, error) {
 // decodePartitions decodes a list of partitions, at least one unless
 // empty is allowed.
 //
-// Invariants (FuzzConsumerBodies): it never panics and fails only with a
-// 4xx apiError; on success every partition has a legal topic name and a
+// Invariants (FuzzConsumerBodies): it never panics and fails only with an
+// error errorFor answers 4xx; on success
+// every partition has a legal topic name and a
 // non-negative id, at most maxConsumerPartitions of them.
 func decodePartitions(body []byte) ([]consumers.TopicPartition, error) {
 	var req v2PartitionsBody
@@ -283,8 +286,9 @@ func decodePartitions(body []byte) ([]consumers.TopicPartition, error) {
 
 // decodeOffsets decodes a list of offsets.
 //
-// Invariants (FuzzConsumerBodies): it never panics and fails only with a
-// 4xx apiError; on success every offset has a legal topic name, a
+// Invariants (FuzzConsumerBodies): it never panics and fails only with an
+// error errorFor answers 4xx; on success
+// every offset has a legal topic name, a
 // non-negative partition and a non-negative offset, at most
 // maxConsumerPartitions of them.
 func decodeOffsets(body []byte) ([]consumers.Offset, error) {
@@ -329,10 +333,11 @@ func invalidConsumerBody(msg string) error {
 	return &apiError{http.StatusBadRequest, codeInvalidField, msg}
 }
 
-// consumerConfigError is upstream's 422 for a consumer configuration that
-// cannot work.
+// consumerConfigError is upstream's 422 (42204) for a consumer
+// configuration that cannot work, as errorFor answers
+// consumers.ErrInvalidConfig.
 func consumerConfigError(msg string) error {
-	return &apiError{http.StatusUnprocessableEntity, codeConsumerConfig, "Invalid consumer configuration: " + msg}
+	return fmt.Errorf("%w: %s", consumers.ErrInvalidConfig, msg)
 }
 
 // ---- handlers ----

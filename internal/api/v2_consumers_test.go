@@ -381,9 +381,8 @@ func FuzzConsumerBodies(f *testing.F) {
 			if err == nil {
 				return true
 			}
-			var ae *apiError
-			if !errors.As(err, &ae) || ae.Status < 400 || ae.Status >= 500 {
-				t.Fatalf("error %v is not a 4xx apiError", err)
+			if ae := errorFor(err); ae.Status < 400 || ae.Status >= 500 {
+				t.Fatalf("error %v answers %d, not a 4xx", err, ae.Status)
 			}
 			return false
 		}

@@ -133,8 +133,9 @@ func newUUID() string {
 
 // Create opens an instance of group under name, or under a generated id
 // (rest-consumer-{node}-{uuid}) when name is empty. It fails with
-// ErrInvalidConfig for a config that cannot work, ErrExists for a name
-// taken, ErrTooMany past the cap.
+// ErrInvalidConfig for a config that cannot work or a name that is
+// another node's instance id, ErrExists for a name taken, ErrTooMany
+// past the cap.
 func (m *Manager) Create(group, name string, cfg Config) (*Instance, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -142,6 +143,9 @@ func (m *Manager) Create(group, name string, cfg Config) (*Instance, error) {
 	id := name
 	if id == "" {
 		id = idPrefix + m.opts.Node + "-" + newUUID()
+	}
+	if node, ok := NodeOf(name); ok && node != m.opts.Node {
+		return nil, fmt.Errorf("%w: name %q is the id of an instance of node %s", ErrInvalidConfig, name, node)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

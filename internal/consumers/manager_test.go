@@ -124,6 +124,9 @@ func TestCreateErrors(t *testing.T) {
 	if _, err := e.m.Create("g", "b", Config{}); !errors.Is(err, ErrTooMany) {
 		t.Errorf("past the cap: %v, want ErrTooMany", err)
 	}
+	if _, err := e.m.Create("g", "rest-consumer-node2-0b2c2d6e-8c1f-4a5b-9c3d-1e2f3a4b5c6d", Config{}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("another node's id as a name: %v, want ErrInvalidConfig", err)
+	}
 	for _, cfg := range []Config{{AutoOffsetReset: "smallest"}, {FetchMinBytes: -1}, {RequestTimeout: -time.Second}, {RequestTimeout: time.Hour}} {
 		if _, err := e.m.Create("g", "c", cfg); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%+v: %v, want ErrInvalidConfig", cfg, err)
