@@ -320,14 +320,15 @@ func (in *Instance) Unsubscribe(ctx context.Context) {
 // matches now), nil when not subscribed.
 func (in *Instance) Subscription() []string {
 	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.mode != modeSubscribed {
+	cl, md, pattern, topics := in.cl, in.mode, in.pattern, slices.Clone(in.topics)
+	in.mu.Unlock()
+	switch {
+	case md != modeSubscribed:
 		return nil
+	case pattern:
+		return cl.GetConsumeTopics()
 	}
-	if in.pattern {
-		return in.cl.GetConsumeTopics()
-	}
-	return slices.Clone(in.topics)
+	return topics
 }
 
 // Assignment returns the partitions the instance holds now, in order.
@@ -424,7 +425,8 @@ func (in *Instance) client() (*kgo.Client, mode, error) {
 }
 
 // Seek moves each partition of offsets to its offset; each must be held
-// (ErrIllegalState).
+// (ErrIllegalState). kgo is called outside in.mu: its group callbacks,
+// which take in.mu, may hold its own locks.
 func (in *Instance) Seek(offsets []Offset) error {
 	cl, md, err := in.client()
 	if err != nil {
@@ -432,9 +434,9 @@ func (in *Instance) Seek(offsets []Offset) error {
 	}
 	set := map[string]map[int32]kgo.EpochOffset{}
 	in.mu.Lock()
-	defer in.mu.Unlock()
 	for _, o := range offsets {
 		if !in.held[o.TopicPartition] {
+			in.mu.Unlock()
 			return illegal("No current assignment for partition %s-%d", o.Topic, o.Partition)
 		}
 		if set[o.Topic] == nil {
@@ -443,6 +445,7 @@ func (in *Instance) Seek(offsets []Offset) error {
 		set[o.Topic][o.Partition] = kgo.EpochOffset{Epoch: -1, Offset: o.Offset}
 	}
 	if md == modeAssigned {
+		defer in.mu.Unlock()
 		seek := map[TopicPartition]int64{}
 		for _, o := range offsets {
 			seek[o.TopicPartition] = o.Offset
@@ -452,6 +455,7 @@ func (in *Instance) Seek(offsets []Offset) error {
 	for _, o := range offsets {
 		in.drop(o.TopicPartition)
 	}
+	in.mu.Unlock()
 	cl.SetOffsets(set)
 	return nil
 }

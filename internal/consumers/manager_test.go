@@ -379,3 +379,24 @@ func offsets(recs []*kgo.Record) []int64 {
 	}
 	return out
 }
+
+// TestSubscribePattern subscribes to the topics a pattern matches whole.
+func TestSubscribePattern(t *testing.T) {
+	e := newEnv(t, "orders", 1, 3)
+	in, err := e.m.Create("g", "a", Config{AutoOffsetReset: "earliest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Subscribe(nil, "("); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("a pattern that does not compile: %v, want ErrInvalidConfig", err)
+	}
+	if err := in.Subscribe(nil, "ord.*"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, in, 3); len(got) != 3 {
+		t.Errorf("read %d records, want 3", len(got))
+	}
+	if got := in.Subscription(); fmt.Sprint(got) != "[orders]" {
+		t.Errorf("subscription %q, want [orders]", got)
+	}
+}
