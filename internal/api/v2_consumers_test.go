@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -321,6 +322,76 @@ func TestV2ConsumerReadID(t *testing.T) {
 		t.Errorf("a new read id answered %s after %s", next.body, first.body)
 	}
 	e.mustDo(t, 400, "GET", inst+"/records", "", "Accept", mediaV2Binary, readIDHeader, strings.Repeat("x", 200))
+}
+
+// TestV2ConsumerRebalance has two instances of one group share a backlog
+// over HTTP: the second joins while the first is mid-way, a commit of a
+// partition the first lost is a 409 (40903), and every offset is read by
+// one of them.
+func TestV2ConsumerRebalance(t *testing.T) {
+	e := consumerEnv(t, consumers.Options{})
+	const partitions, perPartition = 4, 100
+	e.setupTopic(t, "backlog", partitions, nil, perPartition, perPartition, perPartition, perPartition)
+	seen := map[string]bool{}
+	read := func(inst string) {
+		r := e.mustDo(t, 200, "GET", inst+"/records?timeout=200&max_bytes=16", "", "Accept", mediaV2Binary)
+		var recs []v2Offset
+		if err := json.Unmarshal(r.body, &recs); err != nil {
+			t.Fatalf("records %s: %v", r.body, err)
+		}
+		for _, rec := range recs {
+			seen[fmt.Sprintf("%d/%d", rec.Partition, rec.Offset)] = true
+		}
+	}
+	assigned := func(inst string) []v2TopicPartition {
+		var got v2PartitionsBody
+		if err := json.Unmarshal(e.mustDo(t, 200, "GET", inst+"/assignments", "").body, &got); err != nil {
+			t.Fatal(err)
+		}
+		return got.Partitions
+	}
+	const a, b = "/consumers/g/instances/a", "/consumers/g/instances/b"
+	for _, name := range []string{"a", "b"} {
+		e.mustDo(t, 200, "POST", "/consumers/g", `{"name":"`+name+`","auto.offset.reset":"earliest"}`, "Content-Type", v2Type)
+	}
+	e.mustDo(t, 204, "POST", a+"/subscription", `{"topics":["backlog"]}`, "Content-Type", v2Type)
+	kafkatest.WaitFor(t, 20*time.Second, func() error {
+		read(a)
+		if len(seen) == 0 {
+			return errors.New("no records yet")
+		}
+		return nil
+	})
+	e.mustDo(t, 200, "POST", a+"/offsets", "", "Content-Type", v2Type)
+	before := assigned(a)
+	e.mustDo(t, 204, "POST", b+"/subscription", `{"topics":["backlog"]}`, "Content-Type", v2Type)
+	kafkatest.WaitFor(t, 30*time.Second, func() error {
+		read(a)
+		read(b)
+		if n := len(assigned(a)); n == 0 || n == len(before) {
+			return fmt.Errorf("a holds %d partitions", n)
+		}
+		return nil
+	})
+	now := assigned(a)
+	var lost v2TopicPartition
+	for _, p := range before {
+		if !slices.Contains(now, p) {
+			lost = p
+		}
+	}
+	r := e.do(t, "POST", a+"/offsets", fmt.Sprintf(`{"offsets":[{"topic":"backlog","partition":%d,"offset":0}]}`, lost.Partition), "Content-Type", v2Type)
+	if r.status != 409 || errorCode(t, r) != codeIllegalState {
+		t.Errorf("commit of a revoked partition: %d %s, want 409 (40903)", r.status, r.body)
+	}
+	kafkatest.WaitFor(t, 60*time.Second, func() error {
+		read(a)
+		read(b)
+		if len(seen) < partitions*perPartition {
+			return fmt.Errorf("%d of %d offsets read", len(seen), partitions*perPartition)
+		}
+		return nil
+	})
 }
 
 // TestV2ConsumerAuthorization checks that subscribing and assigning need
