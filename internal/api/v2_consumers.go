@@ -359,9 +359,6 @@ func (h *handlers) instance(c *call) (*consumers.Instance, error) {
 	return reg.Get(c.pathValue("group_name"), c.pathValue("instance"))
 }
 
-// consumerBody returns c's body, which must not be empty.
-func consumerBody(c *call) ([]byte, error) { return nonEmpty(c.body) }
-
 // v2CreateConsumer creates an instance and answers its id and base URI.
 func (h *handlers) v2CreateConsumer(c *call) (int, any, error) {
 	reg, err := h.registry()
@@ -407,7 +404,7 @@ func (h *handlers) v2Subscribe(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	body, err := consumerBody(c)
+	body, err := nonEmpty(c.body)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -435,7 +432,11 @@ func (h *handlers) v2Subscription(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, v2Subscription{Topics: mapSlice(in.Subscription(), func(s string) string { return s })}, nil
+	topics := in.Subscription()
+	if topics == nil {
+		topics = []string{} // upstream answers [] when not subscribed
+	}
+	return http.StatusOK, v2Subscription{Topics: topics}, nil
 }
 
 // v2Unsubscribe ends an instance's subscription or assignment.
@@ -455,7 +456,7 @@ func (h *handlers) v2Assign(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	body, err := consumerBody(c)
+	body, err := nonEmpty(c.body)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -491,7 +492,7 @@ func (h *handlers) v2Seek(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	body, err := consumerBody(c)
+	body, err := nonEmpty(c.body)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -512,7 +513,7 @@ func (h *handlers) v2SeekEdge(end bool) handler {
 		if err != nil {
 			return 0, nil, err
 		}
-		body, err := consumerBody(c)
+		body, err := nonEmpty(c.body)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -557,7 +558,7 @@ func (h *handlers) v2Committed(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	body, err := consumerBody(c)
+	body, err := nonEmpty(c.body)
 	if err != nil {
 		return 0, nil, err
 	}

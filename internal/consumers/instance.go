@@ -1,9 +1,11 @@
 package consumers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sync"
@@ -348,13 +350,7 @@ func (in *Instance) sortedHeld() []TopicPartition {
 }
 
 func compareTP(a, b TopicPartition) int {
-	if a.Topic != b.Topic {
-		if a.Topic < b.Topic {
-			return -1
-		}
-		return 1
-	}
-	return int(a.Partition - b.Partition)
+	return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
 }
 
 // The group callbacks: kgo calls them in its group goroutine.
@@ -490,7 +486,7 @@ func (in *Instance) SeekEdge(ctx context.Context, partitions []TopicPartition, e
 	if end {
 		list = kadm.NewClient(cl).ListEndOffsets
 	}
-	listed, err := list(ctx, mapKeys(topics)...)
+	listed, err := list(ctx, slices.Collect(maps.Keys(topics))...)
 	if err != nil {
 		return kafkaError(err)
 	}
@@ -506,11 +502,3 @@ func (in *Instance) SeekEdge(ctx context.Context, partitions []TopicPartition, e
 }
 
 var errUnlisted = errors.New("partition not listed")
-
-func mapKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}

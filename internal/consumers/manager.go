@@ -198,13 +198,6 @@ func (m *Manager) remove(group, id string, only *Instance) *Instance {
 	return in
 }
 
-// Len returns the number of open instances.
-func (m *Manager) Len() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.instances)
-}
-
 // expire closes instances idle past IdleTimeout, checking a few times per
 // timeout, until Close.
 func (m *Manager) expire() {
