@@ -13,6 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"krest/internal/kafka"
 )
 
 // Config is an instance's consumer configuration, as the create request
@@ -47,10 +49,6 @@ const (
 	// MaxReadRecords bounds the records one read answers and one instance
 	// keeps fetched but not delivered.
 	MaxReadRecords = 10_000
-	// fetchMaxBytes and fetchMaxPartitionBytes bound an instance's
-	// fetches, as the background consumer's.
-	fetchMaxBytes          = 4 << 20
-	fetchMaxPartitionBytes = 1 << 20
 )
 
 func (c *Config) validate() error {
@@ -265,11 +263,12 @@ func (in *Instance) reposition(seek map[TopicPartition]int64) error {
 	return nil
 }
 
-// newClient returns a client of opts and the instance's fetch settings.
+// newClient returns a client of opts and the instance's fetch settings;
+// its fetches are bounded as the background consumer's.
 func (in *Instance) newClient(opts []kgo.Opt) (*kgo.Client, error) {
 	return in.m.opts.NewClient(append(opts, kgo.ConsumeResetOffset(in.cfg.resetOffset()),
-		kgo.FetchMinBytes(max(in.cfg.FetchMinBytes, 1)), kgo.FetchMaxBytes(fetchMaxBytes),
-		kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes))...)
+		kgo.FetchMinBytes(max(in.cfg.FetchMinBytes, 1)), kgo.FetchMaxBytes(kafka.ConsumerFetchMaxBytes),
+		kgo.FetchMaxPartitionBytes(kafka.ConsumerFetchMaxPartitionBytes))...)
 }
 
 // start replaces the instance's client by one of opts, in mode.
