@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
 
 	"krest/internal/kafkatest"
 )
@@ -74,6 +77,41 @@ func TestConsumerInstances(t *testing.T) {
 	})
 	if code, body := k.v2Do(t, "DELETE", inst, ""); code != http.StatusNoContent {
 		t.Errorf("delete: %d %s", code, body)
+	}
+}
+
+// TestConsumerInstancesLeaveAtShutdown stops krest with an instance in a
+// group: the instance leaves the group as krest shuts down.
+func TestConsumerInstancesLeaveAtShutdown(t *testing.T) {
+	fake := kafkatest.NewFake(t)
+	k := startKrest(t, "--brokers", strings.Join(fake.Brokers(), ","), "--consumer=false")
+	k.waitReady(t)
+	if code, body := k.v2Do(t, "POST", "/consumers/g", `{"name":"a"}`); code != http.StatusOK {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	if code, body := k.v2Do(t, "POST", "/consumers/g/instances/a/subscription", `{"topics":["messages"]}`); code != http.StatusNoContent {
+		t.Fatalf("subscribe: %d %s", code, body)
+	}
+	adm := kadm.NewClient(kafkatest.NewClient(t, fake.Brokers()))
+	members := func() (int, error) {
+		ds, err := adm.DescribeGroups(context.Background(), "g")
+		if err != nil {
+			return 0, err
+		}
+		return len(ds["g"].Members), ds.Error()
+	}
+	kafkatest.WaitFor(t, 20*time.Second, func() error {
+		n, err := members()
+		if err == nil && n != 1 {
+			err = fmt.Errorf("the group has %d members", n)
+		}
+		return err
+	})
+	if err := k.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := members(); err != nil || n != 0 {
+		t.Errorf("after shutdown the group has %d members (%v), want 0", n, err)
 	}
 }
 
