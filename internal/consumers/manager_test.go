@@ -400,3 +400,42 @@ func TestSubscribePattern(t *testing.T) {
 		t.Errorf("subscription %q, want [orders]", got)
 	}
 }
+
+// TestAutoCommit commits what was delivered when an auto-committing
+// instance closes, and nothing of a batch that was not.
+func TestAutoCommit(t *testing.T) {
+	e := newEnv(t, "t", 1, 5)
+	in, err := e.m.Create("g", "a", Config{AutoOffsetReset: "earliest", AutoCommit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Assign(context.Background(), []TopicPartition{{"t", 0}}); err != nil {
+		t.Fatal(err)
+	}
+	kafkatest.WaitFor(t, 10*time.Second, func() error {
+		b, err := in.Read(context.Background(), time.Second, 1, "")
+		if err != nil {
+			return err
+		}
+		defer b.Done(true)
+		if len(b.Records) != 1 || b.Records[0].Offset != 0 {
+			return fmt.Errorf("read %v", offsets(b.Records))
+		}
+		return nil
+	})
+	b, err := in.Read(context.Background(), time.Second, 1, "")
+	if err != nil || len(b.Records) != 1 {
+		t.Fatalf("second read: %v, %v", b, err)
+	}
+	b.Done(false)
+	if err := e.m.Delete(context.Background(), "g", "a"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := kadm.NewClient(e.cl).FetchOffsets(context.Background(), "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := resp.Lookup("t", 0); !ok || o.At != 1 {
+		t.Errorf("committed %+v at close, want offset 1: the first record delivered, the second not", o)
+	}
+}
