@@ -23,6 +23,7 @@ import (
 	"krest/internal/certs"
 	"krest/internal/config"
 	"krest/internal/consume"
+	"krest/internal/consumers"
 	"krest/internal/health"
 	"krest/internal/kafka"
 	"krest/internal/logline"
@@ -216,12 +217,27 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		return err
 	}
 	defer closeHTTPSec()
+	// The v2 consumer instances: each its own client; closed, leaving
+	// their groups, after the HTTP drain (shutdown), or here on an early
+	// return.
+	instances, err := consumers.New(consumers.Options{
+		NewClient: func(opts ...kgo.Opt) (*kgo.Client, error) {
+			return kafka.NewClient(kopts("consumer-instance"), opts...)
+		},
+		Node: consumers.SanitizeNode(cfg.NodeID), IdleTimeout: cfg.ConsumerInstanceTimeout,
+		MaxInstances: cfg.ConsumerMaxInstances, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer instances.Close(context.Background())
 	srv, err := api.NewServer(api.Options{
 		Logger: logger, Producer: producer, Health: monitor, Metrics: m,
 		Admin: admin.New(pcl, admin.MaxRequestPartitions(cfg.MaxRequestPartitions), admin.MaxListItems(cfg.MaxListItems)),
 		Topic: cfg.Topic, MaxRequestRecords: cfg.BatchMaxEntries, CallTimeout: cfg.ProduceTimeout,
 		AdvertisedURL: cfg.AdvertisedURL, APIV2: cfg.APIV2, APIV3: cfg.APIV3,
 		TLS: serverTLS, Management: cfg.MgmtAddr != "", Security: httpSec,
+		Consumers: instances, BareConsumerRecords: !cfg.ConsumerRecordMetadata,
 		Limits: api.Limits{
 			MaxBodyBytes: int(cfg.MaxBodyBytes), MaxHeaderBytes: cfg.MaxHeaderBytes, MaxInFlight: cfg.MaxInFlight,
 			MaxStreams: cfg.MaxStreams, MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr,
@@ -273,7 +289,7 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 	g.Go(func() error {
 		<-gctx.Done()
 		defer stopConsumer()
-		shutdown(ctx, cfg, logger, monitor, srv, producer)
+		shutdown(ctx, cfg, logger, monitor, srv, producer, instances)
 		if ids != nil {
 			ids.Close() // the drained requests have ended
 		}
@@ -293,9 +309,12 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 // so that load balancers stop sending; then the listener closes and the
 // requests in progress finish, within the shutdown timeout (open streams
 // end with a last report); then the producer flushes what they sent,
-// within the produce timeout, which bounds every record anyway. The
-// consumer stops after it returns, and the embedded broker last.
-func shutdown(ctx context.Context, cfg config.Config, logger *slog.Logger, monitor *health.Monitor, srv *api.Server, producer *produce.Producer) {
+// within the produce timeout, which bounds every record anyway, while the
+// v2 consumer instances close and leave their groups, within the shutdown
+// timeout. The consumer stops after it returns, and the embedded broker
+// last.
+func shutdown(ctx context.Context, cfg config.Config, logger *slog.Logger, monitor *health.Monitor, srv *api.Server,
+	producer *produce.Producer, instances *consumers.Manager) {
 	monitor.Drain()
 	logger.Info("shutting down: not ready from now", "delay", cfg.ShutdownDelay)
 	if cfg.ShutdownDelay > 0 {
@@ -308,6 +327,14 @@ func shutdown(ctx context.Context, cfg config.Config, logger *slog.Logger, monit
 	if err := srv.Shutdown(drain); err != nil {
 		logger.Warn("http drain incomplete", "err", err)
 	}
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		closing, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		instances.Close(closing)
+	}()
+	defer func() { <-closed }()
 	flush, cancelFlush := context.WithTimeout(context.WithoutCancel(ctx), cfg.ProduceTimeout)
 	defer cancelFlush()
 	if err := producer.Flush(flush); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"krest/internal/admin"
 	"krest/internal/auth"
+	"krest/internal/consumers"
 	"krest/internal/kafka"
 	"krest/internal/produce"
 )
@@ -76,6 +77,9 @@ func errorFor(err error) *apiError {
 	if errors.As(err, &ue) {
 		return &apiError{http.StatusUnauthorized, codeUnauthenticated, "Unauthorized: " + ue.reason}
 	}
+	if errors.Is(err, consumers.ErrNotFound) {
+		return &apiError{http.StatusNotFound, codeInstanceNotFound, "Consumer instance not found."}
+	}
 	for _, m := range []struct {
 		err    error
 		status int
@@ -96,6 +100,12 @@ func errorFor(err error) *apiError {
 		{kafka.ErrAuthentication, http.StatusServiceUnavailable, codeKafkaRetriable},
 		{kafka.ErrUnavailable, http.StatusServiceUnavailable, codeKafkaRetriable},
 		{kafka.ErrRejected, http.StatusInternalServerError, codeKafkaRejected},
+
+		{consumers.ErrExists, http.StatusConflict, codeInstanceExists},
+		{consumers.ErrIllegalState, http.StatusConflict, codeIllegalState},
+		{consumers.ErrInvalidConfig, http.StatusUnprocessableEntity, codeConsumerConfig},
+		{consumers.ErrTooMany, http.StatusServiceUnavailable, codeTooManyInstances},
+		{consumers.ErrClosed, http.StatusServiceUnavailable, codeKafkaUnavailable},
 
 		{admin.ErrBrokerNotFound, http.StatusNotFound, http.StatusNotFound},
 		{admin.ErrConsumerNotFound, http.StatusNotFound, http.StatusNotFound},

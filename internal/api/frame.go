@@ -101,6 +101,8 @@ type route struct {
 	body       bodyMode
 	version    apiVersion
 	unlimited  bool // not counted against the in-flight limit
+	// embeddedAccept says the handler reads Accept (an embedded format).
+	embeddedAccept bool
 
 	label  string   // "METHOD pattern", the metrics label
 	params []string // wildcard names, in pattern order

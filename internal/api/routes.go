@@ -39,6 +39,7 @@ func routes(opts Options, h *handlers) []*route {
 			&route{method: "POST", pattern: t, resource: resourceTopic, op: opWrite, handle: h.v2Produce, body: bodyWhole},
 			&route{method: "POST", pattern: p, resource: resourceTopic, op: opWrite, handle: h.v2Produce, body: bodyWhole},
 		)...)
+		rs = append(rs, v2ConsumerRoutes(h)...)
 	}
 	if opts.APIV3 {
 		const (

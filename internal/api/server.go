@@ -92,6 +92,13 @@ type Options struct {
 	Management bool
 	// Security authenticates and authorizes callers (auth.go).
 	Security Security
+	// Consumers holds the v2 consumer instances of this node
+	// (consumers.Manager); nil answers their routes 503.
+	Consumers consumerRegistry
+	// BareConsumerRecords leaves krest's timestamp and headers out of the
+	// records a v2 consumer instance reads, for clients that refuse
+	// fields upstream lacks.
+	BareConsumerRecords bool
 }
 
 // Limits bound the server's work per client. Every field has a default
@@ -269,12 +276,16 @@ type handlers struct {
 	maxRecords int
 	maxBody    int
 	closing    <-chan struct{} // closed when shutdown starts: streams end
+	consumers  consumerRegistry
+	// recordMetadata adds timestamp and headers to consumed records.
+	recordMetadata bool
 }
 
 func newHandlers(s *Server) *handlers {
 	return &handlers{
 		health: s.opts.Health, reg: s.opts.Metrics, topic: s.opts.Topic,
 		maxRecords: s.opts.MaxRequestRecords, maxBody: s.limits.MaxBodyBytes, closing: s.closing,
+		consumers: s.opts.Consumers, recordMetadata: !s.opts.BareConsumerRecords,
 	}
 }
 

@@ -35,7 +35,7 @@ const (
 // whose Content-Type is not a v2 request type (415); the frame has typed
 // every answer, errors included, application/vnd.kafka.v2+json.
 func negotiateV2(c *call) error {
-	if !v2Acceptable(c.fctx.Request.Header.PeekAll("Accept")) {
+	if !c.route.embeddedAccept && !v2Acceptable(c.fctx.Request.Header.PeekAll("Accept")) {
 		return &apiError{http.StatusNotAcceptable, http.StatusNotAcceptable,
 			"HTTP 406 Not Acceptable: v2 answers are " + mediaV2 + ", which application/json also admits"}
 	}
@@ -62,12 +62,18 @@ func v2EmbeddedFormat(ct string) (string, error) {
 		case mediaV2JSON, "application/json":
 			return v2FormatJSON, nil
 		case "application/vnd.kafka.avro.v2+json", "application/vnd.kafka.jsonschema.v2+json", "application/vnd.kafka.protobuf.v2+json":
-			return "", &apiError{http.StatusUnsupportedMediaType, codeSchemaRequired,
-				"HTTP 415 Unsupported Media Type: " + mt + " embeds data that needs a Schema Registry, which krest does not have; send " +
-					mediaV2Binary + " or " + mediaV2JSON}
+			return "", errSchemaRegistry(mt)
 		}
 	}
 	return "", errV2MediaType(ct)
+}
+
+// errSchemaRegistry is the 415 (42205) of an embedded format, named by
+// what, that needs a Schema Registry.
+func errSchemaRegistry(what string) error {
+	return &apiError{http.StatusUnsupportedMediaType, codeSchemaRequired,
+		"HTTP 415 Unsupported Media Type: " + what + " embeds data that needs a Schema Registry, which krest does not have; send " +
+			mediaV2Binary + " or " + mediaV2JSON}
 }
 
 // errV2MediaType is the 415 of a v2 request whose Content-Type is ct.

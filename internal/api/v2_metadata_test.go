@@ -229,7 +229,7 @@ func TestRestProxySwitches(t *testing.T) {
 		switch {
 		case strings.HasPrefix(path, "/v3/"):
 			return "v3"
-		case path == "/", strings.HasPrefix(path, "/topics"), strings.HasPrefix(path, "/brokers"):
+		case path == "/", strings.HasPrefix(path, "/topics"), strings.HasPrefix(path, "/brokers"), strings.HasPrefix(path, "/consumers"):
 			return "v2"
 		}
 		return "krest"

@@ -429,6 +429,9 @@ type Config struct {
 	// then the brokers'). kafka and both need KafkaIdentity passthrough
 	// or mapped. Default "local"; --authz-mode, KREST_AUTHZ_MODE.
 	AuthzMode string
+	// ConsumerInstances are the API v2 consumer instances' settings
+	// (consumers.go).
+	ConsumerInstances
 }
 
 // ErrHelp is returned by Load when the arguments ask for help; the usage has
@@ -492,6 +495,7 @@ func Defaults() Config {
 		KafkaIdentityMaxBufferedRecords: 4096,
 		KafkaIdentityMaxBufferedBytes:   4 << 20,
 		AuthzMode:                       authzLocal,
+		ConsumerInstances:               consumerInstanceDefaults(),
 	}
 }
 
@@ -559,6 +563,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	securityFlags(fs, &c)
 	authFlags(fs, &c)
 	identityFlags(fs, &c)
+	consumerFlags(fs, &c)
 
 	// The environment goes in as the flags' values before parsing, so that
 	// explicit flags win.
@@ -776,6 +781,7 @@ func (c Config) Validate() error {
 	c.validateSecurity(bad)
 	c.validateAuth(bad)
 	c.validateIdentity(bad)
+	c.validateConsumers(bad)
 	return errors.Join(errs...)
 }
 
