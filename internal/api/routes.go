@@ -80,6 +80,7 @@ func routes(opts Options, h *handlers) []*route {
 			&route{method: "GET", pattern: vt + "/partitions", resource: resourceTopic, op: opDescribe, handle: h.v3Partitions},
 			&route{method: "GET", pattern: vp, resource: resourceTopic, op: opDescribe, handle: h.v3Partition},
 			&route{method: "GET", pattern: vp + "/offset", resource: resourceTopic, op: opDescribe, handle: h.v3PartitionOffsets},
+			&route{method: "GET", pattern: vp + "/records", resource: resourceTopic, op: opRead, handle: h.v3PartitionRecords},
 			&route{method: "GET", pattern: vp + "/replicas", resource: resourceTopic, op: opDescribe, handle: h.v3Replicas},
 			&route{method: "GET", pattern: vp + "/replicas/{broker_id}", resource: resourceTopic, op: opDescribe, handle: h.v3Replica},
 
