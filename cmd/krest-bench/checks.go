@@ -70,6 +70,12 @@ func goals(l goalLevels) []goal {
 			a: steady("krest-warn"), b: steady("bare"), want: 0.9, atLeast: true},
 		{name: "consume, steady state: krest at info vs the bare franz-go loop",
 			a: steady("krest-info"), b: steady("bare"), want: 0.5, atLeast: true},
+		{name: fmt.Sprintf("offset reads (max_records=%d): krest vs the bare franz-go partition consumer", readMaxRecords),
+			a: readRate("krest"), b: readRate("bare"), want: 0.5, atLeast: true},
+		{name: fmt.Sprintf("c=%d: krest rec/s with Basic logins (cached bcrypt) vs auth off", c),
+			a: recs("krest-basic", c, 1), b: recs("krest", c, 1), want: 0.9, atLeast: true},
+		{name: fmt.Sprintf("c=%d: krest rec/s with JWT bearer tokens (RS256) vs auth off", c),
+			a: recs("krest-jwt", c, 1), b: recs("krest", c, 1), want: 0.9, atLeast: true},
 	}
 	if l.before {
 		// Before and after in one run: the current krest must not fall behind the older one.
@@ -172,6 +178,18 @@ func steady(target string) figure {
 		for i, c := range r.Consume {
 			if c.Target == target && c.Error == "" && c.SteadyRecordsPerSec > 0 {
 				return &r.Consume[i].SteadyRecordsPerSec
+			}
+		}
+		return nil
+	}
+}
+
+// readRate is the records/s of an offset-read row; gen is ignored.
+func readRate(target string) figure {
+	return func(r *report, _ string) *float64 {
+		for i, x := range r.Reads {
+			if x.Target == target && x.Error == "" && x.RecordsPerSec > 0 {
+				return &r.Reads[i].RecordsPerSec
 			}
 		}
 		return nil

@@ -11,7 +11,7 @@ import (
 )
 
 // allTargets lists every row group --targets accepts, in the order they run.
-var allTargets = []string{"http", "client", "minimal", "fasthttp", "classic", "krest", "batch", "consume", "overload", "slowclients"}
+var allTargets = []string{"http", "client", "minimal", "fasthttp", "classic", "krest", "batch", "auth", "consume", "reads", "overload", "slowclients"}
 
 // options is the bench configuration. Every field has a flag of the same name in kebab case; --smoke
 // changes the defaults of the size flags (and flags given explicitly still win).

@@ -271,6 +271,9 @@ func (b *bench) specs(t target) []spec {
 	if t.name == "batch" {
 		batches = o.batchSizes
 	}
+	if t.checkOnly {
+		return []spec{{concurrency: b.checkConcurrency(), size: o.bodyBytes, batch: 1}}
+	}
 	var specs []spec
 	for _, n := range batches {
 		for _, c := range o.concurrency {

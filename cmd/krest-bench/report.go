@@ -23,6 +23,7 @@ type report struct {
 	Points   []point         `json:"points"`
 	Skipped  []skipped       `json:"skipped"`
 	Consume  []consumeResult `json:"consume"`
+	Reads    []readResult    `json:"reads"`
 	Overload *overloadResult `json:"overload"`
 	// SlowClients holds the slow-client probe of krest, and of the older krest when one was given.
 	SlowClients []slowResult `json:"slow_clients"`
@@ -391,6 +392,20 @@ func (r *report) markdown() string {
 			fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f | %s | %.2f | %.0f | %s | %s | %s | %s | %s |\n", c.Title,
 				c.StartupSec, c.JoinSec, c.FirstFetchSec, steady, c.TotalSec, c.RecordsPerSec, cpuCell(c.Gateway),
 				cpuCell(c.Broker), rssCell(c.Gateway), c.Progress, c.Verification)
+		}
+	}
+
+	if len(r.Reads) > 0 {
+		fmt.Fprintf(&b, "\n## Offset reads\n\n%d pre-filled records of %d B in one partition; in each of %d rounds every "+
+			"reader reads them all from offset 0. Reader CPU is krest's, or the bench's for the bare loop.\n\n",
+			r.Reads[0].Records, s.BodyBytes, s.Rounds)
+		b.WriteString("| reader | rec/s | reader CPU | reader RSS MiB |\n|---|--:|--:|--:|\n")
+		for _, x := range r.Reads {
+			if x.Error != "" {
+				fmt.Fprintf(&b, "| %s | **FAILED** %s | | |\n", x.Title, cell(x.Error))
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | %.0f | %s | %s |\n", x.Title, x.RecordsPerSec, cpuCell(x.Gateway), rssCell(x.Gateway))
 		}
 	}
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -85,7 +86,7 @@ func (b *bench) run(ctx context.Context, args []string) *report {
 	}
 	var targets []target
 	for _, t := range produceTargets {
-		if b.opt.runs(t.name) || t.name == "krest-before" && b.before != nil && b.opt.runs("krest") {
+		if b.opt.runs(cmp.Or(t.group, t.name)) || t.name == "krest-before" && b.before != nil && b.opt.runs("krest") {
 			targets = append(targets, t)
 		}
 	}
@@ -94,6 +95,9 @@ func (b *bench) run(ctx context.Context, args []string) *report {
 	}
 	if b.opt.runs("consume") && ctx.Err() == nil {
 		b.runConsume(ctx)
+	}
+	if b.opt.runs("reads") && ctx.Err() == nil {
+		b.runReads(ctx)
 	}
 	if b.opt.runs("overload") && ctx.Err() == nil {
 		b.runOverload(ctx)
@@ -111,7 +115,7 @@ func (b *bench) run(ctx context.Context, args []string) *report {
 // needsKrest reports whether the selected targets run the krest binary, as broker or gateway.
 func (b *bench) needsKrest() bool {
 	return b.opt.brokers == "" && b.opt.needsKafka() || b.opt.runs("krest") || b.opt.runs("batch") || b.opt.runs("consume") ||
-		b.opt.runs("overload") || b.opt.runs("slowclients")
+		b.opt.runs("auth") || b.opt.runs("reads") || b.opt.runs("overload") || b.opt.runs("slowclients")
 }
 
 // krestBinary is a krest executable the bench runs.

@@ -24,8 +24,11 @@ type target struct {
 	name  string // --targets name and JSON key
 	title string // row label
 	kafka bool   // needs a broker and a topic
-	topic string // the topic the target is bound to; "" for a fresh one
-	start func(ctx context.Context, b *bench, topic string) (*instance, error)
+	group string // the --targets group that selects it; "" for its name
+	// checkOnly runs the target at --check-concurrency only, for a check.
+	checkOnly bool
+	topic     string // the topic the target is bound to; "" for a fresh one
+	start     func(ctx context.Context, b *bench, topic string) (*instance, error)
 }
 
 // produceTargets are the produce row groups, in table order.
@@ -39,6 +42,8 @@ var produceTargets = []target{
 	// The older krest of --krest-before or --krest-bin-before, measured beside krest when both are set.
 	{name: "krest-before", title: "krest before POST /api/messages", kafka: true, start: startKrestBefore},
 	{name: "batch", title: "krest batch produce", kafka: true, start: startKrestBatch},
+	{name: "krest-basic", title: "krest POST /api/messages, Basic logins", kafka: true, group: "auth", checkOnly: true, start: startKrestBasic},
+	{name: "krest-jwt", title: "krest POST /api/messages, JWT bearer tokens", kafka: true, group: "auth", checkOnly: true, start: startKrestJWT},
 }
 
 // spec is one point of a row group: its load shape.
@@ -193,7 +198,7 @@ func startKrestBatch(ctx context.Context, b *bench, topic string) (*instance, er
 func singleInstance(p *proc, url, topic string) *instance {
 	send := func(hc *fasthttp.Client, s spec) sendFunc {
 		body := func(seq int64) []byte { return messageBody(strconv.FormatInt(seq, 10), s.size) }
-		return postSender(hc, url, "application/json", 1, body, singleAck)
+		return postSender(hc, url, "application/json", "", 1, body, singleAck)
 	}
 	return &instance{proc: p, topic: topic, url: url, sender: send, close: p.stop}
 }
@@ -219,11 +224,12 @@ func (r batchRoute) sender(hc *fasthttp.Client, s spec) sendFunc {
 	for i := range ring {
 		ring[i] = r.body(base+int64(i), s)
 	}
-	return postSender(hc, r.url, r.contentType, s.batch, func(seq int64) []byte { return ring[seq%bodyRing] }, r.ack)
+	return postSender(hc, r.url, r.contentType, "", s.batch, func(seq int64) []byte { return ring[seq%bodyRing] }, r.ack)
 }
 
-// postSender POSTs the body of each request to url and counts the records ack finds acknowledged.
-func postSender(hc *fasthttp.Client, url, contentType string, records int, body func(seq int64) []byte,
+// postSender POSTs the body of each request to url, with the Authorization header authorization unless
+// it is empty, and counts the records ack finds acknowledged.
+func postSender(hc *fasthttp.Client, url, contentType, authorization string, records int, body func(seq int64) []byte,
 	ack func(status int, body []byte) (int, error)) sendFunc {
 	return func(_ context.Context, seq int64) outcome {
 		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
@@ -232,6 +238,9 @@ func postSender(hc *fasthttp.Client, url, contentType string, records int, body 
 		req.SetRequestURI(url)
 		req.Header.SetMethod(fasthttp.MethodPost)
 		req.Header.SetContentType(contentType)
+		if authorization != "" {
+			req.Header.Set("Authorization", authorization)
+		}
 		req.SetBodyRaw(body(seq))
 		if err := hc.Do(req, resp); err != nil {
 			return outcome{sent: records, err: err}
