@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -102,6 +103,9 @@ func (a *Admin) ReadRecords(ctx context.Context, r ReadRequest) (Records, error)
 		}
 		break
 	}
+	// A fetch answers up to MaxBytes of batches: only those holding
+	// the first MaxRecords records are decoded.
+	rp.RecordBatches = batchesBefore(rp.RecordBatches, r.Offset+int64(r.MaxRecords))
 	fp, next := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{Offset: r.Offset, Topic: r.Topic, Partition: r.Partition},
 		&rp, decompressor, nil)
 	if fp.Err != nil && len(fp.Records) == 0 {
@@ -121,6 +125,26 @@ func (a *Admin) ReadRecords(ctx context.Context, r ReadRequest) (Records, error)
 		out.Records = fp.Records[:i+1]
 	}
 	return out, nil
+}
+
+// batchesBefore cuts raw record batches (or message sets) at the first
+// one, past the first, whose offset is until or more: the batches after
+// it hold no record before until. It keeps the first batch, so that a
+// read always goes on, and leaves a batch it cannot read the length of
+// for the decoder.
+func batchesBefore(in []byte, until int64) []byte {
+	pos := 0
+	for len(in)-pos >= 12 {
+		if pos > 0 && int64(binary.BigEndian.Uint64(in[pos:])) >= until {
+			return in[:pos]
+		}
+		length := int32(binary.BigEndian.Uint32(in[pos+8:]))
+		if length < 0 || int64(len(in)-pos-12) < int64(length) {
+			break
+		}
+		pos += 12 + int(length)
+	}
+	return in
 }
 
 // leader returns the leader and the topic id of topic's partition, from

@@ -152,7 +152,21 @@ func (h *handlers) v3PartitionRecords(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, rawJSON(c.appendRecordList(nil, recs, q.format)), nil
+	return http.StatusOK, rawJSON(c.appendRecordList(make([]byte, 0, recordListSize(recs)), recs, q.format)), nil
+}
+
+// recordListSize is about the length of the answer of recs, so that it
+// is written without growing: every key, value and header in base64, and
+// each record's fields.
+func recordListSize(recs admin.Records) int {
+	n := 512
+	for _, r := range recs.Records {
+		n += 160 + base64.StdEncoding.EncodedLen(len(r.Key)) + base64.StdEncoding.EncodedLen(len(r.Value))
+		for _, h := range r.Headers {
+			n += 24 + len(h.Key) + base64.StdEncoding.EncodedLen(len(h.Value))
+		}
+	}
+	return n
 }
 
 // appendRecordList appends the answer to a read: {"kind":
