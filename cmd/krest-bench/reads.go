@@ -98,7 +98,13 @@ func (b *bench) runReads(ctx context.Context) {
 				pid = os.Getpid()
 			}
 			run := &readRun{topic: topic, records: b.opt.consumeRecords, krest: base, cluster: b.kafka.id, meter: newMeter(pid)}
-			if err := r.read(ctx, b, run); err != nil {
+			wait := func() {}
+			if !r.inBench && round == 0 {
+				wait = b.profile(p, 2*time.Second, "reads-"+r.name)
+			}
+			err := r.read(ctx, b, run)
+			wait()
+			if err != nil {
 				results[i].Error = err.Error()
 				continue
 			}
