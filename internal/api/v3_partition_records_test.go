@@ -226,3 +226,25 @@ func FuzzParseReadQuery(f *testing.F) {
 		}
 	})
 }
+
+// TestV3PartitionRecordsAuthorization: a read needs the read operation on
+// its topic; write or describe alone does not let a caller read.
+func TestV3PartitionRecordsAuthorization(t *testing.T) {
+	e := securedEnv(t, `superusers: [User:admin]
+rules:
+  - {principal: User:alice, permission: allow, resource: topic, pattern: literal, name: readable, operations: [read]}
+  - {principal: User:alice, permission: allow, resource: topic, pattern: literal, name: writable, operations: [write, describe]}
+`)
+	for _, name := range []string{"readable", "writable"} {
+		e.mustDo(t, http.StatusCreated, "POST", v3Topics, `{"topic_name":"`+name+`","partitions_count":1}`, basicHeader("admin")...)
+	}
+	for _, tt := range []struct {
+		topic  string
+		status int
+	}{{"readable", 200}, {"writable", 403}} {
+		r := e.do(t, "GET", v3Topics+"/"+tt.topic+"/partitions/0/records?offset=0&timeout=0", "", basicHeader("alice")...)
+		if r.status != tt.status {
+			t.Errorf("%s: %d, want %d: %s", tt.topic, r.status, tt.status, r.body)
+		}
+	}
+}
