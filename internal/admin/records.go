@@ -14,9 +14,9 @@ import (
 	"krest/internal/kafka"
 )
 
-// Reads of one partition's records from an offset, without a consumer: one
-// FetchRequest to the partition's leader, issued through the shared
-// client's connection to it. No consumer state is kept between reads; a
+// Reads of one partition's records from an offset, without a consumer: a
+// FetchRequest to the partition's leader (or, at the end of the partition,
+// a few), issued through the shared client's connection to it. No consumer state is kept between reads; a
 // read's memory is its one fetch response, which MaxBytes bounds (but for
 // a single record batch larger than it, which Kafka returns whole so that
 // a read always makes progress, up to the topic's max.message.bytes).
@@ -32,8 +32,8 @@ type ReadRequest struct {
 	// is returned even when larger than MaxBytes, so that a read always
 	// makes progress. Both must be positive.
 	MaxRecords, MaxBytes int
-	// MaxWait is how long the leader may hold the read while no record
-	// at or past Offset exists yet.
+	// MaxWait is how long the read may wait for a record at the end of
+	// the partition.
 	MaxWait time.Duration
 }
 
@@ -66,6 +66,13 @@ func (e *OffsetOutOfRangeError) Unwrap() error { return kafka.ErrInvalidRequest 
 // decompressor decompresses the record batches of every read.
 var decompressor = kgo.DefaultDecompressor()
 
+// The intervals at which a read at the end of its partition asks again,
+// doubling from the first to the last.
+const (
+	firstPollInterval = 10 * time.Millisecond
+	lastPollInterval  = 250 * time.Millisecond
+)
+
 // ReadRecords reads r.Topic's partition r.Partition from r.Offset. It
 // returns an error wrapping kafka.ErrTopicNotFound or
 // kafka.ErrPartitionNotFound for a partition the cluster does not have, an
@@ -75,11 +82,39 @@ var decompressor = kgo.DefaultDecompressor()
 // The leader comes from the client's metadata cache; a cache that does
 // not know the partition, or a leader that no longer leads it, is
 // refreshed once.
+//
+// At the end of the partition it asks again, at intervals growing from
+// firstPollInterval to lastPollInterval, until a record comes or
+// r.MaxWait has passed. It does not let the leader hold the fetch
+// instead: a broker answers one connection's requests in order, and
+// every read of the client goes to the leader on one connection, so a
+// held fetch would hold every read queued behind it.
 func (a *Admin) ReadRecords(ctx context.Context, r ReadRequest) (Records, error) {
 	op := fmt.Sprintf("read topic %q partition %d", r.Topic, r.Partition)
 	if r.MaxRecords < 1 || r.MaxBytes < 1 || r.Offset < 0 {
 		return Records{}, fmt.Errorf("%s: offset, record and byte bounds must not be negative: %w", op, kafka.ErrInvalidRequest)
 	}
+	deadline := time.Now().Add(r.MaxWait)
+	interval := firstPollInterval
+	for {
+		recs, err := a.readOnce(ctx, op, r)
+		left := time.Until(deadline)
+		if err != nil || recs.NextOffset > r.Offset || left <= 0 {
+			return recs, err
+		}
+		t := time.NewTimer(min(interval, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Records{}, brokerErr(op, ctx.Err(), "")
+		case <-t.C:
+		}
+		interval = min(2*interval, lastPollInterval)
+	}
+}
+
+// readOnce is one fetch of a read, answered at once.
+func (a *Admin) readOnce(ctx context.Context, op string, r ReadRequest) (Records, error) {
 	var rp kmsg.FetchResponseTopicPartition
 	for fresh := false; ; fresh = true {
 		leader, id, err := a.leader(ctx, r.Topic, r.Partition, fresh)
@@ -198,12 +233,12 @@ func partitionLeader(m *kmsg.MetadataResponse, topic string, partition int32) (i
 }
 
 // fetch sends r's FetchRequest to leader and returns its partition's
-// answer. It asks for no fetch session and reads uncommitted records, as
-// a consumer does by default.
+// answer, which the leader gives at once. It asks for no fetch session and
+// reads uncommitted records, as a consumer does by default.
 func (a *Admin) fetch(ctx context.Context, r ReadRequest, leader int32, id [16]byte) (kmsg.FetchResponseTopicPartition, error) {
 	req := kmsg.NewPtrFetchRequest()
 	req.ReplicaID = -1
-	req.MaxWaitMillis = int32(r.MaxWait.Milliseconds())
+	req.MaxWaitMillis = 0
 	req.MinBytes = 1
 	req.MaxBytes = int32(r.MaxBytes)
 	req.SessionID = 0

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,13 +178,15 @@ func TestV3PartitionRecords(t *testing.T) {
 }
 
 // TestV3PartitionRecordsLongPoll reads at the end of a partition: the read
-// waits, at the broker, and answers the record produced while it waits.
+// waits, and answers the record produced while it waits.
 func TestV3PartitionRecordsLongPoll(t *testing.T) {
 	e := newProxyEnv(t)
 	e.mustDo(t, http.StatusCreated, "POST", v3Topics, `{"topic_name":"poll","partitions_count":1}`)
+	// The read's first fetch found the partition empty: it is waiting.
 	waiting := make(chan struct{})
+	var once sync.Once
 	e.fake.ControlKey(int16(kmsg.Fetch), func(kmsg.Request) (kmsg.Response, error, bool) {
-		close(waiting)
+		once.Do(func() { close(waiting) })
 		return nil, nil, false
 	})
 	answer := make(chan reply, 1)
@@ -246,5 +249,36 @@ rules:
 		if r.status != tt.status {
 			t.Errorf("%s: %d, want %d: %s", tt.topic, r.status, tt.status, r.body)
 		}
+	}
+}
+
+// TestV3PartitionRecordsWaitHoldsNoOther: while one read waits at the end
+// of a partition, a read of another partition on the same leader is
+// answered at once, not after the wait.
+func TestV3PartitionRecordsWaitHoldsNoOther(t *testing.T) {
+	e := newProxyEnv(t)
+	e.mustDo(t, http.StatusCreated, "POST", v3Topics, `{"topic_name":"two","partitions_count":2}`)
+	e.mustDo(t, http.StatusOK, "POST", v3Topics+"/two/records", `{"partition_id":1,"value":{"type":"STRING","data":"ready"}}`)
+	waiting := make(chan struct{})
+	var once sync.Once
+	e.fake.ControlKey(int16(kmsg.Fetch), func(kmsg.Request) (kmsg.Response, error, bool) {
+		once.Do(func() { close(waiting) })
+		return nil, nil, false
+	})
+	waited := make(chan reply, 1)
+	go func() { waited <- e.do(t, "GET", v3Topics+"/two/partitions/0/records?offset=0&timeout=30000", "") }()
+	<-waiting
+	a := decodeRead(t, e.mustDo(t, http.StatusOK, "GET", v3Topics+"/two/partitions/1/records?offset=0&timeout=0", ""))
+	if len(a.Data) != 1 {
+		t.Errorf("partition 1: %d records", len(a.Data))
+	}
+	select {
+	case r := <-waited:
+		t.Fatalf("the waiting read answered first: %d %s", r.status, r.body)
+	default:
+	}
+	e.mustDo(t, http.StatusOK, "POST", v3Topics+"/two/records", `{"partition_id":0,"value":{"type":"STRING","data":"late"}}`)
+	if r := <-waited; r.status != http.StatusOK || len(decodeRead(t, r).Data) != 1 {
+		t.Errorf("the waiting read: %d %s", r.status, r.body)
 	}
 }
