@@ -35,12 +35,12 @@ var _ recordReader = (*admin.Admin)(nil)
 
 // The defaults and bounds of a read's query parameters.
 const (
-	defaultReadRecords = 1000
-	maxReadRecords     = 10_000
-	defaultReadBytes   = 1 << 20
-	maxReadBytes       = 4 << 20
-	defaultReadTimeout = time.Second
-	maxReadTimeout     = 30 * time.Second
+	defaultOffsetReadRecords = 1000
+	maxOffsetReadRecords     = 10_000
+	defaultOffsetReadBytes   = 1 << 20
+	maxOffsetReadBytes       = 4 << 20
+	defaultOffsetReadTimeout = time.Second
+	maxOffsetReadTimeout     = 30 * time.Second
 )
 
 // codeOffsetOutOfRange is the error_code of a read whose offset the
@@ -57,17 +57,17 @@ type readQuery struct {
 }
 
 // parseReadQuery validates a read's query: offset (required, not
-// negative), max_records (1 to maxReadRecords, default
-// defaultReadRecords), max_bytes (1 to maxReadBytes, default
-// defaultReadBytes), timeout in milliseconds (0 to maxReadTimeout, default
-// defaultReadTimeout) and format (BINARY, JSON or STRING in any case,
-// default BINARY). Other parameters are ignored.
+// negative), max_records (1 to maxOffsetReadRecords, default
+// defaultOffsetReadRecords), max_bytes (1 to maxOffsetReadBytes, default
+// defaultOffsetReadBytes), timeout in milliseconds (0 to
+// maxOffsetReadTimeout, default defaultOffsetReadTimeout) and format
+// (BINARY, JSON or STRING in any case, default BINARY). Other parameters are ignored.
 //
 // Invariants (FuzzParseReadQuery): it never panics; it fails only with a
 // 400 apiError; on success every field is within its bounds and format is
 // one of the three.
 func parseReadQuery(args *fasthttp.Args) (readQuery, error) {
-	q := readQuery{maxRecords: defaultReadRecords, maxBytes: defaultReadBytes, timeout: defaultReadTimeout, format: v3Binary}
+	q := readQuery{maxRecords: defaultOffsetReadRecords, maxBytes: defaultOffsetReadBytes, timeout: defaultOffsetReadTimeout, format: v3Binary}
 	if !args.Has("offset") {
 		return q, badQuery("offset is required: the first offset to read")
 	}
@@ -75,16 +75,16 @@ func parseReadQuery(args *fasthttp.Args) (readQuery, error) {
 	if q.offset, err = queryInt(args, "offset", 0, 0, 1<<63-1); err != nil {
 		return q, err
 	}
-	n, err := queryInt(args, "max_records", defaultReadRecords, 1, maxReadRecords)
+	n, err := queryInt(args, "max_records", defaultOffsetReadRecords, 1, maxOffsetReadRecords)
 	if err != nil {
 		return q, err
 	}
 	q.maxRecords = int(n)
-	if n, err = queryInt(args, "max_bytes", defaultReadBytes, 1, maxReadBytes); err != nil {
+	if n, err = queryInt(args, "max_bytes", defaultOffsetReadBytes, 1, maxOffsetReadBytes); err != nil {
 		return q, err
 	}
 	q.maxBytes = int(n)
-	if n, err = queryInt(args, "timeout", defaultReadTimeout.Milliseconds(), 0, maxReadTimeout.Milliseconds()); err != nil {
+	if n, err = queryInt(args, "timeout", defaultOffsetReadTimeout.Milliseconds(), 0, maxOffsetReadTimeout.Milliseconds()); err != nil {
 		return q, err
 	}
 	q.timeout = time.Duration(n) * time.Millisecond

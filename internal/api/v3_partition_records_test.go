@@ -220,8 +220,8 @@ func FuzzParseReadQuery(f *testing.F) {
 			}
 			return
 		}
-		if q.offset < 0 || q.maxRecords < 1 || q.maxRecords > maxReadRecords || q.maxBytes < 1 || q.maxBytes > maxReadBytes ||
-			q.timeout < 0 || q.timeout > maxReadTimeout || !strings.Contains(v3Binary+v3JSON+v3String, q.format) || q.format == "" {
+		if q.offset < 0 || q.maxRecords < 1 || q.maxRecords > maxOffsetReadRecords || q.maxBytes < 1 || q.maxBytes > maxOffsetReadBytes ||
+			q.timeout < 0 || q.timeout > maxOffsetReadTimeout || !strings.Contains(v3Binary+v3JSON+v3String, q.format) || q.format == "" {
 			t.Fatalf("%q: %+v is out of bounds", raw, q)
 		}
 		if want, err := strconv.ParseInt(string(args.Peek("offset")), 10, 64); err != nil || q.offset != want {
