@@ -77,7 +77,7 @@ func TestSmoke(t *testing.T) {
 			t.Logf("%s skipped: %s", s.Target, s.Reason)
 		}
 	}
-	want := []string{"fasthttp/go", "minimal/go", "client/go", "krest/go"}
+	want := []string{"fasthttp/go", "minimal/go", "client/go", "krest/go", "krest-basic/go", "krest-jwt/go"}
 	if _, err := exec.LookPath("wrk"); err == nil {
 		want = append(want, "fasthttp/wrk", "krest/wrk")
 	} else {
@@ -99,8 +99,18 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("consume %s: %d rounds, %.2f s, verification %q", c.Target, c.Rounds, c.TotalSec, c.Verification)
 			}
 		}
-		if got := strings.Join(consumed, ","); got != "bare,krest-warn,krest-info" {
-			t.Errorf("consume rows %s, want bare,krest-warn,krest-info", got)
+		if got := strings.Join(consumed, ","); got != "bare,krest-warn,krest-info,krest-v2" {
+			t.Errorf("consume rows %s, want bare,krest-warn,krest-info,krest-v2", got)
+		}
+		var read []string
+		for _, r := range rep.Reads {
+			read = append(read, r.Target)
+			if r.Error != "" || r.Rounds != 2 || r.RecordsPerSec <= 0 {
+				t.Errorf("reads %s: %d rounds, %.0f rec/s, error %q", r.Target, r.Rounds, r.RecordsPerSec, r.Error)
+			}
+		}
+		if got := strings.Join(read, ","); got != "bare,krest" {
+			t.Errorf("reads rows %s, want bare,krest", got)
 		}
 	}
 	if o := rep.Overload; o != nil && o.Error != "" && o.Skipped == "" {

@@ -70,6 +70,8 @@ func goals(l goalLevels) []goal {
 			a: steady("krest-warn"), b: steady("bare"), want: 0.9, atLeast: true},
 		{name: "consume, steady state: krest at info vs the bare franz-go loop",
 			a: steady("krest-info"), b: steady("bare"), want: 0.5, atLeast: true},
+		{name: "consume, steady state: a krest v2 consumer instance vs the bare franz-go loop",
+			a: steady("krest-v2"), b: steady("bare"), want: 0.5, atLeast: true},
 		{name: fmt.Sprintf("offset reads (max_records=%d): krest vs the bare franz-go partition consumer", readMaxRecords),
 			a: readRate("krest"), b: readRate("bare"), want: 0.5, atLeast: true},
 		{name: fmt.Sprintf("c=%d: krest rec/s with Basic logins (cached bcrypt) vs auth off", c),

@@ -34,6 +34,8 @@ var consumers = []consumer{
 		start: startKrestConsumer},
 	{name: "krest-info", title: "krest consumer group, log level info (the default: a line per record)",
 		env: []string{"KREST_LOG_LEVEL=info"}, start: startKrestConsumer},
+	{name: "krest-v2", title: fmt.Sprintf("krest v2 consumer instance, reads of max_bytes=%d, a commit after each", v2ReadMaxBytes),
+		env: []string{"KREST_LOG_LEVEL=warn"}, start: startKrestV2Consumer},
 }
 
 // consuming is a running consumer.
