@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -39,6 +40,10 @@ const (
 	maxFetchBytes = 1 << 20
 	// maxKeys bounds the keys kept from a key set.
 	maxKeys = 100
+	// verifiedTokens bounds the tokens remembered as verified, and
+	// verifiedFor how long one is remembered at most.
+	verifiedTokens = 10_000
+	verifiedFor    = 5 * time.Minute
 )
 
 // BearerOptions configure NewBearer. Zero fields take the defaults stated.
@@ -178,6 +183,19 @@ type Bearer struct {
 	keys  *keySet
 	now   func() time.Time
 	claim string
+
+	mu       sync.Mutex // guards verified
+	verified *lru[[sha256.Size]byte, verifiedToken]
+}
+
+// verifiedToken is a token whose signature and claims were checked: its
+// principal serves again, without the signature check, until the token
+// expires or verifiedFor passes, and only while the key set is the one it
+// was checked against (a refreshed set may have withdrawn its key).
+type verifiedToken struct {
+	p         Principal
+	keysAt    time.Time // the key set's fetch it was checked against
+	validTill time.Time
 }
 
 // NewBearer checks opts and, for an issuer without a JWKS URL, runs OpenID
@@ -197,7 +215,7 @@ func NewBearer(ctx context.Context, opts BearerOptions) (*Bearer, error) {
 			return nil, err
 		}
 	}
-	b := &Bearer{opts: opts, now: time.Now, claim: opts.PrincipalClaim}
+	b := &Bearer{opts: opts, now: time.Now, claim: opts.PrincipalClaim, verified: newLRU[[sha256.Size]byte, verifiedToken](verifiedTokens)}
 	for _, a := range opts.Algorithms {
 		b.algs = append(b.algs, jose.SignatureAlgorithm(a))
 	}
@@ -288,22 +306,56 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 // principal claim, with the groups claim's groups, the token's expiry and
 // the token itself. Errors wrap ErrUnauthenticated, or
 // ErrProviderUnavailable when the token's key is unknown and the key set
-// cannot be fetched.
+// cannot be fetched. A token verified once is remembered (see
+// verifiedToken), so that a client sending the same token on every
+// request pays for its signature check once.
 func (b *Bearer) Authenticate(ctx context.Context, token string) (Principal, error) {
 	if token == "" || len(token) > maxTokenBytes {
 		return Principal{}, fmt.Errorf("%w: token empty or longer than %d bytes", ErrUnauthenticated, maxTokenBytes)
 	}
-	tok, err := jwt.ParseSigned(token, b.algs)
-	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
+	sum := sha256.Sum256([]byte(token))
+	b.keys.mu.RLock()
+	keysAt := b.keys.fetchedAt
+	b.keys.mu.RUnlock()
+	now := b.now()
+	b.mu.Lock()
+	v, ok := b.verified.get(sum)
+	if ok && (v.keysAt != keysAt || !now.Before(v.validTill) || now.Sub(keysAt) >= b.keys.maxAge) {
+		b.verified.remove(sum)
+		ok = false
 	}
-	if len(tok.Headers) != 1 {
-		return Principal{}, fmt.Errorf("%w: want one signature", ErrUnauthenticated)
+	b.mu.Unlock()
+	if ok {
+		return v.p, nil
 	}
-	h := tok.Headers[0]
-	keys, err := b.keys.forToken(ctx, h.KeyID, jose.SignatureAlgorithm(h.Algorithm))
+	p, keysAt, err := b.verify(ctx, token)
 	if err != nil {
 		return Principal{}, err
+	}
+	till := now.Add(verifiedFor)
+	if exp := p.Expiry.Add(b.opts.ClockSkew); exp.Before(till) {
+		till = exp
+	}
+	b.mu.Lock()
+	b.verified.add(sum, verifiedToken{p: p, keysAt: keysAt, validTill: till})
+	b.mu.Unlock()
+	return p, nil
+}
+
+// verify checks token's signature and claims, returning its principal and
+// the fetch of the key set that verified it.
+func (b *Bearer) verify(ctx context.Context, token string) (Principal, time.Time, error) {
+	tok, err := jwt.ParseSigned(token, b.algs)
+	if err != nil {
+		return Principal{}, time.Time{}, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
+	}
+	if len(tok.Headers) != 1 {
+		return Principal{}, time.Time{}, fmt.Errorf("%w: want one signature", ErrUnauthenticated)
+	}
+	h := tok.Headers[0]
+	keys, keysAt, err := b.keys.forToken(ctx, h.KeyID, jose.SignatureAlgorithm(h.Algorithm))
+	if err != nil {
+		return Principal{}, time.Time{}, err
 	}
 	var (
 		std    jwt.Claims
@@ -316,28 +368,28 @@ func (b *Bearer) Authenticate(ctx context.Context, token string) (Principal, err
 		}
 	}
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: signature: %v", ErrUnauthenticated, err)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: signature: %v", ErrUnauthenticated, err)
 	}
 	if std.Expiry == nil {
-		return Principal{}, fmt.Errorf("%w: token has no exp", ErrUnauthenticated)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: token has no exp", ErrUnauthenticated)
 	}
 	want := jwt.Expected{Issuer: b.opts.Issuer, AnyAudience: jwt.Audience{b.opts.Audience}, Time: b.now()}
 	if err := std.ValidateWithLeeway(want, b.opts.ClockSkew); err != nil {
-		return Principal{}, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
 	}
 	name, _ := claims[b.claim].(string)
 	if err := checkName(name); err != nil {
-		return Principal{}, fmt.Errorf("%w: claim %q: a user name that %v", ErrUnauthenticated, b.claim, err)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: claim %q: a user name that %v", ErrUnauthenticated, b.claim, err)
 	}
 	groups, err := b.groups(claims)
 	if err != nil {
-		return Principal{}, err
+		return Principal{}, time.Time{}, err
 	}
 	exp := std.Expiry.Time()
 	return Principal{
 		Name: UserType + name, Groups: groups, Method: MethodBearer, Expiry: exp,
 		creds: &Credentials{Token: token, Expiry: exp},
-	}, nil
+	}, keysAt, nil
 }
 
 var errNoKey = errors.New("no key")
@@ -397,29 +449,30 @@ type keySet struct {
 }
 
 // forToken returns the keys that may have signed a token whose header
-// names kid and alg, fetching the set if it lacks them.
-func (k *keySet) forToken(ctx context.Context, kid string, alg jose.SignatureAlgorithm) ([]jose.JSONWebKey, error) {
+// names kid and alg, and the fetch of the set they are from, fetching the
+// set if it lacks them.
+func (k *keySet) forToken(ctx context.Context, kid string, alg jose.SignatureAlgorithm) ([]jose.JSONWebKey, time.Time, error) {
 	keys, fetchedAt := k.lookup(kid, alg)
 	fresh := !fetchedAt.IsZero() && k.now().Sub(fetchedAt) < k.maxAge
 	if len(keys) > 0 && fresh {
-		return keys, nil
+		return keys, fetchedAt, nil
 	}
 	// With the keys in hand but stale, do not queue behind a fetch
 	// already running: the old keys serve meanwhile.
 	err := k.refresh(ctx, fetchedAt, len(keys) == 0)
-	if refreshed, _ := k.lookup(kid, alg); len(refreshed) > 0 {
-		return refreshed, nil
+	if refreshed, at := k.lookup(kid, alg); len(refreshed) > 0 {
+		return refreshed, at, nil
 	}
-	if len(keys) > 0 {
-		return keys, nil // stale, but the issuer could not be reached
+	if len(keys) > 0 && err != nil {
+		return keys, fetchedAt, nil // stale, but the set could not be fetched now
 	}
 	switch {
 	case errors.Is(err, ErrProviderUnavailable):
-		return nil, err
+		return nil, time.Time{}, err
 	case kid != "":
-		return nil, fmt.Errorf("%w: unknown key id %q", ErrUnauthenticated, kid)
+		return nil, time.Time{}, fmt.Errorf("%w: unknown key id %q", ErrUnauthenticated, kid)
 	default:
-		return nil, fmt.Errorf("%w: no key for algorithm %s", ErrUnauthenticated, alg)
+		return nil, time.Time{}, fmt.Errorf("%w: no key for algorithm %s", ErrUnauthenticated, alg)
 	}
 }
 

@@ -290,6 +290,48 @@ func TestBearerKeyRotation(t *testing.T) {
 	step("a withdrawn key fails once the set is refreshed", auth(token(k1)), ErrUnauthenticated, 7)
 }
 
+// TestBearerRemembersVerified checks what a remembered token may not
+// outlive: its expiry, and the key set it was verified against.
+func TestBearerRemembersVerified(t *testing.T) {
+	i := newIDP(t)
+	k1, k2 := signingKey(t, "ec", "k1"), signingKey(t, "ec", "k2")
+	i.publish(k1)
+	b := newBearer(t, BearerOptions{JWKSURL: i.srv.URL + "/jwks", Audience: "krest"})
+	clock := time.Now()
+	b.now = func() time.Time { return clock }
+	token := func(k jose.JSONWebKey, life time.Duration) string {
+		return sign(t, k, jose.ES256, map[string]any{"aud": "krest", "sub": "alice", "exp": clock.Add(life).Unix()})
+	}
+	auth := func(tok string) error {
+		_, err := b.Authenticate(context.Background(), tok)
+		return err
+	}
+
+	short := token(k1, 2*time.Minute)
+	for range 3 {
+		if err := auth(short); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock = clock.Add(3*time.Minute + time.Second) // past exp and the clock skew
+	if err := auth(short); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("an expired token, verified before: %v, want ErrUnauthenticated", err)
+	}
+
+	long := token(k1, 3*time.Hour)
+	if err := auth(long); err != nil {
+		t.Fatal(err)
+	}
+	i.publish(k2) // k1 withdrawn
+	clock = clock.Add(time.Hour + time.Second)
+	if err := auth(long); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("a token of a withdrawn key, verified before the set was refreshed: %v, want ErrUnauthenticated", err)
+	}
+	if n := i.fetches.Load(); n != 2 {
+		t.Errorf("%d fetches of the key set, want 2", n)
+	}
+}
+
 func TestBearerProviderUnavailable(t *testing.T) {
 	i := newIDP(t)
 	i.setStatus(http.StatusServiceUnavailable)
