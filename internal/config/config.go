@@ -432,6 +432,8 @@ type Config struct {
 	// ConsumerInstances are the API v2 consumer instances' settings
 	// (consumers.go).
 	ConsumerInstances
+	// How nodes reach each other behind a load balancer: see peers.go.
+	Peers
 }
 
 // ErrHelp is returned by Load when the arguments ask for help; the usage has
@@ -496,6 +498,7 @@ func Defaults() Config {
 		KafkaIdentityMaxBufferedBytes:   4 << 20,
 		AuthzMode:                       authzLocal,
 		ConsumerInstances:               consumerInstanceDefaults(),
+		Peers:                           defaultPeers(),
 	}
 }
 
@@ -564,6 +567,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	authFlags(fs, &c)
 	identityFlags(fs, &c)
 	consumerFlags(fs, &c)
+	peerFlags(fs, &c)
 
 	// The environment goes in as the flags' values before parsing, so that
 	// explicit flags win.
@@ -593,6 +597,9 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	c.Brokers = splitList(brokers)
 	c.loadSecurity(getenv)
 	c.loadIdentity()
+	if err := c.loadPeers(); err != nil {
+		return c, err
+	}
 	if c.DLQTopic == "" {
 		c.DLQTopic = c.Topic + ".dlq"
 	}
@@ -782,6 +789,7 @@ func (c Config) Validate() error {
 	c.validateAuth(bad)
 	c.validateIdentity(bad)
 	c.validateConsumers(bad)
+	c.validatePeers(bad)
 	return errors.Join(errs...)
 }
 
