@@ -24,7 +24,8 @@ import (
 
 // The frame: every request runs through Server.serve, in this order:
 // recover → request id → route → origin → authenticate → (v2
-// negotiation) → path values → authorize → rate limit → body → in-flight
+// negotiation) → path values → authorize → rate limit → (forward to a
+// consumer instance's owner) → body → in-flight
 // slot → (v3 cluster check) → handler → errors → metrics, the audit line
 // and the debug log line.
 
@@ -103,6 +104,7 @@ type route struct {
 	unlimited  bool // not counted against the in-flight limit
 	// embeddedAccept says the handler reads Accept (an embedded format).
 	embeddedAccept bool
+	instance       bool // names a consumer instance ("instance"), which its owner serves (forward.go)
 
 	label  string   // "METHOD pattern", the metrics label
 	params []string // wildcard names, in pattern order
@@ -161,8 +163,10 @@ type call struct {
 	// auditTarget names the resource a request body named (a topic to
 	// create), for the audit line.
 	auditTarget string
-	reqID       []byte
-	idBuf       [32]byte
+	// forwarded says a peer forwarded c, signed (forward.go).
+	forwarded bool
+	reqID     []byte
+	idBuf     [32]byte
 }
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
@@ -392,6 +396,9 @@ func (s *Server) run(c *call, r *route) (int, error) {
 	}
 	if err := s.limit(c); err != nil {
 		return 0, err
+	}
+	if sent, err := s.forward(c); sent || err != nil {
+		return c.fctx.Response.StatusCode(), err
 	}
 	if err := s.refusedLogin(r); err != nil {
 		return 0, err

@@ -99,6 +99,9 @@ type Options struct {
 	// records a v2 consumer instance reads, for clients that refuse
 	// fields upstream lacks.
 	BareConsumerRecords bool
+	// Peers send requests for consumer instances to their owners
+	// (forward.go).
+	Peers Peers
 }
 
 // Limits bound the server's work per client. Every field has a default

@@ -21,6 +21,26 @@ func serve(t testing.TB, opts Options) string {
 // startServer is serve that also returns the server.
 func startServer(t testing.TB, opts Options) (*Server, string) {
 	t.Helper()
+	ln := listen(t)
+	s := newTestServer(t, opts)
+	serveOn(t, s, ln)
+	return s, "http://" + ln.Addr().String()
+}
+
+// listen returns a listener on a free loopback port.
+func listen(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// newTestServer returns a Server of opts, a zero Logger or Metrics filled
+// in.
+func newTestServer(t testing.TB, opts Options) *Server {
+	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -31,10 +51,12 @@ func startServer(t testing.TB, opts Options) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	return s
+}
+
+// serveOn serves s on ln; t.Cleanup shuts it down.
+func serveOn(t testing.TB, s *Server, ln net.Listener) {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ln) }()
 	t.Cleanup(func() {
@@ -47,7 +69,6 @@ func startServer(t testing.TB, opts Options) (*Server, string) {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return s, "http://" + ln.Addr().String()
 }
 
 // routeLabels returns "METHOD /pattern" for every route of opts.

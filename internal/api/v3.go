@@ -76,13 +76,14 @@ func advertisedBase(u string) (string, error) {
 // baseURL is the scheme, host and optional path every link of an answer to
 // c starts with: the advertised URL when set; else the host c was sent to
 // (as upstream builds links with no advertised listener), when its Host
-// header is a well-formed host and port; else the address it reached.
+// header is a well-formed host and port; else the address it reached. The
+// scheme is the caller's, which a peer that forwarded c tells.
 func (c *call) baseURL() string {
 	if base := c.srv.opts.AdvertisedURL; base != "" {
 		return base
 	}
 	scheme := "http://"
-	if c.fctx.IsTLS() {
+	if c.fctx.IsTLS() || c.forwarded && c.header("X-Forwarded-Proto") == "https" {
 		scheme = "https://"
 	}
 	host := c.fctx.Host()
