@@ -40,6 +40,11 @@ type Peers struct {
 // minClusterSecretBytes is the shortest cluster secret: 256 bits.
 const minClusterSecretBytes = 32
 
+// maxConsumerWait is the longest a consumer instance's request may wait
+// (the bound of consumer.request.timeout.ms, consumers.MaxRequestTimeout):
+// a forwarded request must be given longer.
+const maxConsumerWait = time.Minute
+
 // defaultPeers returns the peer settings used when nothing is set.
 func defaultPeers() Peers {
 	return Peers{PeerTimeout: 2 * time.Minute, PeerMaxConns: 64}
@@ -105,8 +110,8 @@ func (c Peers) validatePeers(bad func(string, ...any)) {
 	case c.Forwarding() && len(c.ClusterSecret) < minClusterSecretBytes:
 		bad("the cluster secret must be at least %d bytes, not %d", minClusterSecretBytes, len(c.ClusterSecret))
 	}
-	if c.PeerTimeout <= 0 {
-		bad("peer timeout must be positive, not %s", c.PeerTimeout)
+	if c.PeerTimeout <= maxConsumerWait {
+		bad("peer timeout (%s) must be longer than the longest a consumer's request may wait (%s)", c.PeerTimeout, maxConsumerWait)
 	}
 	if c.PeerMaxConns < 1 {
 		bad("peer max conns must be positive, not %d", c.PeerMaxConns)

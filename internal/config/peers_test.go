@@ -80,7 +80,7 @@ func TestLoadRejectsPeers(t *testing.T) {
 		{"secret without peers", map[string]string{"KREST_CLUSTER_SECRET": testSecret}, "no peers"},
 		{"secret and file", withEnv(tmpl, map[string]string{"KREST_CLUSTER_SECRET_FILE": "/secret"}), "not both"},
 		{"missing file", map[string]string{"KREST_PEER_URL_TEMPLATE": "http://{node}:8080", "KREST_CLUSTER_SECRET_FILE": "/nonexistent/secret"}, "cluster secret: open"},
-		{"timeout", withEnv(tmpl, map[string]string{"KREST_PEER_TIMEOUT": "0s"}), "peer timeout must be positive"},
+		{"timeout", withEnv(tmpl, map[string]string{"KREST_PEER_TIMEOUT": "1m"}), "peer timeout (1m0s) must be longer than the longest a consumer's request may wait (1m0s)"},
 		{"conns", withEnv(tmpl, map[string]string{"KREST_PEER_MAX_CONNS": "0"}), "peer max conns must be positive"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
