@@ -21,4 +21,7 @@ var (
 	// ErrBusy is returned by Forward when every connection to the owner
 	// is in use for longer than a forward waits.
 	ErrBusy = errors.New("every connection to the peer is busy")
+	// ErrNameTaken is returned by Directory.Claim when a node holds the
+	// name.
+	ErrNameTaken = errors.New("consumer instance name taken")
 )
