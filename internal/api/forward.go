@@ -41,9 +41,9 @@ var _ forwarder = (*peer.Cluster)(nil)
 // nil serves every request here.
 type Peers struct {
 	Cluster forwarder
-	// OwnerOf names the node owning a consumer instance id, false when
-	// the id names none.
-	OwnerOf func(instance string) (node string, ok bool)
+	// OwnerOf names the node owning the consumer instance of group, false
+	// when no node is known to.
+	OwnerOf func(group, instance string) (node string, ok bool)
 }
 
 // forward is the frame's forward step for an instance route: it reports
@@ -62,7 +62,7 @@ func (s *Server) forward(c *call) (bool, error) {
 		return false, &errUnauthenticated{"forwarded request refused"}
 	}
 	c.forwarded = forwarded
-	owner, ok := p.OwnerOf(c.pathValue("instance"))
+	owner, ok := p.OwnerOf(c.pathValue("group_name"), c.pathValue("instance"))
 	switch {
 	case !ok || owner == p.Cluster.Node():
 		return false, nil

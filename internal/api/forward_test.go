@@ -55,7 +55,7 @@ func startNodes(t *testing.T, secret []byte, extra map[string]string, names ...s
 		}
 		s := newTestServer(t, Options{
 			Logger: slog.New(slog.NewTextHandler(node.logs, nil)),
-			Peers: Peers{Cluster: cl, OwnerOf: func(id string) (string, bool) {
+			Peers: Peers{Cluster: cl, OwnerOf: func(_, id string) (string, bool) {
 				owner, ok := strings.CutPrefix(id, "x-")
 				return owner, ok
 			}},
