@@ -222,7 +222,7 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 	// return.
 	instances, err := consumers.New(consumers.Options{
 		NewClient: func(opts ...kgo.Opt) (*kgo.Client, error) {
-			return kafka.NewClient(kopts("consumer-instance"), opts...)
+			return kafka.NewClient(unmetered(kopts("consumer-instance")), opts...)
 		},
 		Node: consumers.SanitizeNode(cfg.NodeID), IdleTimeout: cfg.ConsumerInstanceTimeout,
 		MaxInstances: cfg.ConsumerMaxInstances, Logger: logger,
@@ -231,13 +231,20 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		return err
 	}
 	defer instances.Close(context.Background())
+	peers, registry, closePeers, err := newPeers(ctx, cfg, func(opts ...kgo.Opt) (*kgo.Client, error) {
+		return kafka.NewClient(unmetered(kopts("consumer-instances-directory")), opts...)
+	}, instances)
+	if err != nil {
+		return err
+	}
+	defer closePeers()
 	srv, err := api.NewServer(api.Options{
 		Logger: logger, Producer: producer, Health: monitor, Metrics: m,
 		Admin: admin.New(pcl, admin.MaxRequestPartitions(cfg.MaxRequestPartitions), admin.MaxListItems(cfg.MaxListItems)),
 		Topic: cfg.Topic, MaxRequestRecords: cfg.BatchMaxEntries, CallTimeout: cfg.ProduceTimeout,
 		AdvertisedURL: cfg.AdvertisedURL, APIV2: cfg.APIV2, APIV3: cfg.APIV3,
 		TLS: serverTLS, Management: cfg.MgmtAddr != "", Security: httpSec,
-		Consumers: instances, BareConsumerRecords: !cfg.ConsumerRecordMetadata,
+		Consumers: registry, Peers: peers, BareConsumerRecords: !cfg.ConsumerRecordMetadata,
 		Limits: api.Limits{
 			MaxBodyBytes: int(cfg.MaxBodyBytes), MaxHeaderBytes: cfg.MaxHeaderBytes, MaxInFlight: cfg.MaxInFlight,
 			MaxStreams: cfg.MaxStreams, MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr,

@@ -64,7 +64,8 @@ func v2ConsumerRoutes(h *handlers) []*route {
 		i = g + "/instances/{instance}"
 	)
 	row := func(method, pattern string, handle handler, body bodyMode) *route {
-		return &route{method: method, pattern: pattern, resource: resourceGroup, param: "group_name", op: opRead, handle: handle, body: body}
+		return &route{method: method, pattern: pattern, resource: resourceGroup, param: "group_name", op: opRead, handle: handle, body: body,
+			instance: strings.Contains(pattern, "{instance}")}
 	}
 	records := row("GET", i+"/records", h.v2Records, bodyNone)
 	records.embeddedAccept = true

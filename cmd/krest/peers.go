@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"krest/internal/api"
+	"krest/internal/config"
+	"krest/internal/consumers"
+	"krest/internal/kafka"
+	"krest/internal/peer"
+)
+
+// newPeers returns what lets a consumer instance be reached through any
+// node (api.Peers), and the registry the API creates instances through,
+// which claims client-chosen names in the cluster's directory: with no
+// peer settings, none and instances itself. close closes the directory.
+func newPeers(ctx context.Context, cfg config.Config, newClient func(...kgo.Opt) (*kgo.Client, error),
+	instances *consumers.Manager) (peers api.Peers, registry instanceRegistry, close func(), err error) {
+	if !cfg.Forwarding() {
+		return api.Peers{}, instances, func() {}, nil
+	}
+	node := consumers.SanitizeNode(cfg.NodeID)
+	cl, err := peer.New(peer.Options{Node: node, URLTemplate: cfg.PeerURLTemplate, Static: cfg.PeerURLs(),
+		Secret: []byte(cfg.ClusterSecret), Timeout: cfg.PeerTimeout, MaxConns: cfg.PeerMaxConns})
+	if err != nil {
+		return api.Peers{}, nil, nil, usageError{err}
+	}
+	dctx, cancel := context.WithTimeout(ctx, directoryTimeout)
+	defer cancel()
+	dir, err := peer.NewDirectory(dctx, newClient, node, 1, int16(cfg.ReplicationFactor))
+	if err != nil {
+		return api.Peers{}, nil, nil, err
+	}
+	owner := func(group, id string) (string, bool) {
+		if n, ok := consumers.NodeOf(id); ok {
+			return n, true
+		}
+		return dir.Lookup(group, id)
+	}
+	return api.Peers{Cluster: cl, OwnerOf: owner}, &namedInstances{Manager: instances, dir: dir}, dir.Close, nil
+}
+
+// directoryTimeout bounds reading the directory at start, and each claim
+// and release of a name.
+const directoryTimeout = 30 * time.Second
+
+// instanceRegistry is what the API creates, finds and deletes consumer
+// instances through.
+type instanceRegistry interface {
+	Create(group, name string, cfg consumers.Config) (*consumers.Instance, error)
+	Get(group, id string) (*consumers.Instance, error)
+	Delete(ctx context.Context, group, id string) error
+}
+
+// namedInstances is a node's instances whose client-chosen names are
+// claimed in the cluster's directory: a name any node holds is taken.
+type namedInstances struct {
+	*consumers.Manager
+	dir *peer.Directory
+}
+
+// Create claims name, when given, before it creates the instance, and
+// releases it if the instance is not created.
+func (n *namedInstances) Create(group, name string, cfg consumers.Config) (*consumers.Instance, error) {
+	if name == "" {
+		return n.Manager.Create(group, name, cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), directoryTimeout)
+	defer cancel()
+	if err := n.dir.Claim(ctx, group, name); err != nil {
+		if errors.Is(err, peer.ErrNameTaken) {
+			return nil, fmt.Errorf("%w: %s in group %s, on another node", consumers.ErrExists, name, group)
+		}
+		return nil, err
+	}
+	in, err := n.Manager.Create(group, name, cfg)
+	if err != nil {
+		_ = n.dir.Release(ctx, group, name)
+	}
+	return in, err
+}
+
+// Delete deletes the instance and releases its name.
+func (n *namedInstances) Delete(ctx context.Context, group, id string) error {
+	if err := n.Manager.Delete(ctx, group, id); err != nil {
+		return err
+	}
+	if _, generated := consumers.NodeOf(id); !generated {
+		return n.dir.Release(ctx, group, id)
+	}
+	return nil
+}
+
+// unmetered returns o without its metrics hook. A kprom hook registers
+// its collectors, labelled by client kind, for as long as its client
+// lives: two live clients of one kind (two consumer instances on a node)
+// would register the same collectors twice, which panics.
+func unmetered(o kafka.Options) kafka.Options {
+	o.Hooks = nil
+	return o
+}
