@@ -361,3 +361,36 @@ func signedRequest(t *testing.T, secret, node, base, path string) (int, string) 
 	}
 	return resp.StatusCode(), string(body)
 }
+
+// TestChosenNamesBehindLoadBalancer creates an instance under a name its
+// client chose: every node finds it, and the name is taken on every node
+// until the instance is deleted.
+func TestChosenNamesBehindLoadBalancer(t *testing.T) {
+	c := kafkatest.NewCluster(t)
+	kc := startKrestCluster(t, strings.Join(c.Brokers(), ","), 2)
+	const create = `{"name":"chosen","format":"json"}`
+	if status, body := v2Call(t, kc.proxy, "POST", "/consumers/named", create); status != http.StatusOK {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	const path = "/consumers/named/instances/chosen"
+	for i := range 2 { // through each node in turn
+		if status, body := v2Call(t, kc.proxy, "POST", path+"/subscription", `{"topics":["messages"]}`); status != http.StatusNoContent {
+			t.Fatalf("subscribe %d: %d %s", i, status, body)
+		}
+	}
+	for i := range 2 {
+		if status, body := v2Call(t, kc.proxy, "POST", "/consumers/named", create); status != http.StatusConflict || !strings.Contains(body, `"error_code":40902`) {
+			t.Fatalf("create the name again (%d): %d %s, want 409 40902", i, status, body)
+		}
+	}
+	if status, body := v2Call(t, kc.proxy, "DELETE", path, ""); status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", status, body)
+	}
+	kafkatest.WaitFor(t, 30*time.Second, func() error {
+		status, body := v2Call(t, kc.proxy, "POST", "/consumers/named", create)
+		if status != http.StatusOK {
+			return fmt.Errorf("create after the delete: %d %s", status, body)
+		}
+		return nil
+	})
+}
