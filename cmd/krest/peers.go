@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -19,7 +20,7 @@ import (
 // node (api.Peers), and the registry the API creates instances through,
 // which claims client-chosen names in the cluster's directory: with no
 // peer settings, none and instances itself. close closes the directory.
-func newPeers(ctx context.Context, cfg config.Config, newClient func(...kgo.Opt) (*kgo.Client, error),
+func newPeers(ctx context.Context, cfg config.Config, logger *slog.Logger, newClient func(...kgo.Opt) (*kgo.Client, error),
 	instances *consumers.Manager) (peers api.Peers, registry instanceRegistry, close func(), err error) {
 	if !cfg.Forwarding() {
 		return api.Peers{}, instances, func() {}, nil
@@ -40,10 +41,20 @@ func newPeers(ctx context.Context, cfg config.Config, newClient func(...kgo.Opt)
 		if n, ok := consumers.NodeOf(id); ok {
 			return n, true
 		}
-		return dir.Lookup(group, id)
+		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+		defer cancel()
+		node, ok, err := dir.LookupRecent(ctx, group, id)
+		if err != nil {
+			logger.Warn("consumer instance directory not read", "group", group, "instance", id, "err", err)
+		}
+		return node, ok
 	}
 	return api.Peers{Cluster: cl, OwnerOf: owner}, &namedInstances{Manager: instances, dir: dir}, dir.Close, nil
 }
+
+// lookupTimeout bounds reading the directory to its end for a name not
+// found in it; past it, the request is served here (40403).
+const lookupTimeout = 5 * time.Second
 
 // directoryTimeout bounds reading the directory at start, and each claim
 // and release of a name.

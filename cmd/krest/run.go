@@ -231,7 +231,7 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		return err
 	}
 	defer instances.Close(context.Background())
-	peers, registry, closePeers, err := newPeers(ctx, cfg, func(opts ...kgo.Opt) (*kgo.Client, error) {
+	peers, registry, closePeers, err := newPeers(ctx, cfg, logger, func(opts ...kgo.Opt) (*kgo.Client, error) {
 		return kafka.NewClient(unmetered(kopts("consumer-instances-directory")), opts...)
 	}, instances)
 	if err != nil {

@@ -25,6 +25,7 @@ const DirectoryTopic = "_krest_consumer_instances"
 // holder's claim again, so that compaction keeps the holder's.
 type Directory struct {
 	cl   *kgo.Client
+	adm  *kadm.Client
 	node string
 
 	mu    sync.Mutex
@@ -63,14 +64,12 @@ func NewDirectory(ctx context.Context, newClient func(...kgo.Opt) (*kgo.Client, 
 		return nil, err
 	}
 	runCtx, stop := context.WithCancel(context.Background())
-	d := &Directory{cl: cl, node: node, names: map[string]string{}, read: map[int32]int64{}, moved: make(chan struct{}),
+	d := &Directory{cl: cl, adm: adm, node: node, names: map[string]string{}, read: map[int32]int64{}, moved: make(chan struct{}),
 		stop: stop, done: make(chan struct{})}
 	go d.run(runCtx)
-	for _, o := range ends[DirectoryTopic] {
-		if err := d.waitRead(ctx, o.Partition, o.Offset); err != nil {
-			d.Close()
-			return nil, err
-		}
+	if err := d.waitEnds(ctx, ends); err != nil {
+		d.Close()
+		return nil, err
 	}
 	for _, k := range d.held() {
 		if err := d.produce(ctx, k, ""); err != nil {
@@ -152,6 +151,17 @@ func (d *Directory) apply(key string, value []byte, headers []kgo.RecordHeader) 
 	}
 }
 
+// waitEnds waits until every partition has been read up to its end in
+// ends.
+func (d *Directory) waitEnds(ctx context.Context, ends kadm.ListedOffsets) error {
+	for _, o := range ends[DirectoryTopic] {
+		if err := d.waitRead(ctx, o.Partition, o.Offset); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // waitRead waits until partition has been read up to offset.
 func (d *Directory) waitRead(ctx context.Context, partition int32, offset int64) error {
 	for {
@@ -195,17 +205,39 @@ func (d *Directory) Lookup(group, name string) (node string, ok bool) {
 	return node, ok
 }
 
+// LookupRecent is Lookup that, when the name is not found, reads the
+// topic up to its end first and looks again: a name another node claimed
+// a moment ago is found.
+func (d *Directory) LookupRecent(ctx context.Context, group, name string) (node string, ok bool, err error) {
+	if node, ok := d.Lookup(group, name); ok {
+		return node, true, nil
+	}
+	ends, err := listEnds(ctx, d.adm)
+	if err == nil {
+		err = d.waitEnds(ctx, ends)
+	}
+	if err != nil {
+		return "", false, err
+	}
+	node, ok = d.Lookup(group, name)
+	return node, ok, nil
+}
+
 // Claim takes name in group for this node, or fails with ErrNameTaken
 // when a node (this one included) holds it.
 func (d *Directory) Claim(ctx context.Context, group, name string) error {
 	key := directoryKey(group, name)
-	if holder, ok := d.Lookup(group, name); ok {
+	holder, ok, err := d.LookupRecent(ctx, group, name)
+	switch {
+	case err != nil:
+		return err
+	case ok:
 		return fmt.Errorf("%w: by node %s", ErrNameTaken, holder)
 	}
 	if err := d.produce(ctx, key, d.node); err != nil {
 		return err
 	}
-	holder, _ := d.Lookup(group, name)
+	holder, _ = d.Lookup(group, name)
 	if holder == d.node {
 		return nil
 	}

@@ -43,7 +43,10 @@ func TestDirectory(t *testing.T) {
 	if err := a.Claim(ctx, "g", "mine"); err != nil {
 		t.Fatal(err)
 	}
-	seenBy(b, "g", "mine", "a")
+	// Found at once by another node that reads to the end.
+	if node, ok, err := b.LookupRecent(ctx, "g", "mine"); node != "a" || !ok || err != nil {
+		t.Fatalf("b.LookupRecent right after a's claim = %q, %v, %v; want a", node, ok, err)
+	}
 	if err := b.Claim(ctx, "g", "mine"); !errors.Is(err, ErrNameTaken) {
 		t.Fatalf("b claims a's name: %v, want ErrNameTaken", err)
 	}
