@@ -17,13 +17,12 @@ import (
 )
 
 // newPeers returns what lets a consumer instance be reached through any
-// node (api.Peers), and the registry the API creates instances through,
-// which claims client-chosen names in the cluster's directory: with no
-// peer settings, none and instances itself. close closes the directory.
-func newPeers(ctx context.Context, cfg config.Config, logger *slog.Logger, newClient func(...kgo.Opt) (*kgo.Client, error),
-	instances *consumers.Manager) (peers api.Peers, registry instanceRegistry, close func(), err error) {
+// node (api.Peers), and the cluster's directory of client-chosen instance
+// names: with no peer settings, none and a nil directory. close closes
+// the directory.
+func newPeers(ctx context.Context, cfg config.Config, logger *slog.Logger, newClient func(...kgo.Opt) (*kgo.Client, error)) (peers api.Peers, dir *peer.Directory, close func(), err error) {
 	if !cfg.Forwarding() {
-		return api.Peers{}, instances, func() {}, nil
+		return api.Peers{}, nil, func() {}, nil
 	}
 	node := consumers.SanitizeNode(cfg.NodeID)
 	cl, err := peer.New(peer.Options{Node: node, URLTemplate: cfg.PeerURLTemplate, Static: cfg.PeerURLs(),
@@ -33,8 +32,7 @@ func newPeers(ctx context.Context, cfg config.Config, logger *slog.Logger, newCl
 	}
 	dctx, cancel := context.WithTimeout(ctx, directoryTimeout)
 	defer cancel()
-	dir, err := peer.NewDirectory(dctx, newClient, node, 1, int16(cfg.ReplicationFactor))
-	if err != nil {
+	if dir, err = peer.NewDirectory(dctx, newClient, node, 1, int16(cfg.ReplicationFactor)); err != nil {
 		return api.Peers{}, nil, nil, err
 	}
 	owner := func(group, id string) (string, bool) {
@@ -49,7 +47,35 @@ func newPeers(ctx context.Context, cfg config.Config, logger *slog.Logger, newCl
 		}
 		return node, ok
 	}
-	return api.Peers{Cluster: cl, OwnerOf: owner}, &namedInstances{Manager: instances, dir: dir}, dir.Close, nil
+	return api.Peers{Cluster: cl, OwnerOf: owner}, dir, dir.Close, nil
+}
+
+// releaseExpired returns the consumers.Options.Expired of a node with dir:
+// an expired instance's client-chosen name is released, so that another
+// instance may take it; with no directory, nil.
+func releaseExpired(dir *peer.Directory, logger *slog.Logger) func(group, id string) {
+	if dir == nil {
+		return nil
+	}
+	return func(group, id string) {
+		if _, generated := consumers.NodeOf(id); generated {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), directoryTimeout)
+		defer cancel()
+		if err := dir.Release(ctx, group, id); err != nil {
+			logger.Warn("expired consumer instance's name not released", "group", group, "instance", id, "err", err)
+		}
+	}
+}
+
+// newRegistry returns what the API creates instances through: with a
+// directory, instances whose chosen names it claims.
+func newRegistry(instances *consumers.Manager, dir *peer.Directory) instanceRegistry {
+	if dir == nil {
+		return instances
+	}
+	return &namedInstances{Manager: instances, dir: dir}
 }
 
 // lookupTimeout bounds reading the directory to its end for a name not

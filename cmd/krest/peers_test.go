@@ -77,7 +77,7 @@ type krestCluster struct {
 	proxy *krest // requests through the load balancer
 }
 
-func startKrestCluster(t *testing.T, brokers string, n int) *krestCluster {
+func startKrestCluster(t *testing.T, brokers string, n int, args ...string) *krestCluster {
 	t.Helper()
 	kc := &krestCluster{lb: &roundRobin{}}
 	var peers []string
@@ -88,8 +88,8 @@ func startKrestCluster(t *testing.T, brokers string, n int) *krestCluster {
 		peers = append(peers, fmt.Sprintf("%s=http://127.0.0.1:%d", kc.names[i], ports[i]))
 	}
 	for i := range n {
-		k := startProcess(t, "--brokers", brokers, "--consumer=false", "--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[i]),
-			"--node-id", kc.names[i], "--peers", strings.Join(peers, ","), "--cluster-secret", testClusterSecret)
+		k := startProcess(t, append([]string{"--brokers", brokers, "--consumer=false", "--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[i]),
+			"--node-id", kc.names[i], "--peers", strings.Join(peers, ","), "--cluster-secret", testClusterSecret}, args...)...)
 		k.waitReady(t)
 		name := kc.names[i]
 		t.Cleanup(func() {
@@ -367,7 +367,7 @@ func signedRequest(t *testing.T, secret, node, base, path string) (int, string) 
 // until the instance is deleted.
 func TestChosenNamesBehindLoadBalancer(t *testing.T) {
 	c := kafkatest.NewCluster(t)
-	kc := startKrestCluster(t, strings.Join(c.Brokers(), ","), 2)
+	kc := startKrestCluster(t, strings.Join(c.Brokers(), ","), 2, "--consumer-instance-timeout", "5s")
 	const create = `{"name":"chosen","format":"json"}`
 	if status, body := v2Call(t, kc.proxy, "POST", "/consumers/named", create); status != http.StatusOK {
 		t.Fatalf("create: %d %s", status, body)
@@ -386,11 +386,17 @@ func TestChosenNamesBehindLoadBalancer(t *testing.T) {
 	if status, body := v2Call(t, kc.proxy, "DELETE", path, ""); status != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", status, body)
 	}
-	kafkatest.WaitFor(t, 30*time.Second, func() error {
-		status, body := v2Call(t, kc.proxy, "POST", "/consumers/named", create)
-		if status != http.StatusOK {
-			return fmt.Errorf("create after the delete: %d %s", status, body)
-		}
-		return nil
-	})
+	createAgain := func(after string) {
+		t.Helper()
+		kafkatest.WaitFor(t, 30*time.Second, func() error {
+			status, body := v2Call(t, kc.proxy, "POST", "/consumers/named", create)
+			if status != http.StatusOK {
+				return fmt.Errorf("create after %s: %d %s", after, status, body)
+			}
+			return nil
+		})
+	}
+	createAgain("the delete")
+	// Left unused, the instance expires, and its name is free again.
+	createAgain("the instance expired")
 }

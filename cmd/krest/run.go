@@ -217,6 +217,15 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		return err
 	}
 	defer closeHTTPSec()
+	// Where the consumer instances of other nodes are, and the cluster's
+	// directory of chosen instance names.
+	peers, dir, closePeers, err := newPeers(ctx, cfg, logger, func(opts ...kgo.Opt) (*kgo.Client, error) {
+		return kafka.NewClient(unmetered(kopts("consumer-instances-directory")), opts...)
+	})
+	if err != nil {
+		return err
+	}
+	defer closePeers()
 	// The v2 consumer instances: each its own client; closed, leaving
 	// their groups, after the HTTP drain (shutdown), or here on an early
 	// return.
@@ -225,19 +234,13 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 			return kafka.NewClient(unmetered(kopts("consumer-instance")), opts...)
 		},
 		Node: consumers.SanitizeNode(cfg.NodeID), IdleTimeout: cfg.ConsumerInstanceTimeout,
-		MaxInstances: cfg.ConsumerMaxInstances, Logger: logger,
+		MaxInstances: cfg.ConsumerMaxInstances, Logger: logger, Expired: releaseExpired(dir, logger),
 	})
 	if err != nil {
 		return err
 	}
 	defer instances.Close(context.Background())
-	peers, registry, closePeers, err := newPeers(ctx, cfg, logger, func(opts ...kgo.Opt) (*kgo.Client, error) {
-		return kafka.NewClient(unmetered(kopts("consumer-instances-directory")), opts...)
-	}, instances)
-	if err != nil {
-		return err
-	}
-	defer closePeers()
+	registry := newRegistry(instances, dir)
 	srv, err := api.NewServer(api.Options{
 		Logger: logger, Producer: producer, Health: monitor, Metrics: m,
 		Admin: admin.New(pcl, admin.MaxRequestPartitions(cfg.MaxRequestPartitions), admin.MaxListItems(cfg.MaxListItems)),

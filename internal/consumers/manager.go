@@ -31,6 +31,9 @@ type Options struct {
 	MaxInstances int
 	// Logger receives expiries and close failures.
 	Logger *slog.Logger
+	// Expired, when set, is called with each instance closed for being
+	// idle, after it is closed.
+	Expired func(group, id string)
 }
 
 // Manager is the registry of one node's consumer instances. New starts a
@@ -223,6 +226,9 @@ func (m *Manager) expire() {
 					ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 					in.close(ctx)
 					cancel()
+					if m.opts.Expired != nil {
+						m.opts.Expired(in.Group, in.ID)
+					}
 				}
 			}
 		}

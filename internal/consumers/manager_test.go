@@ -340,7 +340,11 @@ func TestRebalance(t *testing.T) {
 
 // TestExpiry closes an idle instance: it leaves its group.
 func TestExpiry(t *testing.T) {
-	e := newEnv(t, "t", 1, 1, func(o *Options) { o.IdleTimeout = 300 * time.Millisecond })
+	expired := make(chan string, 1)
+	e := newEnv(t, "t", 1, 1, func(o *Options) {
+		o.IdleTimeout = 300 * time.Millisecond
+		o.Expired = func(group, id string) { expired <- group + "/" + id }
+	})
 	in, err := e.m.Create("g", "a", Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -369,6 +373,9 @@ func TestExpiry(t *testing.T) {
 	kafkatest.WaitFor(t, 10*time.Second, member(0))
 	if _, err := e.m.Get("g", "a"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("expired instance: %v, want ErrNotFound", err)
+	}
+	if got := <-expired; got != "g/a" {
+		t.Errorf("Expired called with %s, want g/a", got)
 	}
 }
 
