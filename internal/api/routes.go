@@ -39,7 +39,28 @@ func routes(opts Options, h *handlers) []*route {
 			&route{method: "POST", pattern: t, resource: resourceTopic, op: opWrite, handle: h.v2Produce, body: bodyWhole},
 			&route{method: "POST", pattern: p, resource: resourceTopic, op: opWrite, handle: h.v2Produce, body: bodyWhole},
 		)...)
-		rs = append(rs, v2ConsumerRoutes(h)...)
+		// The consumer instances: a group's, each named by the path values
+		// group_name and instance, and served by the node that owns it
+		// (forward.go) wherever the request lands.
+		const (
+			cg = "/consumers/{group_name}"
+			ci = cg + "/instances/{instance}"
+		)
+		rs = append(rs, v2Routes(
+			&route{method: "POST", pattern: cg, resource: resourceGroup, param: "group_name", op: opRead, handle: h.v2CreateConsumer, body: bodyWhole},
+			&route{method: "DELETE", pattern: ci, resource: resourceGroup, param: "group_name", op: opRead, instance: true, handle: h.v2DeleteConsumer},
+			&route{method: "POST", pattern: ci + "/subscription", resource: resourceGroup, param: "group_name", op: opRead, instance: true, handle: h.v2Subscribe, body: bodyWhole},
+			&route{method: "GET", pattern: ci + "/subscription", resource: resourceGroup, param: "group_name", op: opRead, instance: true, handle: h.v2Subscription},
+			&route{method: "DELETE", pattern: ci + "/subscription", resource: resourceGroup, param: "group_name", op: opRead, instance: true, handle: h.v2Unsubscribe},
+			&route{method: "POST", pattern: ci + "/assignments", resource: resourceGroup, param: "group_name", op: opRead, instance: true, handle: h.v2Assign, body: bodyWhole},
+			&route{method: "GET", pattern: ci + "/assignments", resource: resourceGroup, param: "group_name", op: opRead, instance: true, handle: h.v2Assignments},
+			&route{method: "POST", pattern: ci + "/positions", resource: resourceGroup, param: "group_name", op: opRead, instance: true, handle: h.v2Seek, body: bodyWhole},
+			&route{method: "POST", pattern: ci + "/positions/beginning", resource: resourceGroup, param: "group_name", op: opRead, instance: true, handle: h.v2SeekEdge(false), body: bodyWhole},
+			&route{method: "POST", pattern: ci + "/positions/end", resource: resourceGroup, param: "group_name", op: opRead, instance: true, handle: h.v2SeekEdge(true), body: bodyWhole},
+			&route{method: "POST", pattern: ci + "/offsets", resource: resourceGroup, param: "group_name", op: opRead, instance: true, handle: h.v2Commit, body: bodyWhole},
+			&route{method: "GET", pattern: ci + "/offsets", resource: resourceGroup, param: "group_name", op: opRead, instance: true, handle: h.v2Committed, body: bodyWhole},
+			&route{method: "GET", pattern: ci + "/records", resource: resourceGroup, param: "group_name", op: opRead, instance: true, embeddedAccept: true, handle: h.v2Records},
+		)...)
 	}
 	if opts.APIV3 {
 		const (

@@ -55,37 +55,6 @@ const (
 	codeTooManyInstances = 50306
 )
 
-// v2ConsumerRoutes returns the rows of the consumer instance routes; every
-// row under an instance names it by the path values group_name and
-// instance.
-func v2ConsumerRoutes(h *handlers) []*route {
-	const (
-		g = "/consumers/{group_name}"
-		i = g + "/instances/{instance}"
-	)
-	row := func(method, pattern string, handle handler, body bodyMode) *route {
-		return &route{method: method, pattern: pattern, resource: resourceGroup, param: "group_name", op: opRead, handle: handle, body: body,
-			instance: strings.Contains(pattern, "{instance}")}
-	}
-	records := row("GET", i+"/records", h.v2Records, bodyNone)
-	records.embeddedAccept = true
-	return v2Routes(
-		row("POST", g, h.v2CreateConsumer, bodyWhole),
-		row("DELETE", i, h.v2DeleteConsumer, bodyNone),
-		row("POST", i+"/subscription", h.v2Subscribe, bodyWhole),
-		row("GET", i+"/subscription", h.v2Subscription, bodyNone),
-		row("DELETE", i+"/subscription", h.v2Unsubscribe, bodyNone),
-		row("POST", i+"/assignments", h.v2Assign, bodyWhole),
-		row("GET", i+"/assignments", h.v2Assignments, bodyNone),
-		row("POST", i+"/positions", h.v2Seek, bodyWhole),
-		row("POST", i+"/positions/beginning", h.v2SeekEdge(false), bodyWhole),
-		row("POST", i+"/positions/end", h.v2SeekEdge(true), bodyWhole),
-		row("POST", i+"/offsets", h.v2Commit, bodyWhole),
-		row("GET", i+"/offsets", h.v2Committed, bodyWhole),
-		records,
-	)
-}
-
 // ---- request bodies ----
 
 // v2CreateConsumerRequest is the body of POST /consumers/{group_name}.
