@@ -409,6 +409,25 @@ func (h *handlers) v2Subscription(c *call) (int, any, error) {
 	return http.StatusOK, v2Subscription{Topics: topics}, nil
 }
 
+// instanceBody returns the instance c names and c's body, which must not
+// be empty, decoded by decode.
+func instanceBody[T any](h *handlers, c *call, decode func([]byte) (T, error)) (*consumers.Instance, T, error) {
+	var zero T
+	in, err := h.instance(c)
+	if err != nil {
+		return nil, zero, err
+	}
+	body, err := nonEmpty(c.body)
+	if err != nil {
+		return nil, zero, err
+	}
+	v, err := decode(body)
+	if err != nil {
+		return nil, zero, err
+	}
+	return in, v, nil
+}
+
 // v2Unsubscribe ends an instance's subscription or assignment.
 func (h *handlers) v2Unsubscribe(c *call) (int, any, error) {
 	in, err := h.instance(c)
@@ -422,15 +441,7 @@ func (h *handlers) v2Unsubscribe(c *call) (int, any, error) {
 // v2Assign assigns partitions to an instance; the caller must be allowed
 // to read each topic.
 func (h *handlers) v2Assign(c *call) (int, any, error) {
-	in, err := h.instance(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	body, err := nonEmpty(c.body)
-	if err != nil {
-		return 0, nil, err
-	}
-	ps, err := decodePartitions(body)
+	in, ps, err := instanceBody(h, c, decodePartitions)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -458,15 +469,7 @@ func (h *handlers) v2Assignments(c *call) (int, any, error) {
 
 // v2Seek moves an instance's partitions to the offsets given.
 func (h *handlers) v2Seek(c *call) (int, any, error) {
-	in, err := h.instance(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	body, err := nonEmpty(c.body)
-	if err != nil {
-		return 0, nil, err
-	}
-	offsets, err := decodeOffsets(body)
+	in, offsets, err := instanceBody(h, c, decodeOffsets)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -479,15 +482,7 @@ func (h *handlers) v2Seek(c *call) (int, any, error) {
 // v2SeekEdge moves an instance's partitions to their beginning or end.
 func (h *handlers) v2SeekEdge(end bool) handler {
 	return func(c *call) (int, any, error) {
-		in, err := h.instance(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		body, err := nonEmpty(c.body)
-		if err != nil {
-			return 0, nil, err
-		}
-		ps, err := decodePartitions(body)
+		in, ps, err := instanceBody(h, c, decodePartitions)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -524,15 +519,7 @@ func (h *handlers) v2Commit(c *call) (int, any, error) {
 // v2Committed answers the group's committed offsets of the partitions
 // the body names.
 func (h *handlers) v2Committed(c *call) (int, any, error) {
-	in, err := h.instance(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	body, err := nonEmpty(c.body)
-	if err != nil {
-		return 0, nil, err
-	}
-	ps, err := decodePartitions(body)
+	in, ps, err := instanceBody(h, c, decodePartitions)
 	if err != nil {
 		return 0, nil, err
 	}
