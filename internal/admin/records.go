@@ -279,3 +279,51 @@ func (a *Admin) outOfRange(ctx context.Context, op string, r ReadRequest) error 
 	}
 	return fmt.Errorf("%s: %w", op, &OffsetOutOfRangeError{Offset: r.Offset, Earliest: o.Earliest, Latest: o.Latest})
 }
+
+// The times OffsetsAt takes beside a timestamp in milliseconds.
+const (
+	AtEarliest = earliestOffset // each partition's log start offset
+	AtLatest   = latestOffset   // each partition's high watermark
+)
+
+// OffsetsAt returns the offset of every partition of topic at time at,
+// by partition: the first offset whose timestamp is at or after at (in
+// Unix milliseconds), or, for a partition with none, its high watermark;
+// or, for AtEarliest or AtLatest, the log start offset or the high
+// watermark. It returns an error wrapping kafka.ErrTopicNotFound for a
+// topic the cluster does not have.
+func (a *Admin) OffsetsAt(ctx context.Context, topic string, at int64) (map[int32]int64, error) {
+	op := fmt.Sprintf("list offsets of topic %q", topic)
+	parts, err := a.Partitions(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int32, len(parts))
+	for i, p := range parts {
+		ids[i] = p.ID
+	}
+	offsets := make(map[int32]int64, len(ids))
+	var after []int32 // partitions without a record at or after at
+	for tp, lo := range a.listOffsets(ctx, at, map[string][]int32{topic: ids}) {
+		if lo.err != nil {
+			return nil, brokerErr(op, lo.err, "")
+		}
+		if lo.offset < 0 {
+			after = append(after, tp.Partition)
+			continue
+		}
+		offsets[tp.Partition] = lo.offset
+	}
+	if len(after) > 0 {
+		for tp, lo := range a.listOffsets(ctx, latestOffset, map[string][]int32{topic: after}) {
+			if lo.err != nil {
+				return nil, brokerErr(op, lo.err, "")
+			}
+			offsets[tp.Partition] = lo.offset
+		}
+	}
+	if len(offsets) != len(ids) {
+		return nil, fmt.Errorf("%s: the response does not mention every partition: %w", op, kafka.ErrUnavailable)
+	}
+	return offsets, nil
+}
