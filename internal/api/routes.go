@@ -97,6 +97,7 @@ func routes(opts Options, h *handlers) []*route {
 
 			&route{method: "POST", pattern: vt + "/records", resource: resourceTopic, op: opWrite, handle: h.v3Records, body: bodyStream},
 			&route{method: "POST", pattern: vt + "/records:batch", resource: resourceTopic, op: opWrite, handle: h.v3Batch, body: bodyWhole},
+			&route{method: "GET", pattern: vt + "/records:stream", resource: resourceTopic, op: opRead, handle: h.v3Events, body: bodyStream},
 
 			&route{method: "GET", pattern: vt + "/partitions", resource: resourceTopic, op: opDescribe, handle: h.v3Partitions},
 			&route{method: "GET", pattern: vp, resource: resourceTopic, op: opDescribe, handle: h.v3Partition},

@@ -102,6 +102,10 @@ type Options struct {
 	// Peers send requests for consumer instances to their owners
 	// (forward.go).
 	Peers Peers
+	// EventHeartbeat is the interval of the heartbeat comment of a
+	// records:stream answer (v3_events.go); zero takes
+	// DefaultEventHeartbeat.
+	EventHeartbeat time.Duration
 }
 
 // Limits bound the server's work per client. Every field has a default
@@ -199,6 +203,9 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.MaxRequestRecords <= 0 {
 		opts.MaxRequestRecords = 1000
 	}
+	if opts.EventHeartbeat <= 0 {
+		opts.EventHeartbeat = DefaultEventHeartbeat
+	}
 	base, err := advertisedBase(opts.AdvertisedURL)
 	if err != nil {
 		return nil, err
@@ -280,6 +287,8 @@ type handlers struct {
 	maxBody    int
 	closing    <-chan struct{} // closed when shutdown starts: streams end
 	consumers  consumerRegistry
+	// eventHeartbeat is the interval of a records:stream's heartbeat.
+	eventHeartbeat time.Duration
 	// recordMetadata adds timestamp and headers to consumed records.
 	recordMetadata bool
 }
@@ -289,6 +298,7 @@ func newHandlers(s *Server) *handlers {
 		health: s.opts.Health, reg: s.opts.Metrics, topic: s.opts.Topic,
 		maxRecords: s.opts.MaxRequestRecords, maxBody: s.limits.MaxBodyBytes, closing: s.closing,
 		consumers: s.opts.Consumers, recordMetadata: !s.opts.BareConsumerRecords,
+		eventHeartbeat: s.opts.EventHeartbeat,
 	}
 }
 

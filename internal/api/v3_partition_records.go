@@ -88,15 +88,21 @@ func parseReadQuery(args *fasthttp.Args) (readQuery, error) {
 		return q, err
 	}
 	q.timeout = time.Duration(n) * time.Millisecond
-	if args.Has("format") {
-		switch f := strings.ToUpper(string(args.Peek("format"))); f {
-		case v3Binary, v3JSON, v3String:
-			q.format = f
-		default:
-			return q, badQuery(fmt.Sprintf("format %q is not one of BINARY, JSON or STRING", args.Peek("format")))
-		}
+	q.format, err = queryFormat(args)
+	return q, err
+}
+
+// queryFormat is the embedded format of keys and values a read's format
+// parameter names: BINARY, JSON or STRING in any case, default BINARY.
+func queryFormat(args *fasthttp.Args) (string, error) {
+	if !args.Has("format") {
+		return v3Binary, nil
 	}
-	return q, nil
+	switch f := strings.ToUpper(string(args.Peek("format"))); f {
+	case v3Binary, v3JSON, v3String:
+		return f, nil
+	}
+	return "", badQuery(fmt.Sprintf("format %q is not one of BINARY, JSON or STRING", args.Peek("format")))
 }
 
 // queryInt is the decimal integer parameter name, from lo to hi, or def
@@ -198,7 +204,13 @@ func (c *call) appendRecordList(b []byte, recs admin.Records, format string) []b
 
 // appendReadRecord appends one record of a read.
 func appendReadRecord(b []byte, stamps *v3Stamps, r *kgo.Record, format string) []byte {
-	b = append(b, `{"partition_id":`...)
+	return append(appendRecordFields(append(b, '{'), stamps, r, format), '}')
+}
+
+// appendRecordFields appends the members of a read's record, without
+// its braces.
+func appendRecordFields(b []byte, stamps *v3Stamps, r *kgo.Record, format string) []byte {
+	b = append(b, `"partition_id":`...)
 	b = strconv.AppendInt(b, int64(r.Partition), 10)
 	b = append(b, `,"offset":`...)
 	b = strconv.AppendInt(b, r.Offset, 10)
@@ -218,8 +230,7 @@ func appendReadRecord(b []byte, stamps *v3Stamps, r *kgo.Record, format string) 
 	b = append(b, `],"key":`...)
 	b = appendEmbedded(b, r.Key, format)
 	b = append(b, `,"value":`...)
-	b = appendEmbedded(b, r.Value, format)
-	return append(b, '}')
+	return appendEmbedded(b, r.Value, format)
 }
 
 // appendEmbedded appends a key or value as {"type": …, "data": …} in
