@@ -248,6 +248,7 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		AdvertisedURL: cfg.AdvertisedURL, APIV2: cfg.APIV2, APIV3: cfg.APIV3,
 		TLS: serverTLS, Management: cfg.MgmtAddr != "", Security: httpSec,
 		Consumers: registry, Peers: peers, BareConsumerRecords: !cfg.ConsumerRecordMetadata,
+		EventHeartbeat: cfg.SSEHeartbeat,
 		Limits: api.Limits{
 			MaxBodyBytes: int(cfg.MaxBodyBytes), MaxHeaderBytes: cfg.MaxHeaderBytes, MaxInFlight: cfg.MaxInFlight,
 			MaxStreams: cfg.MaxStreams, MaxConns: cfg.MaxConns, MaxConnsPerAddr: cfg.MaxConnsPerAddr,

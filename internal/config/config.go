@@ -434,6 +434,8 @@ type Config struct {
 	ConsumerInstances
 	// How nodes reach each other behind a load balancer: see peers.go.
 	Peers
+	// The records:stream route's settings (sse.go).
+	ServerSentEvents
 }
 
 // ErrHelp is returned by Load when the arguments ask for help; the usage has
@@ -499,6 +501,7 @@ func Defaults() Config {
 		AuthzMode:                       authzLocal,
 		ConsumerInstances:               consumerInstanceDefaults(),
 		Peers:                           defaultPeers(),
+		ServerSentEvents:                sseDefaults(),
 	}
 }
 
@@ -568,6 +571,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	identityFlags(fs, &c)
 	consumerFlags(fs, &c)
 	peerFlags(fs, &c)
+	sseFlags(fs, &c)
 
 	// The environment goes in as the flags' values before parsing, so that
 	// explicit flags win.
@@ -790,6 +794,7 @@ func (c Config) Validate() error {
 	c.validateIdentity(bad)
 	c.validateConsumers(bad)
 	c.validatePeers(bad)
+	c.validateSSE(bad)
 	return errors.Join(errs...)
 }
 

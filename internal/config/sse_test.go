@@ -1,0 +1,43 @@
+package config
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLoadSSE loads the Server-Sent Events settings from the environment
+// and flags, and refuses those that cannot work.
+func TestLoadSSE(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want time.Duration
+		bad  string
+	}{
+		{name: "default", want: 15 * time.Second},
+		{name: "environment", env: map[string]string{"KREST_SSE_HEARTBEAT": "30s"}, want: 30 * time.Second},
+		{name: "flag over environment", args: []string{"--sse-heartbeat", "5s"}, env: map[string]string{"KREST_SSE_HEARTBEAT": "30s"}, want: 5 * time.Second},
+		{name: "too short", env: map[string]string{"KREST_SSE_HEARTBEAT": "10ms"}, bad: "sse heartbeat must be from 1s to 10m0s, not 10ms"},
+		{name: "too long", args: []string{"--sse-heartbeat", "1h"}, bad: "sse heartbeat must be from 1s to 10m0s, not 1h0m0s"},
+		{name: "not a duration", env: map[string]string{"KREST_SSE_HEARTBEAT": "often"}, bad: "KREST_SSE_HEARTBEAT"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load("krest", tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.bad != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.bad) {
+					t.Fatalf("error %v, want one saying %q", err, tt.bad)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.SSEHeartbeat != tt.want {
+				t.Errorf("heartbeat %s, want %s", c.SSEHeartbeat, tt.want)
+			}
+		})
+	}
+}
