@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -398,6 +399,52 @@ func TestV3EventsCap(t *testing.T) {
 		r.Body.Close()
 		if r.StatusCode != http.StatusOK {
 			return fmt.Errorf("status %d once the first stream ended", r.StatusCode)
+		}
+		return nil
+	})
+}
+
+// TestV3EventsSlowClient checks that a client that stops reading is cut
+// off once a write blocks past the write idle timeout: its stream ends
+// and frees its place under the stream cap.
+func TestV3EventsSlowClient(t *testing.T) {
+	e := newProxyEnv(t, func(o *Options) {
+		o.Limits.MaxStreams = 1
+		o.Limits.WriteIdleTimeout = 300 * time.Millisecond
+	})
+	createTopic(t, e, "slow", 1)
+	big := make([]byte, 256<<10)
+	var recs []*kgo.Record
+	for range 64 {
+		recs = append(recs, &kgo.Record{Topic: "slow", Value: big})
+	}
+	produceTo(t, e, recs...)
+	// A client that sends its request and never reads: 16 MiB of values
+	// fill every buffer between it and the stream.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(4 << 10)
+	}
+	if _, err := fmt.Fprintf(conn, "GET %s/slow/records:stream?from=earliest HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n", v3Topics); err != nil {
+		t.Fatal(err)
+	}
+	// Its status line, then no more reading.
+	status, err := bufio.NewReaderSize(conn, 16).ReadString('\n')
+	if err != nil || !strings.Contains(status, " 200 ") {
+		t.Fatalf("slow client's status %q: %v", status, err)
+	}
+	if r := openEvents(t, e.url, "slow", ""); r.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a second stream: %d, want 429 while the slow client's is open", r.StatusCode)
+	}
+	kafkatest.WaitFor(t, 20*time.Second, func() error {
+		r := openEvents(t, e.url, "slow", "")
+		r.Body.Close()
+		if r.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d while the slow client holds the only stream", r.StatusCode)
 		}
 		return nil
 	})
