@@ -449,3 +449,25 @@ func TestV3EventsSlowClient(t *testing.T) {
 		return nil
 	})
 }
+
+// TestV3EventsNewPartitions checks that partitions a cursor does not name,
+// and partitions added while a stream is open, are read from their start.
+func TestV3EventsNewPartitions(t *testing.T) {
+	e := newProxyEnv(t, func(o *Options) { o.EventHeartbeat = 20 * time.Millisecond })
+	createTopic(t, e, "grows", 1)
+	produceTo(t, e, &kgo.Record{Topic: "grows", Value: []byte("seen")})
+	e.mustDo(t, http.StatusOK, "PATCH", v3Topics+"/grows", `{"partitions_count":2}`)
+	produceTo(t, e, &kgo.Record{Topic: "grows", Partition: 1, Value: []byte("p1")})
+
+	// A cursor from before partition 1: its record comes, partition 0's
+	// does not again.
+	ch := streamEvents(t, e.url, "grows", "?cursor="+cursor.Encode(map[int32]int64{0: 1}))
+	if ev := nextEvent(t, ch); ev.rec.Partition != 1 || ev.rec.Offset != 0 {
+		t.Fatalf("first event %+v, want partition 1 offset 0", ev.rec)
+	}
+	e.mustDo(t, http.StatusOK, "PATCH", v3Topics+"/grows", `{"partitions_count":3}`)
+	produceTo(t, e, &kgo.Record{Topic: "grows", Partition: 2, Value: []byte("p2")})
+	if ev := nextEvent(t, ch); ev.rec.Partition != 2 || ev.rec.Offset != 0 {
+		t.Fatalf("next event %+v, want partition 2 offset 0", ev.rec)
+	}
+}
