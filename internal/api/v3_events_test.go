@@ -471,3 +471,25 @@ func TestV3EventsNewPartitions(t *testing.T) {
 		t.Fatalf("next event %+v, want partition 2 offset 0", ev.rec)
 	}
 }
+
+// TestV3EventsTopicDeleted checks that deleting a stream's topic ends
+// the stream with a comment saying why, rather than leaving it hanging.
+func TestV3EventsTopicDeleted(t *testing.T) {
+	e := newProxyEnv(t)
+	createTopic(t, e, "doomed", 1)
+	resp := openEvents(t, e.url, "doomed", "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("records:stream: %d", resp.StatusCode)
+	}
+	e.mustDo(t, http.StatusNoContent, "DELETE", v3Topics+"/doomed", "")
+	sc := bufio.NewScanner(resp.Body)
+	last := ""
+	for sc.Scan() {
+		if sc.Text() != "" {
+			last = sc.Text()
+		}
+	}
+	if sc.Err() != nil || !strings.HasPrefix(last, ": ") || !strings.Contains(last, "doomed") {
+		t.Errorf("the stream ended with %q (%v), want a comment naming the topic", last, sc.Err())
+	}
+}
