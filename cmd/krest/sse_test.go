@@ -2,9 +2,13 @@ package main
 
 import (
 	"bufio"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+
+	"krest/internal/kafkatest"
 )
 
 // TestServerSentEvents runs krest with KREST_SSE_HEARTBEAT's flag set
@@ -12,7 +16,8 @@ import (
 // heartbeat comment follows, and stopping krest ends the stream with its
 // last comment.
 func TestServerSentEvents(t *testing.T) {
-	k := startKrest(t, "--sse-heartbeat", "1s")
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(kafkatest.FreePort(t)))
+	k := startKrest(t, "--embedded-addr", addr, "--in-memory", "--consumer=false", "--sse-heartbeat", "1s")
 	k.waitReady(t)
 	k.produceMessage(t, "m1", "hello")
 	req, err := http.NewRequestWithContext(t.Context(), "GET",

@@ -493,3 +493,16 @@ func TestV3EventsTopicDeleted(t *testing.T) {
 		t.Errorf("the stream ended with %q (%v), want a comment naming the topic", last, sc.Err())
 	}
 }
+
+// TestV3EventsMultiline checks that a JSON value with line breaks comes
+// on several data lines, which the client joins into the same JSON.
+func TestV3EventsMultiline(t *testing.T) {
+	e := newProxyEnv(t)
+	createTopic(t, e, "lines-json", 1)
+	produceTo(t, e, &kgo.Record{Topic: "lines-json", Value: []byte("{\"a\":\r\n[1,\r2,\n3]}")})
+	ev := nextEvent(t, streamEvents(t, e.url, "lines-json", "?from=earliest&format=json"))
+	var v struct{ A []int }
+	if ev.rec.Value == nil || ev.rec.Value.Type != "JSON" || json.Unmarshal(ev.rec.Value.Data, &v) != nil || fmt.Sprint(v.A) != "[1 2 3]" {
+		t.Errorf("value %+v, want the JSON produced", ev.rec.Value)
+	}
+}
