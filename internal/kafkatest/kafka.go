@@ -271,8 +271,9 @@ func (k *Kafka) Version() string { return k.version }
 func (k *Kafka) Nodes() int { return len(k.nodes) }
 
 // Stop takes every running node down with SIGTERM, in parallel, and waits
-// for each JVM to exit, up to 30 s. The data and the addresses are kept for
-// Start.
+// for each JVM to exit, up to 30 s; in a cluster of several nodes, one that
+// outlives that is killed and logged, not failed (see below). The data and
+// the addresses are kept for Start.
 func (k *Kafka) Stop(t testing.TB) {
 	t.Helper()
 	k.mu.Lock()
@@ -286,10 +287,24 @@ func (k *Kafka) Stop(t testing.TB) {
 		wg.Go(func() { errs[i] = k.stop(n, syscall.SIGTERM) })
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case len(k.nodes) > 1 && errors.Is(err, errKilled):
+			// A node whose peers exited first waits, in its controlled
+			// shutdown, for a controller that went with them (Kafka
+			// waits up to 5 minutes): killed, its log is recovered at
+			// the next start, which is what Start and the tests check.
+			first, _, _ := strings.Cut(err.Error(), "\n")
+			t.Logf("%s (stopped with the whole cluster)", first)
+		default:
+			t.Fatal(err)
+		}
 	}
 }
+
+// errKilled marks a node that did not obey SIGTERM in time and was killed.
+var errKilled = errors.New("killed")
 
 // Start brings every stopped node back on its addresses with its data, and
 // waits up to 60 s until every node is ready (see Kafka).
@@ -626,8 +641,8 @@ func (k *Kafka) stop(n *kafkaNode, sig syscall.Signal) error {
 	case <-time.After(kafkaStopTimeout):
 		_ = n.cmd.Process.Kill()
 		<-n.done
-		err = fmt.Errorf("kafkatest: node %d did not stop within %v of %v; killed it. Log tail:\n%s",
-			n.id, kafkaStopTimeout, sig, k.LogTail(n.id, kafkaLogTailLines))
+		err = fmt.Errorf("kafkatest: node %d did not stop within %v of %v; %w it. Log tail:\n%s",
+			n.id, kafkaStopTimeout, sig, errKilled, k.LogTail(n.id, kafkaLogTailLines))
 	}
 	n.cmd, n.watchdog, n.leash = nil, nil, nil
 	return err
