@@ -108,31 +108,6 @@ func startKrestCluster(t *testing.T, brokers string, n int, args ...string) *kre
 	return kc
 }
 
-// v2Call sends a REST Proxy v2 request through k and returns its status
-// and body.
-func v2Call(t *testing.T, k *krest, method, path, body string, header ...string) (int, string) {
-	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, k.url+path, r)
-	req.Header.Set("Content-Type", mediaV2)
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := k.httpClient().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
-}
-
 // consumerInstance is a v2 consumer instance a test client uses.
 type consumerInstance struct {
 	id, path string
@@ -143,7 +118,7 @@ type consumerInstance struct {
 // balancer, subscribed to topic unless it is "".
 func (kc *krestCluster) createInstance(t *testing.T, group, topic string) *consumerInstance {
 	t.Helper()
-	status, body := v2Call(t, kc.proxy, "POST", "/consumers/"+group,
+	status, body := kc.proxy.v2Do(t, "POST", "/consumers/"+group,
 		`{"format":"json","auto.offset.reset":"earliest","auto.commit.enable":"false"}`)
 	var created struct {
 		InstanceID string `json:"instance_id"`
@@ -166,7 +141,7 @@ func (kc *krestCluster) createInstance(t *testing.T, group, topic string) *consu
 // subscribe subscribes in to topic through the load balancer.
 func (kc *krestCluster) subscribe(t *testing.T, in *consumerInstance, topic string) {
 	t.Helper()
-	if status, body := v2Call(t, kc.proxy, "POST", in.path+"/subscription", `{"topics":["`+topic+`"]}`); status != http.StatusNoContent {
+	if status, body := kc.proxy.v2Do(t, "POST", in.path+"/subscription", `{"topics":["`+topic+`"]}`); status != http.StatusNoContent {
 		t.Fatalf("subscribe %s: %d %s", in.id, status, body)
 	}
 }
@@ -252,7 +227,7 @@ func TestConsumersBehindLoadBalancer(t *testing.T) {
 			retried := 0
 			readOnce := func(in *consumerInstance) (int, string) {
 				in.reads++
-				status, body := v2Call(t, kc.proxy, "GET", in.path+"/records?timeout=500&max_bytes=100", "",
+				status, body := kc.proxy.v2Do(t, "GET", in.path+"/records?timeout=500&max_bytes=100", "",
 					"Accept", mediaJSONv2, "X-Krest-Read-Id", in.id+"-"+strconv.Itoa(in.reads))
 				if status != http.StatusOK {
 					return status, body
@@ -265,7 +240,7 @@ func TestConsumersBehindLoadBalancer(t *testing.T) {
 					seen[r.Value]++
 					read.Add(1)
 				}
-				if status, body := v2Call(t, kc.proxy, "POST", in.path+"/offsets", ""); status != http.StatusOK {
+				if status, body := kc.proxy.v2Do(t, "POST", in.path+"/offsets", ""); status != http.StatusOK {
 					return status, body
 				}
 				return http.StatusOK, ""
@@ -330,7 +305,7 @@ func TestConsumersBehindLoadBalancer(t *testing.T) {
 			}
 
 			for _, in := range instances {
-				if status, body := v2Call(t, kc.proxy, "DELETE", in.path, ""); status != http.StatusNoContent {
+				if status, body := kc.proxy.v2Do(t, "DELETE", in.path, ""); status != http.StatusNoContent {
 					t.Errorf("delete %s: %d %s", in.id, status, body)
 				}
 			}
@@ -369,27 +344,27 @@ func TestChosenNamesBehindLoadBalancer(t *testing.T) {
 	c := kafkatest.NewCluster(t)
 	kc := startKrestCluster(t, strings.Join(c.Brokers(), ","), 2, "--consumer-instance-timeout", "5s")
 	const create = `{"name":"chosen","format":"json"}`
-	if status, body := v2Call(t, kc.proxy, "POST", "/consumers/named", create); status != http.StatusOK {
+	if status, body := kc.proxy.v2Do(t, "POST", "/consumers/named", create); status != http.StatusOK {
 		t.Fatalf("create: %d %s", status, body)
 	}
 	const path = "/consumers/named/instances/chosen"
 	for i := range 2 { // through each node in turn
-		if status, body := v2Call(t, kc.proxy, "POST", path+"/subscription", `{"topics":["messages"]}`); status != http.StatusNoContent {
+		if status, body := kc.proxy.v2Do(t, "POST", path+"/subscription", `{"topics":["messages"]}`); status != http.StatusNoContent {
 			t.Fatalf("subscribe %d: %d %s", i, status, body)
 		}
 	}
 	for i := range 2 {
-		if status, body := v2Call(t, kc.proxy, "POST", "/consumers/named", create); status != http.StatusConflict || !strings.Contains(body, `"error_code":40902`) {
+		if status, body := kc.proxy.v2Do(t, "POST", "/consumers/named", create); status != http.StatusConflict || !strings.Contains(body, `"error_code":40902`) {
 			t.Fatalf("create the name again (%d): %d %s, want 409 40902", i, status, body)
 		}
 	}
-	if status, body := v2Call(t, kc.proxy, "DELETE", path, ""); status != http.StatusNoContent {
+	if status, body := kc.proxy.v2Do(t, "DELETE", path, ""); status != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", status, body)
 	}
 	createAgain := func(after string) {
 		t.Helper()
 		kafkatest.WaitFor(t, 30*time.Second, func() error {
-			status, body := v2Call(t, kc.proxy, "POST", "/consumers/named", create)
+			status, body := kc.proxy.v2Do(t, "POST", "/consumers/named", create)
 			if status != http.StatusOK {
 				return fmt.Errorf("create after %s: %d %s", after, status, body)
 			}

@@ -35,15 +35,9 @@ func brokerErr(op string, err error, msg string) error {
 	if err == nil {
 		return nil
 	}
-	sentinel := kafka.Classify(err)
-	switch {
-	case sentinel == nil && msg == "":
+	err = kafka.Wrap(err)
+	if msg == "" {
 		return fmt.Errorf("%s: %w", op, err)
-	case sentinel == nil:
-		return fmt.Errorf("%s: %w (%s)", op, err, msg)
-	case msg == "":
-		return fmt.Errorf("%s: %w: %w", op, sentinel, err)
-	default:
-		return fmt.Errorf("%s: %w: %w (%s)", op, sentinel, err, msg)
 	}
+	return fmt.Errorf("%s: %w (%s)", op, err, msg)
 }

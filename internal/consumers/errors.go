@@ -1,11 +1,6 @@
 package consumers
 
-import (
-	"errors"
-	"fmt"
-
-	"krest/internal/kafka"
-)
+import "errors"
 
 var (
 	// ErrNotFound is returned when no instance of the group has the id on
@@ -28,12 +23,3 @@ var (
 	// ErrClosed is returned when the manager is closed.
 	ErrClosed = errors.New("consumer instances closed")
 )
-
-// kafkaError wraps err, from kgo or kadm, in the kafka sentinel it belongs
-// to, if any.
-func kafkaError(err error) error {
-	if kind := kafka.Classify(err); kind != nil && !errors.Is(err, kind) {
-		return fmt.Errorf("%w: %v", kind, err)
-	}
-	return err
-}

@@ -487,13 +487,13 @@ func (in *Instance) SeekEdge(ctx context.Context, partitions []TopicPartition, e
 	}
 	listed, err := list(ctx, slices.Collect(maps.Keys(topics))...)
 	if err != nil {
-		return kafkaError(err)
+		return kafka.Wrap(err)
 	}
 	offsets := make([]Offset, 0, len(partitions))
 	for _, tp := range partitions {
 		l, ok := listed.Lookup(tp.Topic, tp.Partition)
 		if !ok || l.Err != nil {
-			return kafkaError(fmt.Errorf("listing the offsets of %s-%d: %w", tp.Topic, tp.Partition, errors.Join(l.Err, errUnlisted)))
+			return kafka.Wrap(fmt.Errorf("listing the offsets of %s-%d: %w", tp.Topic, tp.Partition, errors.Join(l.Err, errUnlisted)))
 		}
 		offsets = append(offsets, Offset{TopicPartition: tp, Offset: l.Offset})
 	}

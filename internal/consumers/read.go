@@ -10,6 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"krest/internal/kafka"
 )
 
 // Batch is the answer of one read: records taken from the instance, in
@@ -84,7 +86,7 @@ func (in *Instance) read(ctx context.Context, maxBytes int, readID string) (*Bat
 		empty = len(in.buf) == 0
 		in.mu.Unlock()
 		if empty && fetchErr != nil {
-			return nil, kafkaError(fetchErr)
+			return nil, kafka.Wrap(fetchErr)
 		}
 	}
 	in.mu.Lock()
@@ -183,7 +185,7 @@ func (in *Instance) Commit(ctx context.Context, offsets []Offset) error {
 	if errors.Is(err, kerr.UnknownMemberID) || errors.Is(err, kerr.IllegalGeneration) {
 		return illegal("group %s has members, which a commit of assigned partitions cannot join (%v)", in.Group, err)
 	}
-	return kafkaError(err)
+	return kafka.Wrap(err)
 }
 
 // commitGroup commits offsets as the member cl is of its group; a commit
@@ -215,7 +217,7 @@ func commitGroup(ctx context.Context, cl *kgo.Client, offsets []Offset) error {
 			}
 		}
 	})
-	return kafkaError(result)
+	return kafka.Wrap(result)
 }
 
 // commitDelivered commits, with auto commit, the offsets delivered.
@@ -261,7 +263,7 @@ func fetchCommitted(ctx context.Context, cl *kgo.Client, group string) (kadm.Off
 	if errors.Is(err, kerr.GroupIDNotFound) {
 		return kadm.OffsetResponses{}, nil
 	}
-	return resp, kafkaError(err)
+	return resp, kafka.Wrap(err)
 }
 
 // close ends the instance: with auto commit, it commits what it

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 
@@ -49,6 +50,17 @@ var (
 	// reason retrying will not fix and no other sentinel names.
 	ErrRejected = errors.New("kafka rejected the request")
 )
+
+// Wrap returns err wrapped in the sentinel Classify gives it, so that
+// errors.Is works with either; err itself when no sentinel fits or err
+// already wraps its own. A nil err returns nil.
+func Wrap(err error) error {
+	kind := Classify(err)
+	if kind == nil || errors.Is(err, kind) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", kind, err)
+}
 
 // Classify returns the sentinel of this vocabulary that err, from kgo,
 // kadm or a response's error code, belongs to, or nil when none does (a
