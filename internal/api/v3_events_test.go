@@ -24,16 +24,7 @@ import (
 type eventRecord struct {
 	Topic     string `json:"topic_name"`
 	Partition int32  `json:"partition_id"`
-	Offset    int64  `json:"offset"`
-	Timestamp string `json:"timestamp"`
-	Headers   []struct {
-		Name  string  `json:"name"`
-		Value *string `json:"value"`
-	} `json:"headers"`
-	Key, Value *struct {
-		Type string          `json:"type"`
-		Data json.RawMessage `json:"data"`
-	}
+	readRecord
 }
 
 // event is one event of a stream, its data decoded.

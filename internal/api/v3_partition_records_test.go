@@ -16,21 +16,24 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
+// readRecord is a record of a read or of an event, as a client decodes it.
+type readRecord struct {
+	Offset    int64  `json:"offset"`
+	Timestamp string `json:"timestamp"`
+	Headers   []struct {
+		Name  string  `json:"name"`
+		Value *string `json:"value"`
+	} `json:"headers"`
+	Key, Value *struct {
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
+	}
+}
+
 // readAnswer is the answer to a read, as a client decodes it.
 type readAnswer struct {
-	NextOffset int64 `json:"next_offset"`
-	Data       []struct {
-		Offset    int64  `json:"offset"`
-		Timestamp string `json:"timestamp"`
-		Headers   []struct {
-			Name  string  `json:"name"`
-			Value *string `json:"value"`
-		} `json:"headers"`
-		Key, Value *struct {
-			Type string          `json:"type"`
-			Data json.RawMessage `json:"data"`
-		}
-	} `json:"data"`
+	NextOffset int64        `json:"next_offset"`
+	Data       []readRecord `json:"data"`
 }
 
 func decodeRead(t *testing.T, r reply) readAnswer {
