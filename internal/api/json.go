@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -19,6 +21,29 @@ var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 func putBuffer(b *bytes.Buffer) {
 	if b.Cap() <= 64<<10 {
 		bufferPool.Put(b)
+	}
+}
+
+// acceptedTypes yields the media types of Accept header values, in order,
+// passing over malformed ranges and those refused with q=0.
+func acceptedTypes(accept [][]byte) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, value := range accept {
+			for _, rng := range strings.Split(string(value), ",") {
+				mt, params, err := mime.ParseMediaType(rng)
+				if err != nil {
+					continue
+				}
+				if q, ok := params["q"]; ok {
+					if f, err := strconv.ParseFloat(q, 64); err != nil || f <= 0 {
+						continue
+					}
+				}
+				if !yield(mt) {
+					return
+				}
+			}
+		}
 	}
 }
 

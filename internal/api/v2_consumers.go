@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -596,20 +595,14 @@ func recordsFormat(accept [][]byte) (string, string, error) {
 	if len(accept) == 0 {
 		return v2FormatBinary, mediaV2Binary, nil
 	}
-	for _, value := range accept {
-		for _, rng := range strings.Split(string(value), ",") {
-			mt, _, err := mime.ParseMediaType(rng)
-			if err != nil {
-				continue
-			}
-			switch mt {
-			case mediaV2Binary, mediaV2, "*/*", "application/*":
-				return v2FormatBinary, mediaV2Binary, nil
-			case mediaV2JSON:
-				return v2FormatJSON, mediaV2JSON, nil
-			case "application/vnd.kafka.avro.v2+json", "application/vnd.kafka.jsonschema.v2+json", "application/vnd.kafka.protobuf.v2+json":
-				return "", "", errSchemaRegistry(mt)
-			}
+	for mt := range acceptedTypes(accept) {
+		switch mt {
+		case mediaV2Binary, mediaV2, "*/*", "application/*":
+			return v2FormatBinary, mediaV2Binary, nil
+		case mediaV2JSON:
+			return v2FormatJSON, mediaV2JSON, nil
+		case "application/vnd.kafka.avro.v2+json", "application/vnd.kafka.jsonschema.v2+json", "application/vnd.kafka.protobuf.v2+json":
+			return "", "", errSchemaRegistry(mt)
 		}
 	}
 	return "", "", &apiError{http.StatusNotAcceptable, http.StatusNotAcceptable,

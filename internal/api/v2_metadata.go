@@ -3,7 +3,6 @@ package api
 import (
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"krest/internal/admin"
@@ -94,21 +93,10 @@ func v2Acceptable(accept [][]byte) bool {
 	if len(accept) == 0 {
 		return true
 	}
-	for _, value := range accept {
-		for _, rng := range strings.Split(string(value), ",") {
-			mt, params, err := mime.ParseMediaType(rng)
-			if err != nil {
-				continue
-			}
-			if q, ok := params["q"]; ok {
-				if f, err := strconv.ParseFloat(q, 64); err != nil || f <= 0 {
-					continue
-				}
-			}
-			switch mt {
-			case "*/*", "application/*", mediaV2, "application/json":
-				return true
-			}
+	for mt := range acceptedTypes(accept) {
+		switch mt {
+		case "*/*", "application/*", mediaV2, "application/json":
+			return true
 		}
 	}
 	return false

@@ -6,10 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -131,17 +129,8 @@ func parseEventQuery(c *call) (eventQuery, error) {
 // eventsAcceptable reports whether Accept header values name
 // text/event-stream with a non-zero q.
 func eventsAcceptable(accept [][]byte) bool {
-	for _, value := range accept {
-		for _, rng := range strings.Split(string(value), ",") {
-			mt, params, err := mime.ParseMediaType(rng)
-			if err != nil || mt != "text/event-stream" {
-				continue
-			}
-			if q, ok := params["q"]; ok {
-				if f, err := strconv.ParseFloat(q, 64); err != nil || f <= 0 {
-					continue
-				}
-			}
+	for mt := range acceptedTypes(accept) {
+		if mt == "text/event-stream" {
 			return true
 		}
 	}
