@@ -120,6 +120,13 @@ const (
 	ConsumerFetchMaxPartitionBytes = 1 << 20
 )
 
+// NewClient returns a client with opts' seeds, identity, security, logger
+// and hooks, and extra after them: the client of a consumer instance,
+// whose own options (group, topics, offsets) its owner gives.
+func NewClient(opts Options, extra ...kgo.Opt) (*kgo.Client, error) {
+	return kgo.NewClient(append(baseOpts(opts), extra...)...)
+}
+
 // NewConsumerClient returns a client in Group that starts from the oldest
 // offset, commits offsets marked as processed every CommitInterval (and
 // only those), fetches as the constants above say, and never rebalances
