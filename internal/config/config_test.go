@@ -8,6 +8,24 @@ import (
 	"time"
 )
 
+// loadCase loads the settings args and env give. With bad set, it checks
+// that loading fails saying bad, and reports false; otherwise it fails t
+// on an error and returns the settings.
+func loadCase(t *testing.T, args []string, env map[string]string, bad string) (Config, bool) {
+	t.Helper()
+	c, err := Load("krest", args, func(k string) string { return env[k] }, io.Discard)
+	if bad != "" {
+		if err == nil || !strings.Contains(err.Error(), bad) {
+			t.Fatalf("error %v, want one saying %q", err, bad)
+		}
+		return Config{}, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, true
+}
+
 func TestLoad(t *testing.T) {
 	for _, tt := range []struct {
 		name string

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"io"
 	"os"
 	"strings"
 	"testing"
@@ -37,15 +36,9 @@ func TestLoadConsumers(t *testing.T) {
 		{name: "long node id", env: map[string]string{"KREST_NODE_ID": strings.Repeat("n", 65)}, bad: "node id must be 1 to 64"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Load("krest", tt.args, func(k string) string { return tt.env[k] }, io.Discard)
-			if tt.bad != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.bad) {
-					t.Fatalf("error %v, want one saying %q", err, tt.bad)
-				}
+			c, ok := loadCase(t, tt.args, tt.env, tt.bad)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if c.ConsumerInstances != tt.want {
 				t.Errorf("got %+v, want %+v", c.ConsumerInstances, tt.want)

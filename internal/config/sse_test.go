@@ -1,8 +1,6 @@
 package config
 
 import (
-	"io"
-	"strings"
 	"testing"
 	"time"
 )
@@ -25,15 +23,9 @@ func TestLoadSSE(t *testing.T) {
 		{name: "not a duration", env: map[string]string{"KREST_SSE_HEARTBEAT": "often"}, bad: "KREST_SSE_HEARTBEAT"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Load("krest", tt.args, func(k string) string { return tt.env[k] }, io.Discard)
-			if tt.bad != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.bad) {
-					t.Fatalf("error %v, want one saying %q", err, tt.bad)
-				}
+			c, ok := loadCase(t, tt.args, tt.env, tt.bad)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if c.SSEHeartbeat != tt.want {
 				t.Errorf("heartbeat %s, want %s", c.SSEHeartbeat, tt.want)
