@@ -235,20 +235,12 @@ func (s *eventStream) run(w *bufio.Writer, closing <-chan struct{}, heartbeat ti
 		if len(s.buf) > 0 && s.write(w) != nil {
 			return statusClientGone
 		}
-		if moved {
+		switch {
+		case moved:
+			// Read on at once, after a look at shutdown and the heartbeat.
 			poll = eventFirstPoll
-			select {
-			case <-closing:
-				return s.end(w)
-			case <-tick.C:
-				if s.ping(w) != nil {
-					return statusClientGone
-				}
-			default:
-			}
-			continue
-		}
-		if s.unsent {
+			idle.Reset(0)
+		case s.unsent:
 			// Idle past records the filters left out: an id alone moves
 			// the client's resume point past them.
 			s.buf = fmt.Appendf(s.buf[:0], "id: %s\n\n", cursor.Encode(s.next))
@@ -256,8 +248,10 @@ func (s *eventStream) run(w *bufio.Writer, closing <-chan struct{}, heartbeat ti
 				return statusClientGone
 			}
 			s.unsent = false
+			fallthrough
+		default:
+			idle.Reset(poll)
 		}
-		idle.Reset(poll)
 		select {
 		case <-closing:
 			return s.end(w)
@@ -266,7 +260,9 @@ func (s *eventStream) run(w *bufio.Writer, closing <-chan struct{}, heartbeat ti
 				return statusClientGone
 			}
 		case <-idle.C:
-			poll = min(2*poll, eventLastPoll)
+			if !moved {
+				poll = min(2*poll, eventLastPoll)
+			}
 		}
 	}
 }
