@@ -271,13 +271,10 @@ func (b *bench) specs(t target) []spec {
 	if t.name == "batch" {
 		batches = o.batchSizes
 	}
-	if t.checkOnly {
-		return []spec{{concurrency: b.checkConcurrency(), size: o.bodyBytes, batch: 1}}
-	}
 	var specs []spec
 	for _, n := range batches {
 		for _, c := range o.concurrency {
-			specs = append(specs, spec{concurrency: c, size: o.bodyBytes, batch: n, chart: true})
+			specs = append(specs, spec{concurrency: c, size: o.bodyBytes, batch: n, chart: !t.uncharted})
 		}
 	}
 	if t.name != "batch" && o.largeBytes > 0 {
