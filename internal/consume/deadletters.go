@@ -82,21 +82,27 @@ func (d *DeadLetters) Topic() string { return d.topic }
 // as it does at once for an error that is not retriable. When ctx ends it
 // returns the last error as is.
 func (d *DeadLetters) Send(ctx context.Context, r *kgo.Record, cause error) error {
+	return d.SendTo(ctx, d.topic, r, cause)
+}
+
+// SendTo writes r to topic as Send writes it to the dead-letter topic,
+// with the extra headers after the krest.dlq.* ones.
+func (d *DeadLetters) SendTo(ctx context.Context, topic string, r *kgo.Record, cause error, extra ...kgo.RecordHeader) error {
 	deadline := time.Now().Add(d.timeout)
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		// A fresh record each time: after a timeout the previous one may
 		// still be in the client's hands.
-		err := d.w.Write(ctx, d.letter(r, cause))
+		err := d.w.Write(ctx, letter(topic, r, cause, extra))
 		switch {
 		case err == nil:
 			return nil
 		case ctx.Err() != nil:
 			return err
 		case !d.retriable(err):
-			return fmt.Errorf("%w to %s: %w", ErrDeadLetterFailed, d.topic, err)
+			return fmt.Errorf("%w to %s: %w", ErrDeadLetterFailed, topic, err)
 		case time.Now().Add(backoff).After(deadline):
-			return fmt.Errorf("%w to %s after %d attempts in %s: %w", ErrDeadLetterFailed, d.topic, attempt, d.timeout, err)
+			return fmt.Errorf("%w to %s after %d attempts in %s: %w", ErrDeadLetterFailed, topic, attempt, d.timeout, err)
 		}
 		t := time.NewTimer(backoff)
 		select {
@@ -109,18 +115,14 @@ func (d *DeadLetters) Send(ctx context.Context, r *kgo.Record, cause error) erro
 	}
 }
 
-// letter is the dead-letter record for r.
-func (d *DeadLetters) letter(r *kgo.Record, cause error) *kgo.Record {
-	return &kgo.Record{
-		Topic:     d.topic,
-		Key:       r.Key,
-		Value:     r.Value,
-		Timestamp: r.Timestamp,
-		Headers: append(append(make([]kgo.RecordHeader, 0, len(r.Headers)+4), r.Headers...),
-			kgo.RecordHeader{Key: HeaderError, Value: []byte(cause.Error())},
-			kgo.RecordHeader{Key: HeaderTopic, Value: []byte(r.Topic)},
-			kgo.RecordHeader{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
-			kgo.RecordHeader{Key: HeaderOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
-		),
-	}
+// letter is the dead-letter record for r in topic.
+func letter(topic string, r *kgo.Record, cause error, extra []kgo.RecordHeader) *kgo.Record {
+	headers := append(make([]kgo.RecordHeader, 0, len(r.Headers)+4+len(extra)), r.Headers...)
+	headers = append(headers,
+		kgo.RecordHeader{Key: HeaderError, Value: []byte(cause.Error())},
+		kgo.RecordHeader{Key: HeaderTopic, Value: []byte(r.Topic)},
+		kgo.RecordHeader{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
+		kgo.RecordHeader{Key: HeaderOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
+	)
+	return &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp, Headers: append(headers, extra...)}
 }
