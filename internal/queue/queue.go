@@ -36,12 +36,13 @@ type Options struct {
 	MaxLease time.Duration
 	// MaxDeliveries is the delivery after which a record that is released,
 	// or whose lease expires, is dead-lettered; a record delivered more
-	// often is dead-lettered when leased. Default 5, the brokers' default
-	// group.share.delivery.count.limit; it must not be above the brokers'.
+	// often is dead-lettered when leased. Default DefaultMaxDeliveries;
+	// above the brokers' group.share.delivery.count.limit, theirs is used.
 	MaxDeliveries int
-	// DeadLetters writes dead letters; nil leaves them to the brokers
-	// (their group.share.delivery.count.limit and, on Kafka 4.4 and later,
-	// errors.deadletterqueue.topic.name).
+	// DeadLetters writes dead letters to DeadLetterTopic of each record's
+	// topic, made with the brokers' defaults when missing; nil leaves
+	// them to the brokers (their group.share.delivery.count.limit and, on
+	// Kafka 4.4 and later, their dead-letter queue).
 	DeadLetters DeadLetterWriter
 	// AutoOffsetReset is share.auto.offset.reset for the groups members
 	// join that do not set it: "earliest" (the default) or "latest".
