@@ -346,24 +346,24 @@ func (m *Manager) Acks(ctx context.Context, group string, acks []Ack) []AckResul
 	for mb, cs := range byMember {
 		wg.Go(func() {
 			ls := make([]*lease, len(cs))
+			statuses := make(map[*lease]kgo.AckStatus, len(cs))
 			for j, c := range cs {
 				ls[j] = c.l
-				status := kgo.AckAccept
+				statuses[c.l] = kgo.AckAccept
 				switch acks[c.i].Action {
 				case Release:
-					status = mb.release(ctx, c.l, sup)
+					statuses[c.l] = mb.release(ctx, c.l, sup)
 				case Reject:
-					status = kgo.AckReject
+					statuses[c.l] = kgo.AckReject
 					if m.opts.DeadLetters != nil {
-						status = mb.deadLetter(ctx, c.l, reasonRejected)
+						statuses[c.l] = mb.deadLetter(ctx, c.l, reasonRejected)
 					}
 				}
-				c.l.rec.Ack(status)
 			}
-			refused, err := mb.flush(ctx)
+			refused, err := mb.send(ctx, ls, func(l *lease) kgo.AckStatus { return statuses[l] })
 			mb.settle(ls...)
 			for _, c := range cs {
-				if err == nil && refused[partition{c.l.rec.Topic, c.l.rec.Partition}] == nil {
+				if took(c.l, refused, err) {
 					results[c.i].Status = StatusOK
 				}
 			}
@@ -461,11 +461,12 @@ func (mb *member) sweep(now time.Time, sup support) {
 	margin := mb.margin()
 	for _, l := range mb.leases {
 		switch {
-		case l.settling:
-		case !now.Before(l.expires):
+		case !l.settling && !now.Before(l.expires):
 			l.settling = true
 			expired = append(expired, l)
-		case sup.renew && !l.renewing && !now.Before(l.locked.Add(-2*margin)) && l.expires.After(l.locked.Add(-margin)):
+		case sup.renew && !l.renewing && !now.Before(l.locked.Add(-2*margin)) && (l.settling || l.expires.After(l.locked.Add(-margin))):
+			// A lease settling is renewed too: its dead letter may take
+			// longer than the lock.
 			l.renewing = true
 			renew = append(renew, l)
 		}
@@ -482,15 +483,12 @@ func (mb *member) sweep(now time.Time, sup support) {
 // renewLocks extends the brokers' locks on ls.
 func (mb *member) renewLocks(ctx context.Context, ls []*lease) {
 	sent := time.Now()
-	for _, l := range ls {
-		l.rec.Ack(kgo.AckRenew)
-	}
-	refused, err := mb.flush(ctx)
+	refused, err := mb.send(ctx, ls, func(*lease) kgo.AckStatus { return kgo.AckRenew })
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
 	for _, l := range ls {
 		l.renewing = false
-		if err == nil && refused[partition{l.rec.Topic, l.rec.Partition}] == nil {
+		if took(l, refused, err) {
 			l.locked = sent.Add(mb.lock)
 		}
 	}

@@ -42,8 +42,11 @@ type member struct {
 	settled  chan struct{} // closed when leases empties, for a Stream waiting
 	lastUsed time.Time     // when it last went idle, under Manager.mu
 
-	// flushMu orders flushes, so that the acknowledgement results a flush
-	// gathers in ackErrs (under errMu) are its own.
+	// flushMu orders sends: the marking of acknowledgements and their
+	// flush, so that a flush's results (gathered in ackErrs, under errMu)
+	// are its own, and that no terminal acknowledgement is marked while a
+	// renewal is on its way (the brokers would refuse the one sent
+	// twice).
 	flushMu sync.Mutex
 	errMu   sync.Mutex
 	ackErrs map[partition]error
@@ -120,11 +123,14 @@ func (mb *member) acked(_ *kgo.Client, rs kgo.ShareAckResults) {
 	}
 }
 
-// flush sends the acknowledgements marked and returns the partitions the
-// brokers refused them on.
-func (mb *member) flush(ctx context.Context) (map[partition]error, error) {
+// send gives each of ls its status and sends the acknowledgements, and
+// returns the partitions the brokers refused them on.
+func (mb *member) send(ctx context.Context, ls []*lease, status func(*lease) kgo.AckStatus) (map[partition]error, error) {
 	mb.flushMu.Lock()
 	defer mb.flushMu.Unlock()
+	for _, l := range ls {
+		l.rec.Ack(status(l))
+	}
 	mb.errMu.Lock()
 	mb.ackErrs = map[partition]error{}
 	mb.errMu.Unlock()
@@ -284,12 +290,17 @@ func (mb *member) release(ctx context.Context, l *lease, sup support) kgo.AckSta
 }
 
 // finish acknowledges claimed lease l with status, sends the
-// acknowledgement, and settles the lease; it reports whether the brokers
-// took it.
-func (mb *member) finish(ctx context.Context, l *lease, status kgo.AckStatus) bool {
-	l.rec.Ack(status)
-	refused, err := mb.flush(ctx)
+// acknowledgement, and settles the lease.
+func (mb *member) finish(ctx context.Context, l *lease, status kgo.AckStatus) {
+	if _, err := mb.send(ctx, []*lease{l}, func(*lease) kgo.AckStatus { return status }); err != nil {
+		mb.m.opts.Logger.Warn("share acknowledgement not sent; the brokers' lock will expire", "group", mb.key.group, "err", err)
+	}
 	mb.settle(l)
+}
+
+// took reports whether the brokers took l's acknowledgement, by send's
+// answer.
+func took(l *lease, refused map[partition]error, err error) bool {
 	return err == nil && refused[partition{l.rec.Topic, l.rec.Partition}] == nil
 }
 
@@ -347,10 +358,7 @@ func (mb *member) releaseAll(ctx context.Context) {
 	if len(ls) == 0 {
 		return
 	}
-	for _, l := range ls {
-		l.rec.Ack(kgo.AckRelease)
-	}
-	if _, err := mb.flush(ctx); err != nil {
+	if _, err := mb.send(ctx, ls, func(*lease) kgo.AckStatus { return kgo.AckRelease }); err != nil {
 		mb.m.opts.Logger.Warn("share-group releases not sent; the brokers' locks will expire", "group", mb.key.group, "err", err)
 	}
 	mb.settle(ls...)
