@@ -15,6 +15,12 @@
 //	krest_identity_clients_created_total                   such clients created
 //	krest_identity_clients_evicted_total{reason}           such clients closed, by why (size, idle, expiry, refused, shutdown)
 //	krest_identity_logins_refused_total                    callers' logins the brokers refused
+//	krest_queue_leased_records_total                       records of share groups leased to callers
+//	krest_queue_acks_total{action,status}                  acknowledgements of leases (accept, release, reject, renew; ok, lease_lost, invalid)
+//	krest_queue_expired_leases_total                       leases that expired unacknowledged
+//	krest_queue_dead_lettered_records_total{reason}        records of share groups dead-lettered (rejected, max_deliveries)
+//	krest_queue_dead_letter_failures_total                 such records their dead-letter topic did not take, released instead
+//	krest_queue_members                                    share-group members open on this node
 //	kafka_*                                                the Kafka clients' own metrics (kprom)
 //
 // Labels are bounded: route is the route pattern, never a raw path or a
@@ -50,6 +56,7 @@ type Metrics struct {
 	// principalRequests counts requests by a bounded principal label.
 	principalRequests *prometheus.CounterVec
 	identity          identityMetrics
+	queue             queueMetrics
 }
 
 // New returns a registry holding krest's metrics and the Go and process
@@ -90,6 +97,7 @@ func New() *Metrics {
 	}, []string{"principal", "outcome"})
 	m.reg.MustRegister(m.dlqFailures, m.paused, m.principalRequests)
 	m.identity = newIdentityMetrics(m.reg)
+	m.queue = newQueueMetrics(m.reg)
 	return m
 }
 

@@ -101,6 +101,19 @@ func New(opts Options) (*Manager, error) {
 // archived by the brokers.
 const DefaultMaxDeliveries = 4
 
+// count calls f with the metrics, if any.
+func (m *Manager) count(f func(Metrics)) {
+	if m.opts.Metrics != nil {
+		f(m.opts.Metrics)
+	}
+}
+
+// countMembers sets the members gauge; m.mu is held.
+func (m *Manager) countMembers() {
+	n := len(m.members)
+	m.count(func(mt Metrics) { mt.QueueMembers(n) })
+}
+
 // check returns ErrInvalid, wrapped with the reason, unless req can be
 // served.
 func (m *Manager) check(req LeaseRequest) error {
@@ -165,6 +178,7 @@ func (mb *member) next(ctx context.Context, req LeaseRequest, sup support) ([]Le
 		return nil, ctx.Err()
 	}
 	mb.settle() // idle again if nothing was handed out
+	mb.m.count(func(mt Metrics) { mt.QueueLeased(len(out)) })
 	return out, err
 }
 
@@ -219,6 +233,7 @@ func (m *Manager) take(ctx context.Context, req LeaseRequest) (*member, support,
 		return nil, support{}, ErrClosed
 	}
 	m.members[id] = mb
+	m.countMembers()
 	return mb, sup, nil
 }
 
@@ -261,6 +276,7 @@ func (m *Manager) leastRecentIdle() *member {
 // forget takes mb out of the registry and the idle lists; m.mu is held.
 func (m *Manager) forget(mb *member) {
 	delete(m.members, mb.id)
+	m.countMembers()
 	idle := slices.DeleteFunc(m.idle[mb.key], func(o *member) bool { return o == mb })
 	if len(idle) == 0 {
 		delete(m.idle, mb.key)
@@ -370,6 +386,9 @@ func (m *Manager) Acks(ctx context.Context, group string, acks []Ack) []AckResul
 		})
 	}
 	wg.Wait()
+	for i, r := range results {
+		m.count(func(mt Metrics) { mt.QueueAcked(acks[i].Action.String(), string(r.Status)) })
+	}
 	return results
 }
 
@@ -473,6 +492,7 @@ func (mb *member) sweep(now time.Time, sup support) {
 	}
 	mb.mu.Unlock()
 	for _, l := range expired {
+		mb.m.count(Metrics.QueueLeaseExpired)
 		mb.m.background(func(ctx context.Context) { mb.finish(ctx, l, mb.release(ctx, l, sup)) })
 	}
 	if len(renew) > 0 {
@@ -505,6 +525,7 @@ func (m *Manager) Close(ctx context.Context) {
 	m.closed = true
 	all := m.members
 	m.members, m.idle = map[uint64]*member{}, map[memberKey][]*member{}
+	m.countMembers()
 	m.mu.Unlock()
 	close(m.stop)
 	<-m.done

@@ -19,6 +19,7 @@ import (
 	"krest/internal/consume"
 	"krest/internal/kafka"
 	"krest/internal/kafkatest"
+	"krest/internal/metrics"
 )
 
 // lock is the brokers' record lock in these tests, the shortest franz-go
@@ -486,5 +487,30 @@ func TestOverDeliveredDeadLetteredWhenLeased(t *testing.T) {
 	got := kafkatest.Collect(t, e.brokers, DeadLetterTopic("jobs"), 1, 10*time.Second)
 	if header(got[0], HeaderDeliveryCount) != "2" || header(got[0], HeaderReason) != reasonMaxDeliveries {
 		t.Fatalf("dead letter headers %v", got[0].Headers)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	reg := metrics.New()
+	e := newEnv(t, "jobs", 2, func(o *Options) { o.Metrics = reg })
+	ls := e.lease(t, req("g", "jobs", 2, 10*time.Second), 2)
+	e.acks("g", Accept, ls[0])
+	e.acks("g", Reject, ls[1])
+	e.acks("g", Accept, ls[0])
+	var page strings.Builder
+	if err := reg.WriteText(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"krest_queue_leased_records_total 2",
+		`krest_queue_acks_total{action="accept",status="ok"} 1`,
+		`krest_queue_acks_total{action="accept",status="lease_lost"} 1`,
+		`krest_queue_acks_total{action="reject",status="ok"} 1`,
+		`krest_queue_dead_lettered_records_total{reason="rejected"} 1`,
+		"krest_queue_members 1",
+	} {
+		if !strings.Contains(page.String(), want+"\n") {
+			t.Errorf("no %s in the metrics", want)
+		}
 	}
 }

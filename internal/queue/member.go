@@ -270,10 +270,12 @@ func (mb *member) deadLetter(ctx context.Context, l *lease, reason string) kgo.A
 			kgo.RecordHeader{Key: HeaderReason, Value: []byte(reason)})
 	}
 	if err != nil {
+		mb.m.count(Metrics.QueueDeadLetterFailed)
 		mb.m.opts.Logger.Error("dead letter not written; record released", "group", mb.key.group, "topic", r.Topic,
 			"partition", r.Partition, "offset", r.Offset, "dead_letter_topic", topic, "reason", reason, "err", err)
 		return kgo.AckRelease
 	}
+	mb.m.count(func(mt Metrics) { mt.QueueDeadLettered(reason) })
 	mb.m.opts.Logger.Info("record dead-lettered", "group", mb.key.group, "topic", r.Topic, "partition", r.Partition,
 		"offset", r.Offset, "dead_letter_topic", topic, "reason", reason, "delivery_count", r.DeliveryCount())
 	return kgo.AckReject

@@ -49,6 +49,25 @@ type Options struct {
 	AutoOffsetReset string
 	// Logger receives expiries, dead letters and close failures.
 	Logger *slog.Logger
+	// Metrics, if set, counts leases, acknowledgements, expiries, dead
+	// letters and members.
+	Metrics Metrics
+}
+
+// Metrics counts what the queues do; metrics.Metrics implements it.
+type Metrics interface {
+	// QueueLeased counts n records leased.
+	QueueLeased(n int)
+	// QueueAcked counts one acknowledgement by its action and status.
+	QueueAcked(action, status string)
+	// QueueLeaseExpired counts one lease expired unacknowledged.
+	QueueLeaseExpired()
+	// QueueDeadLettered counts one record dead-lettered, by reason.
+	QueueDeadLettered(reason string)
+	// QueueDeadLetterFailed counts one dead letter not written.
+	QueueDeadLetterFailed()
+	// QueueMembers sets the share-group members open now.
+	QueueMembers(n int)
 }
 
 // DeadLetterWriter writes a record to its dead-letter topic and waits for
