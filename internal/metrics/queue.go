@@ -43,13 +43,17 @@ func newQueueMetrics(reg *prometheus.Registry) queueMetrics {
 func (m *Metrics) QueueLeased(n int) { m.queue.leased.Add(float64(n)) }
 
 // QueueAcked counts one acknowledgement by its action and status.
-func (m *Metrics) QueueAcked(action, status string) { m.queue.acks.WithLabelValues(action, status).Inc() }
+func (m *Metrics) QueueAcked(action, status string) {
+	m.queue.acks.WithLabelValues(action, status).Inc()
+}
 
 // QueueLeaseExpired counts one lease expired unacknowledged.
 func (m *Metrics) QueueLeaseExpired() { m.queue.expired.Inc() }
 
 // QueueDeadLettered counts one record dead-lettered, by reason.
-func (m *Metrics) QueueDeadLettered(reason string) { m.queue.deadLettered.WithLabelValues(reason).Inc() }
+func (m *Metrics) QueueDeadLettered(reason string) {
+	m.queue.deadLettered.WithLabelValues(reason).Inc()
+}
 
 // QueueDeadLetterFailed counts one dead letter not written.
 func (m *Metrics) QueueDeadLetterFailed() { m.queue.dlqFailures.Inc() }
