@@ -1,18 +1,23 @@
 package api
 
 import (
+	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // limitListener bounds the server's connections, in all and per client
 // address, and gives each connection idle deadlines: every Read and Write
 // must make progress within the read or write idle timeout. A deadline the
 // server sets (fasthttp's ReadTimeout, a handler's) still applies when it
-// comes sooner.
+// comes sooner. A connection closed in the middle of a request lingers
+// (idleConn.Close) and holds its place under the caps until it is shut.
 type limitListener struct {
 	net.Listener
 	limits Limits
@@ -100,6 +105,9 @@ type idleConn struct {
 	limits  *Limits
 	release func()
 	once    sync.Once
+	// serving says a request is being read or answered (connState), so
+	// that a close now may leave request bytes arriving.
+	serving atomic.Bool
 
 	read, write deadlines
 }
@@ -165,7 +173,59 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
+// Close shuts the connection; closed in the middle of a request, as after
+// an error answer to a request whose body is still arriving (a body over
+// the limit), it lingers first.
 func (c *idleConn) Close() error {
-	c.once.Do(c.release)
+	c.once.Do(func() {
+		if c.serving.Load() {
+			c.linger()
+		}
+		c.release()
+	})
 	return c.Conn.Close()
+}
+
+// A lingering close, as nginx's lingering_close: the kernel resets a
+// connection closed with request bytes unread or still arriving, and the
+// reset can destroy the answer before the client reads it, or fail the
+// client's write of the body before it reads the answer (Go's Transport
+// then reports the reset, not the answer). So the connection half-closes
+// first: the answer and then the end of the stream go out, and what the
+// client still sends is read and dropped until it closes its side, for at
+// most lingerTime and lingerBytes.
+//
+// A client that reads while it sends has the answer within a round trip
+// and stops, or finishes the body it is sending; lingerBytes, four times
+// the default body limit, is what it may send meanwhile (a quarter of it
+// still let clients on loopback be reset before the answer). lingerTime
+// bounds a slow or silent client (nginx waits up to 30 s). Close runs in
+// the connection's own fasthttp worker, which Shutdown does not wait for,
+// and the connection keeps its place under the caps until it is shut: a
+// client holds a place for at most lingerTime past its answer, less than
+// it could by sending a request slowly (ReadTimeout).
+const (
+	lingerTime  = time.Second
+	lingerBytes = 4 << 20
+)
+
+// linger half-closes the connection and drops what the client still
+// sends, within lingerTime and lingerBytes.
+func (c *idleConn) linger() {
+	cw, ok := c.Conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil || c.Conn.SetReadDeadline(time.Now().Add(lingerTime)) != nil {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, c.Conn, lingerBytes)
+}
+
+// connState is the fasthttp.Server's ConnState hook: it tells each
+// connection whether a request is being served on it.
+func connState(nc net.Conn, state fasthttp.ConnState) {
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	if c, ok := nc.(*idleConn); ok {
+		c.serving.Store(state == fasthttp.StateActive)
+	}
 }

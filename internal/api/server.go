@@ -246,7 +246,10 @@ func NewServer(opts Options) (*Server, error) {
 		IdleTimeout: l.IdleTimeout,
 		// Connections are bounded by the listener (listener.go), which
 		// answers JSON; fasthttp's own Concurrency stays above it.
+		// ConnState tells a connection when it is closed in the middle
+		// of a request, so that it lingers.
 		Concurrency:           l.MaxConns + 1,
+		ConnState:             connState,
 		CloseOnShutdown:       true,
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
