@@ -417,7 +417,7 @@ func (m *Manager) createTopic(ctx context.Context, name string) error {
 		return kafka.Wrap(fmt.Errorf("creating dead-letter topic %s: %w", name, err))
 	}
 	m.supportMu.Lock()
-	if len(m.created) >= maxConfiguredGroups {
+	if len(m.created) >= maxRemembered {
 		clear(m.created)
 	}
 	m.created[name] = true

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
 	"krest/internal/consume"
@@ -512,5 +514,62 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(page.String(), want+"\n") {
 			t.Errorf("no %s in the metrics", want)
 		}
+	}
+}
+
+func TestGroupDefaults(t *testing.T) {
+	e := newEnv(t, "jobs", 1, func(o *Options) { o.LockDuration = 20 * time.Second })
+	e.lease(t, req("g", "jobs", 1, 10*time.Second), 1)
+	if got := groupConfigs(t, e.cl, "g"); got[configOffsetReset] != "earliest" || got[configLockDuration] != "20000" {
+		t.Fatalf("group configs %v", got)
+	}
+	// A group that sets its own keeps it.
+	alterGroup(t, e.cl, "h", configOffsetReset, "latest")
+	if _, err := e.m.Lease(context.Background(), req("h", "jobs", 1, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := groupConfigs(t, e.cl, "h"); got[configOffsetReset] != "latest" || got[configLockDuration] != "20000" {
+		t.Fatalf("group configs %v", got)
+	}
+}
+
+// groupConfigs returns the configs group sets itself.
+func groupConfigs(t *testing.T, cl *kgo.Client, group string) map[string]string {
+	t.Helper()
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	res := kmsg.NewDescribeConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeGroupConfig, group
+	req.Resources = append(req.Resources, res)
+	resp, err := req.RequestWith(context.Background(), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range resp.Resources {
+		for _, c := range r.Configs {
+			if c.Source == kmsg.ConfigSourceGroupConfig && c.Value != nil {
+				got[c.Name] = *c.Value
+			}
+		}
+	}
+	return got
+}
+
+// alterGroup sets group's config name to value.
+func alterGroup(t *testing.T, cl *kgo.Client, group, name, value string) {
+	t.Helper()
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	r := kmsg.NewIncrementalAlterConfigsRequestResource()
+	r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeGroupConfig, group
+	c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+	c.Name, c.Value = name, &value
+	r.Configs = append(r.Configs, c)
+	req.Resources = append(req.Resources, r)
+	resp, err := req.RequestWith(context.Background(), cl)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.Resources[0].ErrorCode)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -47,6 +47,12 @@ type Options struct {
 	// AutoOffsetReset is share.auto.offset.reset for the groups members
 	// join that do not set it: "earliest" (the default) or "latest".
 	AutoOffsetReset string
+	// LockDuration, when set, is share.record.lock.duration.ms for the
+	// groups members join that do not set it; the brokers hold it within
+	// their group.share.min and max.record.lock.duration.ms (15 s to 1 h
+	// by default), and refuse it outside them (logged; their default,
+	// 30 s, holds then).
+	LockDuration time.Duration
 	// Logger receives expiries, dead letters and close failures.
 	Logger *slog.Logger
 	// Metrics, if set, counts leases, acknowledgements, expiries, dead

@@ -126,16 +126,30 @@ func (m *Manager) deliveryLimit(ctx context.Context) (int, error) {
 	return 0, nil
 }
 
-// autoOffsetReset is the group config Options.AutoOffsetReset sets.
-const autoOffsetReset = "share.auto.offset.reset"
+// The group configs krest sets on the groups its members join, unless a
+// group sets them itself.
+const (
+	configOffsetReset  = "share.auto.offset.reset"
+	configLockDuration = "share.record.lock.duration.ms"
+)
 
-// maxConfiguredGroups bounds the groups remembered as configured; past
-// it, the memory starts over (configuring a group again is harmless).
-const maxConfiguredGroups = 10000
+// groupDefaults returns the group configs Options ask for.
+func (m *Manager) groupDefaults() map[string]string {
+	d := map[string]string{configOffsetReset: m.opts.AutoOffsetReset}
+	if m.opts.LockDuration > 0 {
+		d[configLockDuration] = strconv.FormatInt(m.opts.LockDuration.Milliseconds(), 10)
+	}
+	return d
+}
 
-// configure sets group's share.auto.offset.reset to
-// Options.AutoOffsetReset unless the group sets it already, once per
-// group. A failure is logged and leaves the brokers' default (latest).
+// maxRemembered bounds the groups remembered as configured, and the
+// dead-letter topics remembered as made; past it, the memory starts over
+// (doing either again is harmless).
+const maxRemembered = 10000
+
+// configure gives group the configs of groupDefaults it does not set
+// itself, once per group. A failure is logged and leaves the brokers'
+// defaults (share.auto.offset.reset latest).
 func (m *Manager) configure(ctx context.Context, group string) {
 	m.supportMu.Lock()
 	done := m.configured[group]
@@ -143,23 +157,28 @@ func (m *Manager) configure(ctx context.Context, group string) {
 	if done {
 		return
 	}
-	if err := m.setOffsetReset(ctx, group); err != nil {
-		m.opts.Logger.Warn("share group's offset reset not set", "group", group, autoOffsetReset, m.opts.AutoOffsetReset, "err", err)
+	if err := m.setGroupDefaults(ctx, group); err != nil {
+		m.opts.Logger.Warn("share group's configs not set", "group", group, "configs", m.groupDefaults(), "err", err)
 		return
 	}
 	m.supportMu.Lock()
-	if len(m.configured) >= maxConfiguredGroups {
+	if len(m.configured) >= maxRemembered {
 		clear(m.configured)
 	}
 	m.configured[group] = true
 	m.supportMu.Unlock()
 }
 
-// setOffsetReset sets group's share.auto.offset.reset, unless it is set.
-func (m *Manager) setOffsetReset(ctx context.Context, group string) error {
+// setGroupDefaults sets the configs of groupDefaults that group does not
+// set.
+func (m *Manager) setGroupDefaults(ctx context.Context, group string) error {
+	want := m.groupDefaults()
 	describe := kmsg.NewPtrDescribeConfigsRequest()
 	res := kmsg.NewDescribeConfigsRequestResource()
-	res.ResourceType, res.ResourceName, res.ConfigNames = kmsg.ConfigResourceTypeGroupConfig, group, []string{autoOffsetReset}
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeGroupConfig, group
+	for name := range want {
+		res.ConfigNames = append(res.ConfigNames, name)
+	}
 	describe.Resources = append(describe.Resources, res)
 	described, err := describe.RequestWith(ctx, m.opts.Admin)
 	if err != nil {
@@ -170,17 +189,22 @@ func (m *Manager) setOffsetReset(ctx context.Context, group string) error {
 			return err
 		}
 		for _, c := range r.Configs {
-			if c.Name == autoOffsetReset && c.Source == kmsg.ConfigSourceGroupConfig {
-				return nil
+			if c.Source == kmsg.ConfigSourceGroupConfig {
+				delete(want, c.Name)
 			}
 		}
+	}
+	if len(want) == 0 {
+		return nil
 	}
 	alter := kmsg.NewPtrIncrementalAlterConfigsRequest()
 	ar := kmsg.NewIncrementalAlterConfigsRequestResource()
 	ar.ResourceType, ar.ResourceName = kmsg.ConfigResourceTypeGroupConfig, group
-	c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
-	c.Name, c.Op, c.Value = autoOffsetReset, kmsg.IncrementalAlterConfigOpSet, &m.opts.AutoOffsetReset
-	ar.Configs = append(ar.Configs, c)
+	for name, value := range want {
+		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		c.Name, c.Op, c.Value = name, kmsg.IncrementalAlterConfigOpSet, &value
+		ar.Configs = append(ar.Configs, c)
+	}
 	alter.Resources = append(alter.Resources, ar)
 	altered, err := alter.RequestWith(ctx, m.opts.Admin)
 	if err != nil {
@@ -188,6 +212,9 @@ func (m *Manager) setOffsetReset(ctx context.Context, group string) error {
 	}
 	for _, r := range altered.Resources {
 		if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
+			if r.ErrorMessage != nil {
+				return fmt.Errorf("%w: %s", err, *r.ErrorMessage)
+			}
 			return err
 		}
 	}
