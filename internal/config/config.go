@@ -436,6 +436,8 @@ type Config struct {
 	Peers
 	// The records:stream route's settings (sse.go).
 	ServerSentEvents
+	// The work queues' settings (queues.go).
+	Queues
 }
 
 // ErrHelp is returned by Load when the arguments ask for help; the usage has
@@ -502,6 +504,7 @@ func Defaults() Config {
 		ConsumerInstances:               consumerInstanceDefaults(),
 		Peers:                           defaultPeers(),
 		ServerSentEvents:                sseDefaults(),
+		Queues:                          queueDefaults(),
 	}
 }
 
@@ -572,6 +575,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	consumerFlags(fs, &c)
 	peerFlags(fs, &c)
 	sseFlags(fs, &c)
+	queueFlags(fs, &c)
 
 	// The environment goes in as the flags' values before parsing, so that
 	// explicit flags win.
@@ -795,6 +799,7 @@ func (c Config) Validate() error {
 	c.validateConsumers(bad)
 	c.validatePeers(bad)
 	c.validateSSE(bad)
+	c.validateQueues(bad)
 	return errors.Join(errs...)
 }
 
