@@ -24,6 +24,12 @@ import (
 // admin, each with password "pw") and are authorized by policy.
 func securedEnv(t *testing.T, policy string, opts ...func(*Options)) *proxyEnv {
 	t.Helper()
+	return newProxyEnv(t, append([]func(*Options){secured(t, policy)}, opts...)...)
+}
+
+// secured sets the security of securedEnv on a server's options.
+func secured(t *testing.T, policy string) func(*Options) {
+	t.Helper()
 	basic, err := auth.NewBasic(auth.BasicOptions{File: authtest.UsersFile(t, "alice", "pw", "bob", "pw", "admin", "pw"), ReloadInterval: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -38,9 +44,7 @@ func securedEnv(t *testing.T, policy string, opts ...func(*Options)) *proxyEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { az.Close() })
-	return newProxyEnv(t, append([]func(*Options){func(o *Options) {
-		o.Security.Basic, o.Security.Authorizer = basic, az
-	}}, opts...)...)
+	return func(o *Options) { o.Security.Basic, o.Security.Authorizer = basic, az }
 }
 
 func basicHeader(user string) []string {

@@ -12,6 +12,7 @@ import (
 	"krest/internal/consumers"
 	"krest/internal/kafka"
 	"krest/internal/produce"
+	"krest/internal/queue"
 )
 
 // apiError is an error response: its HTTP status and the JSON body
@@ -106,6 +107,11 @@ func errorFor(err error) *apiError {
 		{consumers.ErrInvalidConfig, http.StatusUnprocessableEntity, codeConsumerConfig},
 		{consumers.ErrTooMany, http.StatusServiceUnavailable, codeTooManyInstances},
 		{consumers.ErrClosed, http.StatusServiceUnavailable, codeKafkaUnavailable},
+
+		{queue.ErrInvalid, http.StatusBadRequest, codeInvalidField},
+		{queue.ErrBusy, http.StatusTooManyRequests, codeTooManyRequests},
+		{queue.ErrUnsupported, http.StatusNotImplemented, codeUnsupported},
+		{queue.ErrClosed, http.StatusServiceUnavailable, codeKafkaUnavailable},
 
 		{admin.ErrBrokerNotFound, http.StatusNotFound, http.StatusNotFound},
 		{admin.ErrConsumerNotFound, http.StatusNotFound, http.StatusNotFound},

@@ -56,17 +56,14 @@ func (s *Server) forward(c *call) (bool, error) {
 	if p.Cluster == nil || !c.route.instance {
 		return false, nil
 	}
-	forwarded, err := p.Cluster.Verify(&c.fctx.Request.Header, time.Now())
-	if err != nil {
-		c.cause = err
-		return false, &errUnauthenticated{"forwarded request refused"}
+	if err := verifyForwarded(c, p.Cluster); err != nil {
+		return false, err
 	}
-	c.forwarded = forwarded
 	owner, ok := p.OwnerOf(c.pathValue("group_name"), c.pathValue("instance"))
 	switch {
 	case !ok || owner == p.Cluster.Node():
 		return false, nil
-	case forwarded:
+	case c.forwarded:
 		return false, consumers.ErrNotFound
 	}
 	if n := c.fctx.Request.Header.ContentLength(); n > s.limits.MaxBodyBytes {
@@ -91,11 +88,40 @@ func (s *Server) forward(c *call) (bool, error) {
 	return true, nil
 }
 
+// verifyForwarded sets c.forwarded when a peer of cluster forwarded c,
+// and refuses it (401, not acted on) when its signature does not hold.
+func verifyForwarded(c *call, cluster forwarder) error {
+	forwarded, err := cluster.Verify(&c.fctx.Request.Header, time.Now())
+	if err != nil {
+		c.cause = err
+		return &errUnauthenticated{"forwarded request refused"}
+	}
+	c.forwarded = forwarded
+	return nil
+}
+
 // forwardedRequest makes req the copy of c's request its owner gets: the
-// caller's headers (Host and Authorization among them), the scheme and
-// address it came from, this request's id, and its body, bounded, as it
+// headers forwardedHeader gives it, and c's body, bounded, as it
 // arrives.
 func (s *Server) forwardedRequest(c *call, req *fasthttp.Request) {
+	forwardedHeader(c, req)
+	h := &c.fctx.Request.Header
+	// The body goes on as it arrives; the owner holds it to the same
+	// limit. A LimitedReader, which has no Close, so that releasing req
+	// leaves the caller's stream to fasthttp.
+	body := &io.LimitedReader{R: c.fctx.RequestBodyStream(), N: int64(s.limits.MaxBodyBytes) + 1}
+	switch n := h.ContentLength(); {
+	case n > 0:
+		req.SetBodyStream(body, n)
+	case n == -1: // chunked
+		req.SetBodyStream(body, -1)
+	}
+}
+
+// forwardedHeader sets req's headers to those of c's request as its
+// owner gets them: the caller's (Host and Authorization among them), the
+// scheme and address it came from, and this request's id.
+func forwardedHeader(c *call, req *fasthttp.Request) {
 	h := &c.fctx.Request.Header
 	h.CopyTo(&req.Header)
 	scheme := "http"
@@ -109,16 +135,6 @@ func (s *Server) forwardedRequest(c *call, req *fasthttp.Request) {
 	}
 	req.Header.Set("X-Forwarded-For", ip)
 	req.Header.SetBytesV("X-Request-Id", c.reqID)
-	// The body goes on as it arrives; the owner holds it to the same
-	// limit. A LimitedReader, which has no Close, so that releasing req
-	// leaves the caller's stream to fasthttp.
-	body := &io.LimitedReader{R: c.fctx.RequestBodyStream(), N: int64(s.limits.MaxBodyBytes) + 1}
-	switch n := h.ContentLength(); {
-	case n > 0:
-		req.SetBodyStream(body, n)
-	case n == -1: // chunked
-		req.SetBodyStream(body, -1)
-	}
 }
 
 // answerForwarded streams the owner's answer resp to c's caller, and

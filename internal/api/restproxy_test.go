@@ -49,10 +49,27 @@ func newProxyEnv(t testing.TB, opts ...func(*Options)) *proxyEnv {
 // newProxyEnvAdmin is newProxyEnv with the admin made with adminOpts.
 func newProxyEnvAdmin(t testing.TB, adminOpts []admin.Opt, opts ...func(*Options)) *proxyEnv {
 	t.Helper()
-	fake := kafkatest.NewFake(t)
-	cl := kafkatest.NewClient(t, fake.Brokers())
+	return newProxyEnvOn(t, kafkatest.NewFake(t), adminOpts, opts...)
+}
+
+// newProxyEnvOn is newProxyEnvAdmin on the broker fake.
+func newProxyEnvOn(t testing.TB, fake *kafkatest.Fake, adminOpts []admin.Opt, opts ...func(*Options)) *proxyEnv {
+	t.Helper()
+	o, cl := proxyOptions(t, fake.Brokers(), adminOpts)
+	for _, opt := range opts {
+		opt(&o)
+	}
+	srv, url := startServer(t, o)
+	return &proxyEnv{url: url, srv: srv, brokers: fake.Brokers(), cl: cl, fake: fake}
+}
+
+// proxyOptions returns the options of a proxyEnv's server on brokers, its
+// admin made with adminOpts, and the client it is made on.
+func proxyOptions(t testing.TB, brokers []string, adminOpts []admin.Opt) (Options, *kgo.Client) {
+	t.Helper()
+	cl := kafkatest.NewClient(t, brokers)
 	pcl, err := kafka.NewProducerClient(produce.ClientOptions(kafka.ProducerOptions{
-		Options: kafka.Options{Brokers: fake.Brokers()}, MaxBufferedRecords: 100_000,
+		Options: kafka.Options{Brokers: brokers}, MaxBufferedRecords: 100_000,
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -68,11 +85,7 @@ func newProxyEnvAdmin(t testing.TB, adminOpts []admin.Opt, opts ...func(*Options
 		APIV3:             true,
 		Limits:            Limits{MaxBodyBytes: 1 << 20, MaxInFlight: 64},
 	}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	srv, url := startServer(t, o)
-	return &proxyEnv{url: url, srv: srv, brokers: fake.Brokers(), cl: cl, fake: fake}
+	return o, cl
 }
 
 // reply is one HTTP answer.

@@ -70,6 +70,10 @@ func routes(opts Options, h *handlers) []*route {
 			vp = c + p
 			g  = c + "/consumer-groups/{consumer_group_id}"
 			m  = g + "/consumers/{consumer_id}"
+			// A share group's work queue (v3_share_groups.go): its
+			// records are read from the topics a request names, each of
+			// which the handler checks the caller may read.
+			sg = c + "/share-groups/{group_name}"
 		)
 		rs = append(rs, v3Routes(
 			&route{method: "GET", pattern: "/v3/clusters", resource: resourceCluster, op: opDescribe, handle: h.v3Clusters},
@@ -115,6 +119,10 @@ func routes(opts Options, h *handlers) []*route {
 			&route{method: "GET", pattern: g + "/lags", resource: resourceGroup, op: opDescribe, handle: h.v3Lags},
 			&route{method: "GET", pattern: g + "/lags/{topic_name}/partitions/{partition_id}", resource: resourceGroup, op: opDescribe, handle: h.v3Lag},
 			&route{method: "GET", pattern: g + "/lag-summary", resource: resourceGroup, op: opDescribe, handle: h.v3LagSummary},
+
+			&route{method: "POST", pattern: sg + "/records:lease", resource: resourceGroup, param: "group_name", op: opRead, handle: h.v3ShareLease, body: bodyWhole},
+			&route{method: "POST", pattern: sg + "/acks", resource: resourceGroup, param: "group_name", op: opRead, handle: h.v3ShareAcks, body: bodyWhole},
+			&route{method: "GET", pattern: sg + "/records:stream", resource: resourceGroup, param: "group_name", op: opRead, handle: h.v3ShareStream, body: bodyStream},
 		)...)
 	}
 	for _, r := range rs {

@@ -100,8 +100,12 @@ type Options struct {
 	// fields upstream lacks.
 	BareConsumerRecords bool
 	// Peers send requests for consumer instances to their owners
-	// (forward.go).
+	// (forward.go), and acknowledgements of leases to the nodes that
+	// leased them (v3_share_groups.go).
 	Peers Peers
+	// Queues holds this node's share-group members and leases
+	// (queue.Manager); nil answers the share-groups routes 503.
+	Queues queueManager
 	// EventHeartbeat is the interval of the heartbeat comment of a
 	// records:stream answer (v3_events.go); zero takes
 	// DefaultEventHeartbeat.
@@ -290,6 +294,7 @@ type handlers struct {
 	maxBody    int
 	closing    <-chan struct{} // closed when shutdown starts: streams end
 	consumers  consumerRegistry
+	queue      queueManager
 	// eventHeartbeat is the interval of a records:stream's heartbeat.
 	eventHeartbeat time.Duration
 	// recordMetadata adds timestamp and headers to consumed records.
@@ -300,7 +305,7 @@ func newHandlers(s *Server) *handlers {
 	return &handlers{
 		health: s.opts.Health, reg: s.opts.Metrics, topic: s.opts.Topic,
 		maxRecords: s.opts.MaxRequestRecords, maxBody: s.limits.MaxBodyBytes, closing: s.closing,
-		consumers: s.opts.Consumers, recordMetadata: !s.opts.BareConsumerRecords,
+		consumers: s.opts.Consumers, queue: s.opts.Queues, recordMetadata: !s.opts.BareConsumerRecords,
 		eventHeartbeat: s.opts.EventHeartbeat,
 	}
 }

@@ -85,9 +85,8 @@ type eventQuery struct {
 // latest). A bad cursor or time is 400.
 func parseEventQuery(c *call) (eventQuery, error) {
 	q := eventQuery{from: admin.AtLatest}
-	if !eventsAcceptable(c.fctx.Request.Header.PeekAll("Accept")) {
-		return q, &apiError{http.StatusNotAcceptable, http.StatusNotAcceptable,
-			"HTTP 406 Not Acceptable: records:stream answers text/event-stream, which Accept must name"}
+	if err := acceptEvents(c); err != nil {
+		return q, err
 	}
 	args := c.fctx.QueryArgs()
 	var err error
@@ -126,15 +125,37 @@ func parseEventQuery(c *call) (eventQuery, error) {
 	return q, nil
 }
 
-// eventsAcceptable reports whether Accept header values name
-// text/event-stream with a non-zero q.
-func eventsAcceptable(accept [][]byte) bool {
-	for mt := range acceptedTypes(accept) {
+// acceptEvents fails with 406 unless c's Accept names text/event-stream
+// with a non-zero q.
+func acceptEvents(c *call) error {
+	for mt := range acceptedTypes(c.fctx.Request.Header.PeekAll("Accept")) {
 		if mt == "text/event-stream" {
-			return true
+			return nil
 		}
 	}
-	return false
+	return &apiError{http.StatusNotAcceptable, http.StatusNotAcceptable,
+		"HTTP 406 Not Acceptable: records:stream answers text/event-stream, which Accept must name"}
+}
+
+// answerEvents answers c with the event stream write writes (c.stream),
+// typed and marked so that no cache or proxy holds events back.
+func answerEvents(c *call, write func(w *bufio.Writer) int) {
+	c.fctx.SetContentType("text/event-stream")
+	c.setHeader("Cache-Control", "no-cache")
+	// Proxies that buffer answers (nginx) would hold events back.
+	c.setHeader("X-Accel-Buffering", "no")
+	c.stream(http.StatusOK, write)
+}
+
+// eventPing is a stream's heartbeat comment.
+const eventPing = ": ping\n\n"
+
+// writeEvents writes b to w and flushes it.
+func writeEvents(w *bufio.Writer, b []byte) error {
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	return w.Flush()
 }
 
 // v3Events serves a topic's records as Server-Sent Events until the
@@ -154,11 +175,7 @@ func (h *handlers) v3Events(c *call) (int, any, error) {
 	if err := s.start(c.context()); err != nil {
 		return 0, nil, err
 	}
-	c.fctx.SetContentType("text/event-stream")
-	c.setHeader("Cache-Control", "no-cache")
-	// Proxies that buffer answers (nginx) would hold events back.
-	c.setHeader("X-Accel-Buffering", "no")
-	c.stream(http.StatusOK, func(w *bufio.Writer) int {
+	answerEvents(c, func(w *bufio.Writer) int {
 		return s.run(w, h.closing, h.eventHeartbeat)
 	})
 	return answered, nil, nil
@@ -285,7 +302,7 @@ func (s *eventStream) end(w *bufio.Writer) int {
 // ping writes the heartbeat comment and adds the partitions created
 // since the stream started, from their start.
 func (s *eventStream) ping(w *bufio.Writer) error {
-	s.buf = append(s.buf[:0], ": ping\n\n"...)
+	s.buf = append(s.buf[:0], eventPing...)
 	if err := s.write(w); err != nil {
 		return err
 	}
@@ -304,12 +321,7 @@ func (s *eventStream) ping(w *bufio.Writer) error {
 }
 
 // write writes s.buf to w and flushes it.
-func (s *eventStream) write(w *bufio.Writer) error {
-	if _, err := w.Write(s.buf); err != nil {
-		return err
-	}
-	return w.Flush()
-}
+func (s *eventStream) write(w *bufio.Writer) error { return writeEvents(w, s.buf) }
 
 // readRound reads each partition once from its next offset and puts the
 // events of the records that pass the filters in s.buf; it reports
@@ -371,8 +383,7 @@ func (s *eventStream) match(r *kgo.Record) bool {
 
 // appendEvent appends r's event to s.buf: its id (the position past r),
 // its type, and its JSON, {"topic_name", then a read's record members},
-// on data lines: a JSON value's line breaks start new data lines, which
-// a client joins with "\n", whitespace to JSON.
+// on data lines (endEventData).
 func (s *eventStream) appendEvent(r *kgo.Record) {
 	b := append(s.buf, "id: "...)
 	b = append(b, cursor.Encode(s.next)...)
@@ -382,16 +393,29 @@ func (s *eventStream) appendEvent(r *kgo.Record) {
 		b = append(b, "\nevent: record\ndata: "...)
 	}
 	start := len(b)
-	b = append(b, `{"topic_name":`...)
-	b = appendJSONString(b, s.topic)
-	b = append(b, ',')
-	b = appendRecordFields(b, &s.stamps, r, s.q.format)
+	b = appendTopicRecordFields(append(b, '{'), &s.stamps, s.topic, r, s.q.format)
 	b = append(b, '}')
 	s.unsent = false
+	s.buf = endEventData(b, start)
+}
+
+// appendTopicRecordFields appends topic_name and the members of a read's
+// record, without their braces: an event's record.
+func appendTopicRecordFields(b []byte, stamps *v3Stamps, topic string, r *kgo.Record, format string) []byte {
+	b = append(b, `"topic_name":`...)
+	b = appendJSONString(b, topic)
+	b = append(b, ',')
+	return appendRecordFields(b, stamps, r, format)
+}
+
+// endEventData ends an event whose data, a JSON value, is b[start:]: its
+// line breaks start new data lines, which a client joins with "\n",
+// whitespace to JSON, and a blank line ends the event.
+func endEventData(b []byte, start int) []byte {
 	if i := bytes.IndexAny(b[start:], "\r\n"); i >= 0 {
 		b = splitDataLines(b, start+i)
 	}
-	s.buf = append(b, "\n\n"...)
+	return append(b, "\n\n"...)
 }
 
 // splitDataLines turns every "\r", "\n" or "\r\n" of b from i on into
