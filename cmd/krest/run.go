@@ -29,6 +29,7 @@ import (
 	"krest/internal/logline"
 	"krest/internal/metrics"
 	"krest/internal/produce"
+	"krest/internal/queue"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -240,6 +241,16 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		return err
 	}
 	defer instances.Close(context.Background())
+	// The work queues' share-group members: each its own client; closed,
+	// releasing what they hold, after the HTTP drain (shutdown), or here on
+	// an early return.
+	queues, err := newQueues(cfg, logger, pcl, producer, func(opts ...kgo.Opt) (*kgo.Client, error) {
+		return kafka.NewClient(unmetered(kopts("share-group-member")), opts...)
+	})
+	if err != nil {
+		return err
+	}
+	defer queues.Close(context.Background())
 	registry := newRegistry(instances, dir)
 	srv, err := api.NewServer(api.Options{
 		Logger: logger, Producer: producer, Health: monitor, Metrics: m,
@@ -247,7 +258,7 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 		Topic: cfg.Topic, MaxRequestRecords: cfg.BatchMaxEntries, CallTimeout: cfg.ProduceTimeout,
 		AdvertisedURL: cfg.AdvertisedURL, APIV2: cfg.APIV2, APIV3: cfg.APIV3,
 		TLS: serverTLS, Management: cfg.MgmtAddr != "", Security: httpSec,
-		Consumers: registry, Peers: peers, BareConsumerRecords: !cfg.ConsumerRecordMetadata,
+		Consumers: registry, Peers: peers, Queues: queues, BareConsumerRecords: !cfg.ConsumerRecordMetadata,
 		EventHeartbeat: cfg.SSEHeartbeat,
 		Limits: api.Limits{
 			MaxBodyBytes: int(cfg.MaxBodyBytes), MaxHeaderBytes: cfg.MaxHeaderBytes, MaxInFlight: cfg.MaxInFlight,
@@ -300,7 +311,7 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 	g.Go(func() error {
 		<-gctx.Done()
 		defer stopConsumer()
-		shutdown(ctx, cfg, logger, monitor, srv, producer, instances)
+		shutdown(ctx, cfg, logger, monitor, srv, producer, instances, queues)
 		if ids != nil {
 			ids.Close() // the drained requests have ended
 		}
@@ -321,11 +332,12 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 // requests in progress finish, within the shutdown timeout (open streams
 // end with a last report); then the producer flushes what they sent,
 // within the produce timeout, which bounds every record anyway, while the
-// v2 consumer instances close and leave their groups, within the shutdown
-// timeout. The consumer stops after it returns, and the embedded broker
-// last.
+// v2 consumer instances close and leave their groups, and the work
+// queues release their leases and close their members, within the
+// shutdown timeout. The consumer stops after it returns, and the embedded
+// broker last.
 func shutdown(ctx context.Context, cfg config.Config, logger *slog.Logger, monitor *health.Monitor, srv *api.Server,
-	producer *produce.Producer, instances *consumers.Manager) {
+	producer *produce.Producer, instances *consumers.Manager, queues *queue.Manager) {
 	monitor.Drain()
 	logger.Info("shutting down: not ready from now", "delay", cfg.ShutdownDelay)
 	if cfg.ShutdownDelay > 0 {
@@ -344,6 +356,7 @@ func shutdown(ctx context.Context, cfg config.Config, logger *slog.Logger, monit
 		closing, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 		defer cancel()
 		instances.Close(closing)
+		queues.Close(closing)
 	}()
 	defer func() { <-closed }()
 	flush, cancelFlush := context.WithTimeout(context.WithoutCancel(ctx), cfg.ProduceTimeout)
@@ -358,8 +371,7 @@ func shutdown(ctx context.Context, cfg config.Config, logger *slog.Logger, monit
 // API's producer, with cfg's failure policy.
 func newGroup(cfg config.Config, logger *slog.Logger, m *metrics.Metrics, producer *produce.Producer,
 	logs *logline.Writer) (*consume.Group, error) {
-	dlq, err := consume.NewDeadLetters(producer, cfg.DLQTopic,
-		consume.DeadLetterOptions{Retriable: produce.Retriable, RetryTimeout: cfg.DLQRetryTimeout})
+	dlq, err := newDeadLetters(cfg, producer)
 	if err != nil {
 		return nil, err
 	}
@@ -372,6 +384,38 @@ func newGroup(cfg config.Config, logger *slog.Logger, m *metrics.Metrics, produc
 		Metrics:      m,
 		DrainTimeout: cfg.ShutdownTimeout / 2,
 	})
+}
+
+// newDeadLetters returns the dead letters of cfg's dead-letter topic,
+// written through producer, retried as cfg says.
+func newDeadLetters(cfg config.Config, producer *produce.Producer) (*consume.DeadLetters, error) {
+	return consume.NewDeadLetters(producer, cfg.DLQTopic,
+		consume.DeadLetterOptions{Retriable: produce.Retriable, RetryTimeout: cfg.DLQRetryTimeout})
+}
+
+// newQueues returns the work queues of this node: share-group members
+// made by newClient, versions and group configs seen through admin,
+// tokens naming the node and signed with the cluster secret (when none
+// is set, a secret of the node's own: tokens then hold here only), and
+// dead letters written through producer, or left to the brokers.
+func newQueues(cfg config.Config, logger *slog.Logger, admin *kgo.Client, producer *produce.Producer,
+	newClient func(...kgo.Opt) (*kgo.Client, error)) (*queue.Manager, error) {
+	opts := queue.Options{
+		NewClient: newClient, Admin: admin, Node: consumers.SanitizeNode(cfg.NodeID),
+		MaxMembers: cfg.ShareMaxMembers, IdleTimeout: cfg.ShareIdleTimeout, MaxLease: cfg.ShareMaxLease,
+		MaxDeliveries: cfg.ShareMaxDeliveries, AutoOffsetReset: cfg.ShareAutoOffsetReset, Logger: logger,
+	}
+	if cfg.ClusterSecret != "" {
+		opts.Secret = []byte(cfg.ClusterSecret)
+	}
+	if cfg.ShareDeadLetters == config.ShareDeadLettersKrest {
+		dlq, err := newDeadLetters(cfg, producer)
+		if err != nil {
+			return nil, err
+		}
+		opts.DeadLetters = dlq
+	}
+	return queue.New(opts)
 }
 
 // consumeMessages runs group once the topics exist.
