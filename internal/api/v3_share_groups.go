@@ -48,11 +48,9 @@ type queueManager interface {
 
 var _ queueManager = (*queue.Manager)(nil)
 
-// Bounds of a lease request, beside queue.MaxRecords and the manager's
-// longest lease.
+// Bounds of a lease request, beside queue.MaxTopics, queue.MaxRecords
+// and the manager's longest lease.
 const (
-	// maxLeaseTopics bounds the topics one lease names.
-	maxLeaseTopics = 100
 	// maxLeaseWait bounds wait_ms: as long as a v2 consumer instance's
 	// read may wait, which a peer's timeout is set above.
 	maxLeaseWait = consumers.MaxRequestTimeout
@@ -102,14 +100,14 @@ func (h *handlers) queues() (queueManager, error) {
 }
 
 // checkLease validates the names of a lease request and its right to
-// them: c's group, and 1 to maxLeaseTopics distinct valid topic names,
+// them: c's group, and 1 to queue.MaxTopics distinct valid topic names,
 // each of which the caller may read (403 otherwise).
 func checkLease(c *call, req queue.LeaseRequest) error {
 	if err := naming.Group(req.Group); err != nil {
 		return badQuery(err.Error())
 	}
-	if len(req.Topics) == 0 || len(req.Topics) > maxLeaseTopics {
-		return badQuery(fmt.Sprintf("a lease names 1 to %d topics, not %d", maxLeaseTopics, len(req.Topics)))
+	if len(req.Topics) == 0 || len(req.Topics) > queue.MaxTopics {
+		return badQuery(fmt.Sprintf("a lease names 1 to %d topics, not %d", queue.MaxTopics, len(req.Topics)))
 	}
 	seen := make(map[string]bool, len(req.Topics))
 	for _, t := range req.Topics {

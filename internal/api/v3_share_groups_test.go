@@ -1,28 +1,35 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kversion"
 
 	"krest/internal/kafkatest"
+	"krest/internal/peer"
 	"krest/internal/queue"
 )
 
 // shareGroups is the path of the test cluster's share groups.
 const shareGroups = "/v3/clusters/kfake/share-groups/"
 
-// shareLocks shorten the brokers' share-group record locks and their
-// sweep, so that a lock krest lets go of is seen at once.
-var shareLocks = map[string]string{"share.record.lock.sweep.interval.ms": "100"}
+// shareLocks shorten the brokers' share-group record locks (to the
+// shortest franz-go counts on) and their sweep, so that a lock krest
+// lets go of is seen at once.
+var shareLocks = map[string]string{"group.share.record.lock.duration.ms": "1000", "share.record.lock.sweep.interval.ms": "20"}
 
 // newQueues returns a queue manager of node on brokers, signing with
 // secret (nil: a secret of its own); t.Cleanup closes it.
@@ -63,9 +70,12 @@ func ackResults(t *testing.T, r reply) []v3AckResult {
 }
 
 // TestShareGroupsRefused sends each kind of bad request to the
-// share-groups routes: each is its 4xx with its error code.
+// share-groups routes: each is its 4xx with its error code, and none
+// leased the topic's record, which a good lease then gets at its first
+// delivery.
 func TestShareGroupsRefused(t *testing.T) {
 	e := shareEnv(t, nil)
+	e.produceRecords(t, "t", 1)
 	const (
 		lease  = shareGroups + "g/records:lease"
 		acks   = shareGroups + "g/acks"
@@ -79,7 +89,7 @@ func TestShareGroupsRefused(t *testing.T) {
 		{"lease not json", "POST", lease, `{"topics":`, "", 400, codeMalformedJSON},
 		{"lease unknown field", "POST", lease, `{"topics":["t"],"max":1}`, "", 400, codeInvalidField},
 		{"lease no topics", "POST", lease, `{}`, "", 400, codeInvalidField},
-		{"lease too many topics", "POST", lease, fmt.Sprintf(`{"topics":[%s"t"]}`, strings.Repeat(`"t",`, maxLeaseTopics)), "", 400, codeInvalidField},
+		{"lease too many topics", "POST", lease, fmt.Sprintf(`{"topics":[%s"t"]}`, strings.Repeat(`"t",`, queue.MaxTopics)), "", 400, codeInvalidField},
 		{"lease bad topic", "POST", lease, `{"topics":["a b"]}`, "", 400, codeInvalidField},
 		{"lease topic twice", "POST", lease, `{"topics":["t","t"]}`, "", 400, codeInvalidField},
 		{"lease no records", "POST", lease, `{"topics":["t"],"max_records":0}`, "", 400, codeInvalidField},
@@ -87,6 +97,8 @@ func TestShareGroupsRefused(t *testing.T) {
 		{"lease negative wait", "POST", lease, `{"topics":["t"],"wait_ms":-1}`, "", 400, codeInvalidField},
 		{"lease long wait", "POST", lease, fmt.Sprintf(`{"topics":["t"],"wait_ms":%d}`, maxLeaseWait.Milliseconds()+1), "", 400, codeInvalidField},
 		{"lease short lease", "POST", lease, `{"topics":["t"],"lease_ms":999}`, "", 400, codeInvalidField},
+		{"lease past the longest", "POST", lease, `{"topics":["t"],"lease_ms":300001}`, "", 400, codeInvalidField},
+		{"lease missing topic", "POST", lease, `{"topics":["t","missing"],"wait_ms":100}`, "", 404, codeUnknownTopicPartition},
 		{"lease bad format", "POST", lease + "?format=avro", `{"topics":["t"]}`, "", 400, codeInvalidField},
 		{"lease bad group", "POST", shareGroups + "%FF/records:lease", `{"topics":["t"]}`, "", 400, codeInvalidField},
 		{"lease other cluster", "POST", "/v3/clusters/other/share-groups/g/records:lease", `{"topics":["t"]}`, "", 404, 404},
@@ -118,6 +130,9 @@ func TestShareGroupsRefused(t *testing.T) {
 			t.Fatalf("status %d %s, want 415", r.status, r.body)
 		}
 	})
+	if got := e.lease(t, "g", "t", 1, 30000); got[0].DeliveryCount != 1 {
+		t.Errorf("after the refused requests, the record came at delivery %d, want 1", got[0].DeliveryCount)
+	}
 }
 
 // TestShareGroupAcksInvalid acknowledges tokens no node signed: each is
@@ -176,5 +191,275 @@ rules:
 				t.Fatalf("status %d %s, want 403", r.status, r.body)
 			}
 		})
+	}
+}
+
+// leasedRecord is a leased record, as a client decodes it.
+type leasedRecord struct {
+	Topic     string `json:"topic_name"`
+	Partition int32  `json:"partition_id"`
+	readRecord
+	DeliveryCount int       `json:"delivery_count"`
+	Token         string    `json:"token"`
+	ExpiresAt     time.Time `json:"expires_at"`
+}
+
+// value is the record's value, decoded from BINARY.
+func (l leasedRecord) value(t *testing.T) string {
+	t.Helper()
+	var b []byte
+	if l.Value == nil || l.Value.Type != "BINARY" || json.Unmarshal(l.Value.Data, &b) != nil {
+		t.Fatalf("value %+v is not BINARY", l.Value)
+	}
+	return string(b)
+}
+
+// lease leases from group's share of topic until want records have come,
+// each answer checked against openapi.yaml, and returns them.
+func (e *proxyEnv) lease(t *testing.T, group, topic string, want int, leaseMs int) []leasedRecord {
+	t.Helper()
+	spec := newSpecChecker(t, loadKrestSpec(t), "")
+	path := shareGroups + group + "/records:lease"
+	body := fmt.Sprintf(`{"topics":[%q],"max_records":%d,"wait_ms":500,"lease_ms":%d}`, topic, want, leaseMs)
+	var got []leasedRecord
+	kafkatest.WaitFor(t, 20*time.Second, func() error {
+		r := e.mustDo(t, 200, "POST", path, body)
+		if _, err := spec.check("POST", path, body, r); err != nil {
+			t.Fatalf("not as openapi.yaml says: %v", err)
+		}
+		var ans struct{ Records []leasedRecord }
+		if err := json.Unmarshal(r.body, &ans); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ans.Records...)
+		if len(got) < want {
+			return fmt.Errorf("%d of %d records leased", len(got), want)
+		}
+		return nil
+	})
+	return got
+}
+
+// ack sends one acknowledgement of each token with its action (pairs) to
+// group, and returns the results.
+func (e *proxyEnv) ack(t *testing.T, group string, pairs ...string) []v3AckResult {
+	t.Helper()
+	var acks []v3Ack
+	for i := 0; i+1 < len(pairs); i += 2 {
+		acks = append(acks, v3Ack{Token: pairs[i], Action: pairs[i+1]})
+	}
+	body, _ := json.Marshal(acks)
+	return ackResults(t, e.mustDo(t, 200, "POST", shareGroups+group+"/acks", string(body)))
+}
+
+// statuses returns the statuses of rs.
+func statuses(rs []v3AckResult) []queue.Status {
+	var out []queue.Status
+	for _, r := range rs {
+		out = append(out, r.Status)
+	}
+	return out
+}
+
+// TestShareGroupLease leases three records and settles one each way:
+// accepted (gone), released (delivered again, its delivery_count 2) and
+// renewed (held past its first expiry, answered with the new one).
+func TestShareGroupLease(t *testing.T) {
+	e := shareEnv(t, nil)
+	e.produceRecords(t, "jobs", 3)
+	start := time.Now()
+	got := e.lease(t, "g", "jobs", 3, 5000)
+	byValue := map[string]leasedRecord{}
+	for _, l := range got {
+		if l.Topic != "jobs" || l.Partition != 0 || l.DeliveryCount != 1 || l.Token == "" || len(l.Headers) != 3 {
+			t.Errorf("leased %+v", l)
+		}
+		if l.ExpiresAt.Before(start.Add(4*time.Second)) || l.ExpiresAt.After(time.Now().Add(5*time.Second)) {
+			t.Errorf("expires_at %s, want 5s past the lease", l.ExpiresAt)
+		}
+		byValue[l.value(t)] = l
+	}
+	accepted, released, renewed := byValue[`{"n":0}`], byValue[`{"n":1}`], byValue[`{"n":2}`]
+	res := e.ack(t, "g", accepted.Token, "accept", released.Token, "release", renewed.Token, "renew")
+	if want := []queue.Status{queue.StatusOK, queue.StatusOK, queue.StatusOK}; !slices.Equal(statuses(res), want) {
+		t.Fatalf("acks %+v, want all ok", res)
+	}
+	if res[0].ExpiresAt != "" || res[1].ExpiresAt != "" {
+		t.Errorf("expires_at on an accept or release: %+v", res)
+	}
+	if exp, err := time.Parse(time.RFC3339, res[2].ExpiresAt); err != nil || !exp.After(renewed.ExpiresAt) {
+		t.Errorf("renewed to %q (%v), want past %s", res[2].ExpiresAt, err, renewed.ExpiresAt)
+	}
+	again := e.lease(t, "g", "jobs", 1, 5000)
+	if len(again) != 1 || again[0].value(t) != `{"n":1}` || again[0].DeliveryCount != 2 {
+		t.Fatalf("after the release, leased %+v; want the released record at delivery 2", again)
+	}
+	if res := e.ack(t, "g", accepted.Token, "accept", again[0].Token, "accept", renewed.Token, "accept"); !slices.Equal(statuses(res),
+		[]queue.Status{queue.StatusLeaseLost, queue.StatusOK, queue.StatusOK}) {
+		t.Errorf("second acks %+v: want the settled lease lost, the others ok", res)
+	}
+	// Every record is settled: nothing is left to lease.
+	if r := e.mustDo(t, 200, "POST", shareGroups+"g/records:lease", `{"topics":["jobs"],"wait_ms":300}`); string(r.body) != `{"records":[]}`+"\n" {
+		t.Errorf("after every record was accepted: %s", r.body)
+	}
+}
+
+// TestShareGroupStream streams a share group's records over SSE, two at
+// a time: the next batch comes once the first is settled through the
+// acks route, and ending the stream releases what it held, which a lease
+// then gets at its second delivery.
+func TestShareGroupStream(t *testing.T) {
+	e := shareEnv(t, nil, func(o *Options) { o.EventHeartbeat = 200 * time.Millisecond })
+	e.produceRecords(t, "jobs", 4)
+	ctx, cancel := context.WithCancel(t.Context())
+	req, err := http.NewRequestWithContext(ctx, "GET", e.url+shareGroups+"g/records:stream?topic=jobs&max_records=2&lease_ms=20000", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("records:stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	events := make(chan leasedRecord, 10)
+	pings := make(chan struct{}, 100)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		typ := ""
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == ": ping":
+				select {
+				case pings <- struct{}{}:
+				default:
+				}
+			case strings.HasPrefix(line, "event: "):
+				typ = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: ") && typ == "record":
+				var l leasedRecord
+				if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &l); err != nil {
+					t.Errorf("event data %q: %v", line, err)
+				}
+				events <- l
+			}
+		}
+	}()
+	next := func() leasedRecord {
+		t.Helper()
+		select {
+		case l, ok := <-events:
+			if !ok {
+				t.Fatal("the stream ended")
+			}
+			return l
+		case <-time.After(eventTimeout):
+			t.Fatal("no event in time")
+		}
+		return leasedRecord{}
+	}
+	first := []leasedRecord{next(), next()}
+	// Unsettled, the batch holds the stream: heartbeats come, no record.
+	for range 3 {
+		select {
+		case <-pings:
+		case l := <-events:
+			t.Fatalf("a record before the first batch was settled: %+v", l)
+		case <-time.After(eventTimeout):
+			t.Fatal("no heartbeat")
+		}
+	}
+	if res := e.ack(t, "g", first[0].Token, "accept", first[1].Token, "accept"); !slices.Equal(statuses(res), []queue.Status{queue.StatusOK, queue.StatusOK}) {
+		t.Fatalf("acks %+v", res)
+	}
+	second := []leasedRecord{next(), next()}
+	seen := map[int64]bool{}
+	for _, l := range append(first, second...) {
+		if l.Topic != "jobs" || l.DeliveryCount != 1 || l.Token == "" || seen[l.Offset] {
+			t.Errorf("streamed %+v", l)
+		}
+		seen[l.Offset] = true
+	}
+	// The client goes: what the stream held comes again.
+	cancel()
+	again := e.lease(t, "g", "jobs", 2, 20000)
+	for _, l := range again {
+		if l.DeliveryCount != 2 || (l.Offset != second[0].Offset && l.Offset != second[1].Offset) {
+			t.Errorf("after the stream ended, leased offset %d at delivery %d; want the stream's last batch at delivery 2", l.Offset, l.DeliveryCount)
+		}
+	}
+}
+
+// TestShareGroupAcksForwarded leases on node a and acknowledges through
+// node b: b sends a's acks to a, signed, and answers every result in the
+// caller's order, a token of a node that cannot be reached lease_lost.
+// A request claiming to be forwarded without a valid signature is 401.
+func TestShareGroupAcksForwarded(t *testing.T) {
+	fake := kafkatest.NewFake(t, kfake.BrokerConfigs(shareLocks))
+	brokers := fake.Brokers()
+	dead := listen(t)
+	urls := map[string]string{"c": "http://" + dead.Addr().String()}
+	_ = dead.Close()
+	lns := map[string]net.Listener{}
+	for _, n := range []string{"a", "b"} {
+		lns[n] = listen(t)
+		urls[n] = "http://" + lns[n].Addr().String()
+	}
+	nodes := map[string]*proxyEnv{}
+	for _, n := range []string{"a", "b"} {
+		o, cl := proxyOptions(t, brokers, nil)
+		o.Queues = newQueues(t, brokers, n, testSecret)
+		pc, err := peer.New(peer.Options{Node: n, Static: urls, Secret: testSecret})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Peers = Peers{Cluster: pc}
+		s := newTestServer(t, o)
+		serveOn(t, s, lns[n])
+		nodes[n] = &proxyEnv{url: urls[n], srv: s, brokers: brokers, cl: cl, fake: fake}
+	}
+	a, b := nodes["a"], nodes["b"]
+	a.produceRecords(t, "jobs", 2)
+	a.produceRecords(t, "other", 1)
+	// Node c leases, and is gone.
+	c := newQueues(t, brokers, "c", testSecret)
+	var gone []queue.Leased
+	kafkatest.WaitFor(t, 20*time.Second, func() error {
+		var err error
+		gone, err = c.Lease(context.Background(), queue.LeaseRequest{Group: "g", Topics: []string{"other"}, MaxRecords: 1,
+			Wait: 500 * time.Millisecond, Lease: 20 * time.Second})
+		if err == nil && len(gone) == 0 {
+			err = errors.New("nothing leased on c")
+		}
+		return err
+	})
+	mine := a.lease(t, "g", "jobs", 2, 20000)
+	res := b.ack(t, "g", mine[0].Token, "renew", "bogus", "accept", gone[0].Token, "accept", mine[1].Token, "accept")
+	want := []queue.Status{queue.StatusOK, queue.StatusInvalid, queue.StatusLeaseLost, queue.StatusOK}
+	if !slices.Equal(statuses(res), want) {
+		t.Fatalf("acks through b %+v, want %v", res, want)
+	}
+	for i, tok := range []string{mine[0].Token, "bogus", gone[0].Token, mine[1].Token} {
+		if res[i].Token != tok {
+			t.Errorf("result %d is of token %q, want %q", i, res[i].Token, tok)
+		}
+	}
+	if exp, err := time.Parse(time.RFC3339, res[0].ExpiresAt); err != nil || !exp.After(mine[0].ExpiresAt) {
+		t.Errorf("renewed through b to %q (%v), want past %s", res[0].ExpiresAt, err, mine[0].ExpiresAt)
+	}
+	// a holds the renewed lease still, and the accepted one no more.
+	if res := a.ack(t, "g", mine[0].Token, "accept", mine[1].Token, "accept"); !slices.Equal(statuses(res),
+		[]queue.Status{queue.StatusOK, queue.StatusLeaseLost}) {
+		t.Errorf("acks on a after b's %+v", res)
+	}
+	r := a.do(t, "POST", shareGroups+"g/acks", `[{"token":"x","action":"accept"}]`,
+		peer.HeaderForwardedBy, "b", peer.HeaderStamp, "1", peer.HeaderSignature, "00")
+	if r.status != http.StatusUnauthorized {
+		t.Errorf("a forged forwarded acks request: %d %s, want 401", r.status, r.body)
 	}
 }
