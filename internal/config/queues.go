@@ -21,9 +21,12 @@ type Queues struct {
 	// Default 5m; --share-max-lease, KREST_SHARE_MAX_LEASE.
 	ShareMaxLease time.Duration
 	// ShareMaxDeliveries is the delivery after which a record released,
-	// or whose lease expired, is dead-lettered: at least 1, and not above
-	// the brokers' group.share.delivery.count.limit. Default 5;
-	// --share-max-deliveries, KREST_SHARE_MAX_DELIVERIES.
+	// or whose lease expired, is dead-lettered: at least 1; above the
+	// brokers' group.share.delivery.count.limit, theirs is used. Default
+	// 4, one below the brokers' default, so that a record whose fourth
+	// holder vanished is dead-lettered at its fifth delivery rather than
+	// archived by the brokers; --share-max-deliveries,
+	// KREST_SHARE_MAX_DELIVERIES.
 	ShareMaxDeliveries int
 	// ShareAutoOffsetReset is where a share group with no position starts
 	// (share.auto.offset.reset, for the groups that do not set it):
@@ -50,7 +53,7 @@ const minShareLease = time.Second
 
 // queueDefaults returns the work queue settings' defaults.
 func queueDefaults() Queues {
-	return Queues{ShareMaxMembers: 256, ShareIdleTimeout: time.Minute, ShareMaxLease: 5 * time.Minute, ShareMaxDeliveries: 5,
+	return Queues{ShareMaxMembers: 256, ShareIdleTimeout: time.Minute, ShareMaxLease: 5 * time.Minute, ShareMaxDeliveries: 4,
 		ShareAutoOffsetReset: "earliest", ShareDeadLetters: ShareDeadLettersKrest}
 }
 

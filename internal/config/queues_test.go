@@ -16,7 +16,7 @@ func TestLoadQueues(t *testing.T) {
 		bad  string
 	}{
 		{name: "defaults", want: Queues{ShareMaxMembers: 256, ShareIdleTimeout: time.Minute, ShareMaxLease: 5 * time.Minute,
-			ShareMaxDeliveries: 5, ShareAutoOffsetReset: "earliest", ShareDeadLetters: "krest"}},
+			ShareMaxDeliveries: 4, ShareAutoOffsetReset: "earliest", ShareDeadLetters: "krest"}},
 		{
 			name: "environment",
 			env: map[string]string{"KREST_SHARE_MAX_MEMBERS": "8", "KREST_SHARE_IDLE_TIMEOUT": "30s", "KREST_SHARE_MAX_LEASE": "1s",
@@ -29,7 +29,7 @@ func TestLoadQueues(t *testing.T) {
 			args: []string{"--share-max-members", "3", "--share-dead-letters", "krest"},
 			env:  map[string]string{"KREST_SHARE_MAX_MEMBERS": "9", "KREST_SHARE_DEAD_LETTERS": "broker"},
 			want: Queues{ShareMaxMembers: 3, ShareIdleTimeout: time.Minute, ShareMaxLease: 5 * time.Minute,
-				ShareMaxDeliveries: 5, ShareAutoOffsetReset: "earliest", ShareDeadLetters: "krest"},
+				ShareMaxDeliveries: 4, ShareAutoOffsetReset: "earliest", ShareDeadLetters: "krest"},
 		},
 		{name: "no members", env: map[string]string{"KREST_SHARE_MAX_MEMBERS": "0"}, bad: "share max members must be positive"},
 		{name: "short idle timeout", env: map[string]string{"KREST_SHARE_IDLE_TIMEOUT": "10ms"}, bad: "share idle timeout must be at least 1s"},
