@@ -312,7 +312,7 @@ func TestShareGroupStream(t *testing.T) {
 	e := shareEnv(t, nil, func(o *Options) { o.EventHeartbeat = 200 * time.Millisecond })
 	e.produceRecords(t, "jobs", 4)
 	ctx, cancel := context.WithCancel(t.Context())
-	req, err := http.NewRequestWithContext(ctx, "GET", e.url+shareGroups+"g/records:stream?topic=jobs&max_records=2&lease_ms=20000", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", e.url+shareGroups+"g/records:stream?topic=jobs&max_records=2&lease_ms=60000", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +387,7 @@ func TestShareGroupStream(t *testing.T) {
 	}
 	// The client goes: what the stream held comes again.
 	cancel()
-	again := e.lease(t, "g", "jobs", 2, 20000)
+	again := e.lease(t, "g", "jobs", 2, 60000)
 	for _, l := range again {
 		if l.DeliveryCount != 2 || (l.Offset != second[0].Offset && l.Offset != second[1].Offset) {
 			t.Errorf("after the stream ended, leased offset %d at delivery %d; want the stream's last batch at delivery 2", l.Offset, l.DeliveryCount)
