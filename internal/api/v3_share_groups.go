@@ -52,7 +52,7 @@ var _ queueManager = (*queue.Manager)(nil)
 // and the manager's longest lease.
 const (
 	// maxLeaseWait bounds wait_ms: as long as a v2 consumer instance's
-	// read may wait, which a peer's timeout is set above.
+	// read may wait.
 	maxLeaseWait = consumers.MaxRequestTimeout
 	// minLease is the shortest lease_ms.
 	minLease = time.Second
@@ -298,10 +298,7 @@ func (h *handlers) v3ShareAcks(c *call) (int, any, error) {
 	var wg sync.WaitGroup
 	for node, idx := range remote {
 		req := fasthttp.AcquireRequest()
-		if err := ownerAcks(c, req, in, idx); err != nil {
-			fasthttp.ReleaseRequest(req)
-			return 0, nil, err
-		}
+		ownerAcks(c, req, in, idx)
 		wg.Go(func() {
 			defer fasthttp.ReleaseRequest(req)
 			h.forwardAcks(c, cluster, node, req, idx, results)
@@ -326,19 +323,15 @@ func (h *handlers) v3ShareAcks(c *call) (int, any, error) {
 
 // ownerAcks makes req the request of c's acks at idx for their owner: c's
 // headers and URI, and those acks as its body.
-func ownerAcks(c *call, req *fasthttp.Request, in []v3Ack, idx []int) error {
+func ownerAcks(c *call, req *fasthttp.Request, in []v3Ack, idx []int) {
 	forwardedHeader(c, req)
 	req.Header.Del("Expect")
 	sub := make([]v3Ack, len(idx))
 	for j, i := range idx {
 		sub[j] = in[i]
 	}
-	b, err := json.Marshal(sub)
-	if err != nil {
-		return err
-	}
+	b, _ := json.Marshal(sub) // strings always marshal
 	req.SetBody(b)
-	return nil
 }
 
 // forwardAcks sends req, the acks at idx, to their owner node and sets
@@ -441,11 +434,26 @@ func (h *handlers) v3ShareStream(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	// Closed when the request finishes, whether or not its writer ran:
+	// a client gone before the answer started leaves nothing held.
+	c.atFinish(s.Close)
 	q := &queueStream{s: s, format: format}
 	answerEvents(c, func(w *bufio.Writer) int {
 		return q.run(w, h.closing, h.eventHeartbeat)
 	})
 	return answered, nil, nil
+}
+
+// atFinish has f run once c's request has finished (c.finish), its
+// stream's writer included.
+func (c *call) atFinish(f func()) {
+	end := c.endLife
+	c.endLife = func() {
+		if end != nil {
+			end()
+		}
+		f()
+	}
 }
 
 // queueStream is one queue stream: the manager's stream and the
@@ -467,12 +475,11 @@ type leases struct {
 const queueShutdown = ": krest is shutting down: reconnect; what this stream leased and did not settle is delivered again\n\n"
 
 // run writes the stream's events to w until the client goes away, the
-// stream fails, or closing closes, and closes the stream; it returns the
-// stream's status for the metrics. Next runs in a goroutine of its own,
-// so that the heartbeat and shutdown are not held up while it waits for
-// the last batch to be settled.
+// stream fails, or closing closes; it returns the stream's status for the
+// metrics. Next runs in a goroutine of its own, so that the heartbeat and
+// shutdown are not held up while it waits for the last batch to be
+// settled; it has returned when run does.
 func (q *queueStream) run(w *bufio.Writer, closing <-chan struct{}, heartbeat time.Duration) int {
-	defer q.s.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	next := make(chan leases, 1)
 	pending := false
@@ -483,7 +490,8 @@ func (q *queueStream) run(w *bufio.Writer, closing <-chan struct{}, heartbeat ti
 			next <- leases{l, err}
 		}()
 	}
-	// Next is cancelled and waited for before the stream closes.
+	// Next is cancelled and waited for before the request finishes, and
+	// the stream with it.
 	defer func() {
 		cancel()
 		if pending {
