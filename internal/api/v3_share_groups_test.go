@@ -241,7 +241,8 @@ func (e *proxyEnv) lease(t *testing.T, group, topic string, want int, leaseMs in
 }
 
 // ack sends one acknowledgement of each token with its action (pairs) to
-// group, and returns the results.
+// group, and returns the results, the answer checked against
+// openapi.yaml.
 func (e *proxyEnv) ack(t *testing.T, group string, pairs ...string) []v3AckResult {
 	t.Helper()
 	var acks []v3Ack
@@ -249,7 +250,12 @@ func (e *proxyEnv) ack(t *testing.T, group string, pairs ...string) []v3AckResul
 		acks = append(acks, v3Ack{Token: pairs[i], Action: pairs[i+1]})
 	}
 	body, _ := json.Marshal(acks)
-	return ackResults(t, e.mustDo(t, 200, "POST", shareGroups+group+"/acks", string(body)))
+	path := shareGroups + group + "/acks"
+	r := e.mustDo(t, 200, "POST", path, string(body))
+	if _, err := newSpecChecker(t, loadKrestSpec(t), "").check("POST", path, string(body), r); err != nil {
+		t.Fatalf("not as openapi.yaml says: %v", err)
+	}
+	return ackResults(t, r)
 }
 
 // statuses returns the statuses of rs.
