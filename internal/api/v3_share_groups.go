@@ -134,7 +134,11 @@ const maxMillis = int64(1<<63-1) / int64(time.Millisecond)
 // decodeLease decodes the body of a lease of group: topics; max_records
 // from 1 to queue.MaxRecords, default 1; wait_ms from 0 to maxLeaseWait,
 // default 0; lease_ms from minLease, default defaultLease. A bad one is
-// 400.
+// 400. The topics' names are checkLease's to check.
+//
+// Invariants (FuzzShareGroupBodies): it never panics and fails only with
+// a 4xx apiError; on success the request is of group and every number is
+// within its bounds.
 func decodeLease(body []byte, group string) (queue.LeaseRequest, error) {
 	var in v3LeaseRequest
 	if err := unmarshalStrict(body, &in); err != nil {
@@ -230,6 +234,11 @@ func appendLeased(b []byte, stamps *v3Stamps, l *queue.Leased, format string) []
 // decodeAcks decodes the body of an acks request: a JSON array of 1 to
 // most {"token", "action"}, each action accept, release, reject or
 // renew. Any other action refuses the whole request (400).
+//
+// Invariants (FuzzShareGroupBodies): it never panics and fails only with
+// a 4xx apiError; on success it returns 1 to most acknowledgements, as
+// decoded and as queue.Acks of the same tokens, in order, each of a
+// valid action.
 func decodeAcks(body []byte, most int) ([]v3Ack, []queue.Ack, error) {
 	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] != '[' {
 		return nil, nil, &apiError{http.StatusBadRequest, codeMalformedJSON, `an acks request is a JSON array of {"token", "action"}`}

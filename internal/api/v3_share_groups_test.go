@@ -469,3 +469,42 @@ func TestShareGroupAcksForwarded(t *testing.T) {
 		t.Errorf("a forged forwarded acks request: %d %s, want 401", r.status, r.body)
 	}
 }
+
+// FuzzShareGroupBodies checks the invariants of the share-groups body
+// decoders (decodeLease, decodeAcks).
+func FuzzShareGroupBodies(f *testing.F) {
+	for _, s := range []string{
+		`{"topics":["t"],"max_records":10,"wait_ms":1000,"lease_ms":30000}`, `{"topics":[]}`, `{"max_records":1e99}`,
+		`[{"token":"x","action":"accept"},{"token":"y","action":"renew"}]`, `[{"token":"x","action":"hold"}]`, `[]`, `{}`, ` [`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		check := func(err error) bool {
+			if err == nil {
+				return true
+			}
+			if ae := errorFor(err); ae.Status < 400 || ae.Status >= 500 {
+				t.Fatalf("error %v answers %d, not a 4xx", err, ae.Status)
+			}
+			return false
+		}
+		if req, err := decodeLease(body, "g"); check(err) {
+			if req.Group != "g" || req.MaxRecords < 1 || req.MaxRecords > queue.MaxRecords || req.Wait < 0 || req.Wait > maxLeaseWait ||
+				req.Lease < minLease {
+				t.Fatalf("decoded %+v", req)
+			}
+		}
+		const most = 3
+		if in, acks, err := decodeAcks(body, most); check(err) {
+			if len(in) < 1 || len(in) > most || len(acks) != len(in) {
+				t.Fatalf("decoded %d and %d acknowledgements", len(in), len(acks))
+			}
+			for i, a := range acks {
+				if a.Token != in[i].Token || a.Action.String() != in[i].Action {
+					t.Fatalf("acknowledgement %d decoded as %+v from %+v", i, a, in[i])
+				}
+			}
+		}
+	})
+}
