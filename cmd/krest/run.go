@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -355,8 +356,10 @@ func shutdown(ctx context.Context, cfg config.Config, logger *slog.Logger, monit
 		defer close(closed)
 		closing, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 		defer cancel()
-		instances.Close(closing)
+		var wg sync.WaitGroup
+		wg.Go(func() { instances.Close(closing) })
 		queues.Close(closing)
+		wg.Wait()
 	}()
 	defer func() { <-closed }()
 	flush, cancelFlush := context.WithTimeout(context.WithoutCancel(ctx), cfg.ProduceTimeout)
