@@ -245,7 +245,7 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 	// The work queues' share-group members: each its own client; closed,
 	// releasing what they hold, after the HTTP drain (shutdown), or here on
 	// an early return.
-	queues, err := newQueues(cfg, logger, pcl, producer, func(opts ...kgo.Opt) (*kgo.Client, error) {
+	queues, err := newQueues(cfg, logger, m, pcl, producer, func(opts ...kgo.Opt) (*kgo.Client, error) {
 		return kafka.NewClient(unmetered(kopts("share-group-member")), opts...)
 	})
 	if err != nil {
@@ -399,14 +399,22 @@ func newDeadLetters(cfg config.Config, producer *produce.Producer) (*consume.Dea
 // newQueues returns the work queues of this node: share-group members
 // made by newClient, versions and group configs seen through admin,
 // tokens naming the node and signed with the cluster secret (when none
-// is set, a secret of the node's own: tokens then hold here only), and
-// dead letters written through producer, or left to the brokers.
-func newQueues(cfg config.Config, logger *slog.Logger, admin *kgo.Client, producer *produce.Producer,
+// is set, a secret of the node's own: tokens then hold here only), dead
+// letters written through producer to topics made as krest's own, or left
+// to the brokers, and counted in m.
+func newQueues(cfg config.Config, logger *slog.Logger, m *metrics.Metrics, admin *kgo.Client, producer *produce.Producer,
 	newClient func(...kgo.Opt) (*kgo.Client, error)) (*queue.Manager, error) {
 	opts := queue.Options{
 		NewClient: newClient, Admin: admin, Node: consumers.SanitizeNode(cfg.NodeID),
 		MaxMembers: cfg.ShareMaxMembers, IdleTimeout: cfg.ShareIdleTimeout, MaxLease: cfg.ShareMaxLease,
-		MaxDeliveries: cfg.ShareMaxDeliveries, AutoOffsetReset: cfg.ShareAutoOffsetReset, Logger: logger,
+		MaxDeliveries: cfg.ShareMaxDeliveries, AutoOffsetReset: cfg.ShareAutoOffsetReset, LockDuration: cfg.ShareLockDuration,
+		Logger: logger, Metrics: m,
+		// A dead-letter topic is made as krest's own topics are.
+		EnsureTopic: func(ctx context.Context, topic string) error {
+			return health.Check(ctx, kadm.NewClient(admin), []health.TopicSpec{
+				{Name: topic, Partitions: int32(cfg.Partitions), ReplicationFactor: int16(cfg.ReplicationFactor)},
+			}, cfg.CreateTopics)
+		},
 	}
 	if cfg.ClusterSecret != "" {
 		opts.Secret = []byte(cfg.ClusterSecret)

@@ -33,6 +33,14 @@ type Queues struct {
 	// earliest or latest. Default earliest; --share-auto-offset-reset,
 	// KREST_SHARE_AUTO_OFFSET_RESET.
 	ShareAutoOffsetReset string
+	// ShareLockDuration, when set, is share.record.lock.duration.ms for
+	// the share groups that do not set it: how long the brokers hold a
+	// record for a member (within their group.share.min and
+	// max.record.lock.duration.ms, 15s to 1h by default). A lease longer
+	// than the lock is renewed on Kafka 4.2 and later. Default 0, the
+	// brokers' own (30s); --share-lock-duration,
+	// KREST_SHARE_LOCK_DURATION.
+	ShareLockDuration time.Duration
 	// ShareDeadLetters is who dead-letters a record delivered too often:
 	// "krest" writes it to <topic>.dlq; "broker" leaves it to the
 	// brokers' own limit (and, on Kafka 4.4 and later, their
@@ -64,6 +72,7 @@ func queueFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.ShareMaxLease, "share-max-lease", c.ShareMaxLease, "longest lease a caller may ask for (KREST_SHARE_MAX_LEASE)")
 	fs.IntVar(&c.ShareMaxDeliveries, "share-max-deliveries", c.ShareMaxDeliveries, "delivery after which a released or expired record is dead-lettered (KREST_SHARE_MAX_DELIVERIES)")
 	fs.StringVar(&c.ShareAutoOffsetReset, "share-auto-offset-reset", c.ShareAutoOffsetReset, "where a share group with no position starts: earliest or latest (KREST_SHARE_AUTO_OFFSET_RESET)")
+	fs.DurationVar(&c.ShareLockDuration, "share-lock-duration", c.ShareLockDuration, "the brokers' record lock for share groups that set none; 0 leaves theirs (KREST_SHARE_LOCK_DURATION)")
 	fs.StringVar(&c.ShareDeadLetters, "share-dead-letters", c.ShareDeadLetters, "who dead-letters a record delivered too often: krest (to <topic>.dlq) or broker (KREST_SHARE_DEAD_LETTERS)")
 }
 
@@ -78,6 +87,9 @@ func (c Config) validateQueues(bad func(string, ...any)) {
 	}
 	if c.ShareMaxLease < minShareLease {
 		bad("share max lease must be at least %s, not %s", minShareLease, c.ShareMaxLease)
+	}
+	if c.ShareLockDuration != 0 && c.ShareLockDuration < time.Second {
+		bad("share lock duration must be 0 or at least 1s, not %s", c.ShareLockDuration)
 	}
 	if c.ShareMaxDeliveries < 1 {
 		bad("share max deliveries must be at least 1, not %d", c.ShareMaxDeliveries)

@@ -41,7 +41,7 @@ type Manager struct {
 	unsupported error
 	checked     time.Time
 	configured  map[string]bool
-	created     map[string]bool // dead-letter topics made or found
+	created     map[string]bool // dead-letter topics ensured
 
 	work sync.WaitGroup // background settlements and member closes
 	stop chan struct{}
@@ -403,18 +403,20 @@ func (m *Manager) member(t ticket) *member {
 	return m.members[t.member]
 }
 
-// createTopic makes the dead-letter topic name, with the brokers'
-// defaults, unless it exists; once per topic.
-func (m *Manager) createTopic(ctx context.Context, name string) error {
+// ensureTopic makes sure the dead-letter topic name exists, with
+// Options.EnsureTopic, once per topic.
+func (m *Manager) ensureTopic(ctx context.Context, name string) error {
+	if m.opts.EnsureTopic == nil {
+		return nil
+	}
 	m.supportMu.Lock()
 	done := m.created[name]
 	m.supportMu.Unlock()
 	if done {
 		return nil
 	}
-	_, err := kadm.NewClient(m.opts.Admin).CreateTopic(ctx, -1, -1, nil, name)
-	if err != nil && !errors.Is(kafka.Classify(err), kafka.ErrTopicExists) {
-		return kafka.Wrap(fmt.Errorf("creating dead-letter topic %s: %w", name, err))
+	if err := m.opts.EnsureTopic(ctx, name); err != nil {
+		return fmt.Errorf("dead-letter topic %s: %w", name, err)
 	}
 	m.supportMu.Lock()
 	if len(m.created) >= maxRemembered {

@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kversion"
 
 	"krest/internal/consume"
+	"krest/internal/health"
 	"krest/internal/kafka"
 	"krest/internal/kafkatest"
 	"krest/internal/metrics"
@@ -65,6 +66,9 @@ func newEnv(t *testing.T, topic string, n int, mod ...func(*Options)) *env {
 			return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, o...)...)
 		},
 		DeadLetters: dlq,
+		EnsureTopic: func(ctx context.Context, topic string) error {
+			return health.Check(ctx, kadm.NewClient(cl), []health.TopicSpec{{Name: topic, Partitions: 3, ReplicationFactor: -1}}, true)
+		},
 	}
 	for _, f := range mod {
 		f(&opts)
@@ -465,7 +469,9 @@ func TestOverDeliveredDeadLetteredWhenLeased(t *testing.T) {
 	// This node goes away holding the record, which is delivered again
 	// to a node that allows one delivery.
 	e.m.Close(context.Background())
-	m, err := New(Options{Node: "node2", Admin: e.cl, NewClient: e.m.opts.NewClient, DeadLetters: e.m.opts.DeadLetters, MaxDeliveries: 1})
+	opts := e.m.opts
+	opts.Node, opts.MaxDeliveries = "node2", 1
+	m, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -263,7 +263,7 @@ func (mb *member) deadLetter(ctx context.Context, l *lease, reason string) kgo.A
 	if reason == reasonMaxDeliveries {
 		cause = fmt.Errorf("delivered %d times, the most allowed", r.DeliveryCount())
 	}
-	err := mb.m.createTopic(ctx, topic)
+	err := mb.m.ensureTopic(ctx, topic)
 	if err == nil {
 		err = mb.m.opts.DeadLetters.SendTo(ctx, topic, r, cause,
 			kgo.RecordHeader{Key: HeaderDeliveryCount, Value: strconv.AppendInt(nil, int64(r.DeliveryCount()), 10)},

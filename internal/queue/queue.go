@@ -40,10 +40,14 @@ type Options struct {
 	// above the brokers' group.share.delivery.count.limit, theirs is used.
 	MaxDeliveries int
 	// DeadLetters writes dead letters to DeadLetterTopic of each record's
-	// topic, made with the brokers' defaults when missing; nil leaves
-	// them to the brokers (their group.share.delivery.count.limit and, on
-	// Kafka 4.4 and later, their dead-letter queue).
+	// topic; nil leaves them to the brokers (their
+	// group.share.delivery.count.limit and, on Kafka 4.4 and later, their
+	// dead-letter queue).
 	DeadLetters DeadLetterWriter
+	// EnsureTopic, when set, makes sure a dead-letter topic exists
+	// (creating it as krest creates its own topics) before its first dead
+	// letter; its error fails the dead letter.
+	EnsureTopic func(ctx context.Context, topic string) error
 	// AutoOffsetReset is share.auto.offset.reset for the groups members
 	// join that do not set it: "earliest" (the default) or "latest".
 	AutoOffsetReset string
