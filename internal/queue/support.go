@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -194,17 +195,25 @@ func (m *Manager) setGroupDefaults(ctx context.Context, group string) error {
 			}
 		}
 	}
-	if len(want) == 0 {
-		return nil
+	// One request a config, so that one the brokers refuse (a lock out of
+	// their bounds) does not keep the others from being set.
+	var errs []error
+	for name, value := range want {
+		if err := m.setGroupConfig(ctx, group, name, value); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%s: %w", name, value, err))
+		}
 	}
+	return errors.Join(errs...)
+}
+
+// setGroupConfig sets group's config name to value.
+func (m *Manager) setGroupConfig(ctx context.Context, group, name, value string) error {
 	alter := kmsg.NewPtrIncrementalAlterConfigsRequest()
 	ar := kmsg.NewIncrementalAlterConfigsRequestResource()
 	ar.ResourceType, ar.ResourceName = kmsg.ConfigResourceTypeGroupConfig, group
-	for name, value := range want {
-		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
-		c.Name, c.Op, c.Value = name, kmsg.IncrementalAlterConfigOpSet, &value
-		ar.Configs = append(ar.Configs, c)
-	}
+	c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+	c.Name, c.Op, c.Value = name, kmsg.IncrementalAlterConfigOpSet, &value
+	ar.Configs = append(ar.Configs, c)
 	alter.Resources = append(alter.Resources, ar)
 	altered, err := alter.RequestWith(ctx, m.opts.Admin)
 	if err != nil {
