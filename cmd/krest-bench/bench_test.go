@@ -112,6 +112,18 @@ func TestSmoke(t *testing.T) {
 		if got := strings.Join(read, ","); got != "bare,krest" {
 			t.Errorf("reads rows %s, want bare,krest", got)
 		}
+		checkReadTable(t, "sse", rep.Streams, "bare", "krest")
+		var watched []string
+		for _, x := range rep.StreamLatency {
+			watched = append(watched, x.Target)
+			if x.Error != "" || x.Records != int64(rep.Settings.SSERecords) || x.Latency.P99 <= 0 {
+				t.Errorf("sse latency %s: %d records, p99 %.2f ms, error %q", x.Target, x.Records, x.Latency.P99, x.Error)
+			}
+		}
+		if got := strings.Join(watched, ","); got != "bare,krest" {
+			t.Errorf("sse latency rows %s, want bare,krest", got)
+		}
+		checkReadTable(t, "queue", rep.Queue, "bare")
 	}
 	if o := rep.Overload; o != nil && o.Error != "" && o.Skipped == "" {
 		t.Errorf("overload: %s", o.Error)
@@ -122,6 +134,21 @@ func TestSmoke(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "## Target checks") {
 		t.Errorf("stdout lacks the target checks:\n%s", stdout.String())
+	}
+}
+
+// checkReadTable checks that the rows of a read table are targets, in order, each read in both rounds.
+func checkReadTable(t *testing.T, name string, rows []readResult, targets ...string) {
+	t.Helper()
+	var ran []string
+	for _, r := range rows {
+		ran = append(ran, r.Target)
+		if r.Error != "" || r.Rounds != 2 || r.RecordsPerSec <= 0 {
+			t.Errorf("%s %s: %d rounds, %.0f rec/s, error %q", name, r.Target, r.Rounds, r.RecordsPerSec, r.Error)
+		}
+	}
+	if got, want := strings.Join(ran, ","), strings.Join(targets, ","); got != want {
+		t.Errorf("%s rows %s, want %s", name, got, want)
 	}
 }
 
@@ -277,6 +304,12 @@ func TestChecks(t *testing.T) {
 		{Target: "bare", SteadyRecordsPerSec: 1000},
 		{Target: "krest-warn", SteadyRecordsPerSec: 800},
 		{Target: "krest-info", SteadyRecordsPerSec: 600},
+	}, Streams: []readResult{
+		{Target: "bare", RecordsPerSec: 100000},
+		{Target: "krest", RecordsPerSec: 60000},
+	}, StreamLatency: []latencyResult{
+		{Target: "bare", Records: 100, Latency: latency{P99: 10}},
+		{Target: "krest", Records: 100, Latency: latency{P99: 25}},
 	}}
 	got := map[string]check{}
 	for _, c := range r.checks(goalLevels{low: 1, check: 64, high: 256, batch: 100, before: true}, 512) {
@@ -295,6 +328,9 @@ func TestChecks(t *testing.T) {
 		{name: "batch (100 records/request, c=64) vs the client ceiling at c=6400", status: "n/a"},
 		{name: "consume, steady state: krest at warn vs the bare franz-go loop", status: "miss"},
 		{name: "consume, steady state: krest at info vs the bare franz-go loop", status: "pass"},
+		{name: "offset reads (max_records=1000): krest vs the bare franz-go partition consumer", status: "n/a"},
+		{name: "SSE stream, records/s: krest vs the bare franz-go consumer", status: "pass"},
+		{name: "SSE delivery p99 at a steady rate: krest vs the bare franz-go consumer", status: "miss"},
 		{name: "overload: every request answered", status: "n/a"},
 		{name: "c=64: krest rec/s vs krest before", status: "pass", wrkStatus: "n/a"},
 		{name: "c=64: krest p99 vs krest before", status: "pass", wrkStatus: "n/a"},
@@ -597,5 +633,28 @@ func TestSlowProbe(t *testing.T) {
 	}
 	if o.BodyBytes < 6 {
 		t.Errorf("%d body bytes sent, want at least 2 a connection still open", o.BodyBytes)
+	}
+}
+
+func TestSSEStream(t *testing.T) {
+	text := "retry: 2000\nid: AQEAAA\n\n" +
+		": ping\n\n" +
+		"id: AQEAAQ\nevent: record\ndata: {\"offset\":0}\n\n" +
+		"event: delete\r\ndata: a\r\ndata:b\r\n\r\n" +
+		"data: no newline at the end"
+	rd := strings.NewReader(text)
+	s := &sseStream{body: io.NopCloser(rd), r: bufio.NewReaderSize(rd, sseLineBytes)}
+	for _, want := range []struct{ event, data string }{
+		{"", ""},
+		{"record", `{"offset":0}`},
+		{"delete", "a\nb"},
+	} {
+		event, data, err := s.next()
+		if err != nil || event != want.event || string(data) != want.data {
+			t.Fatalf("next() = %q, %q, %v; want %q, %q", event, data, err, want.event, want.data)
+		}
+	}
+	if _, _, err := s.next(); !errors.Is(err, io.EOF) {
+		t.Errorf("next() past a block cut short: %v, want EOF", err)
 	}
 }

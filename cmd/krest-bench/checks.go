@@ -73,7 +73,11 @@ func goals(l goalLevels) []goal {
 		{name: "consume, steady state: a krest v2 consumer instance vs the bare franz-go loop",
 			a: steady("krest-v2"), b: steady("bare"), want: 0.5, atLeast: true},
 		{name: fmt.Sprintf("offset reads (max_records=%d): krest vs the bare franz-go partition consumer", readMaxRecords),
-			a: readRate("krest"), b: readRate("bare"), want: 0.5, atLeast: true},
+			a: readRate(offsetReads, "krest"), b: readRate(offsetReads, "bare"), want: 0.5, atLeast: true},
+		{name: "SSE stream, records/s: krest vs the bare franz-go consumer",
+			a: readRate(streams, "krest"), b: readRate(streams, "bare"), want: 0.5, atLeast: true},
+		{name: "SSE delivery p99 at a steady rate: krest vs the bare franz-go consumer",
+			a: deliveryP99("krest"), b: deliveryP99("bare"), want: 2},
 	}
 	levels := []int{l.low, c, l.high}
 	slices.Sort(levels)
@@ -191,12 +195,31 @@ func steady(target string) figure {
 	}
 }
 
-// readRate is the records/s of an offset-read row; gen is ignored.
-func readRate(target string) figure {
+// The read tables of a report, for readRate.
+var (
+	offsetReads = func(r *report) []readResult { return r.Reads }
+	streams     = func(r *report) []readResult { return r.Streams }
+)
+
+// readRate is the records/s of a row of the read table rows picks; gen is ignored.
+func readRate(rows func(*report) []readResult, target string) figure {
 	return func(r *report, _ string) *float64 {
-		for i, x := range r.Reads {
+		xs := rows(r)
+		for i, x := range xs {
 			if x.Target == target && x.Error == "" && x.RecordsPerSec > 0 {
-				return &r.Reads[i].RecordsPerSec
+				return &xs[i].RecordsPerSec
+			}
+		}
+		return nil
+	}
+}
+
+// deliveryP99 is the p99 produce-to-delivery latency of an SSE latency row; gen is ignored.
+func deliveryP99(target string) figure {
+	return func(r *report, _ string) *float64 {
+		for i, x := range r.StreamLatency {
+			if x.Target == target && x.Error == "" && x.Records > 0 {
+				return &r.StreamLatency[i].Latency.P99
 			}
 		}
 		return nil

@@ -11,7 +11,7 @@ import (
 )
 
 // allTargets lists every row group --targets accepts, in the order they run.
-var allTargets = []string{"http", "client", "minimal", "fasthttp", "classic", "krest", "batch", "auth", "consume", "reads", "overload", "slowclients"}
+var allTargets = []string{"http", "client", "minimal", "fasthttp", "classic", "krest", "batch", "auth", "consume", "reads", "sse", "queue", "overload", "slowclients"}
 
 // options is the bench configuration. Every field has a flag of the same name in kebab case; --smoke
 // changes the defaults of the size flags (and flags given explicitly still win).
@@ -32,6 +32,9 @@ type options struct {
 	checkConcurrency int           // --check-concurrency: concurrency the target checks compare at; default 64
 	partitions       int           // --partitions: partitions of every topic the bench creates; default 3, as krest creates
 	consumeRecords   int64         // --consume-records: records pre-filled for the consume row; default 1000000
+	sseRate          int           // --sse-rate: records/s produced while the SSE latency is measured; default 200
+	sseRecords       int           // --sse-records: records whose SSE latency is measured; default 2000 (smoke 100)
+	queueRecords     int64         // --queue-records: records pre-filled for the queue rows; default 100000 (smoke 300)
 	overloadClients  int           // --overload-clients: concurrent clients of the overload run; default 2000
 	overloadDuration time.Duration // --overload-duration: length of the overload run; default 30s
 	overloadRSSMiB   int           // --overload-rss-mib: peak RSS krest must stay under when overloaded; default 512
@@ -60,6 +63,8 @@ var smokeDefaults = map[string]string{
 	"batch-sizes":       "1,10",
 	"partitions":        "2",
 	"consume-records":   "3000",
+	"sse-records":       "100",
+	"queue-records":     "300",
 	"overload-clients":  "40",
 	"overload-duration": "1s",
 	"slow-conns":        "50",
@@ -100,6 +105,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.checkConcurrency, "check-concurrency", 64, "concurrency at which the target checks compare rows")
 	fs.IntVar(&o.partitions, "partitions", 3, "partitions of every topic the bench creates (krest creates 3)")
 	fs.Int64Var(&o.consumeRecords, "consume-records", 1_000_000, "records pre-filled for the consume row")
+	fs.IntVar(&o.sseRate, "sse-rate", 200, "records/s produced while the SSE latency is measured")
+	fs.IntVar(&o.sseRecords, "sse-records", 2000, "records whose produce-to-SSE latency is measured")
+	fs.Int64Var(&o.queueRecords, "queue-records", 100_000, "records pre-filled for the queue rows")
 	fs.IntVar(&o.overloadClients, "overload-clients", 2000, "concurrent clients of the overload run")
 	fs.DurationVar(&o.overloadDuration, "overload-duration", 30*time.Second, "length of the overload run")
 	fs.IntVar(&o.overloadRSSMiB, "overload-rss-mib", 512, "peak RSS in MiB krest must stay under when overloaded")
@@ -160,6 +168,12 @@ func (o options) validate() error {
 		return fmt.Errorf("--partitions must be at least 1")
 	case o.consumeRecords < 1:
 		return fmt.Errorf("--consume-records must be at least 1")
+	case o.sseRate < 1 || o.sseRate > 100_000:
+		return fmt.Errorf("--sse-rate must be from 1 to 100000 records/s")
+	case o.sseRecords < 1:
+		return fmt.Errorf("--sse-records must be at least 1")
+	case o.queueRecords < 1:
+		return fmt.Errorf("--queue-records must be at least 1")
 	case o.overloadClients < 1:
 		return fmt.Errorf("--overload-clients must be at least 1")
 	case o.slowConns < 1:

@@ -56,7 +56,7 @@ func (b *bench) runOverload(ctx context.Context) {
 	r.NoResponse = res.failed
 	r.MissingRetryAfter = res.noRetryAfter
 	r.OKPerSec = float64(res.okRequests) / r.Seconds
-	r.P99OKMs = latencyOf(res).P99
+	r.P99OKMs = latencyOf(res.latency).P99
 	r.FirstError = res.firstErr
 	if r.Requests > 0 {
 		var ok, tooMany, unavailable int64

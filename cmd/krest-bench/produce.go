@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/valyala/fasthttp"
 )
 
@@ -312,17 +313,17 @@ func (p *point) fill(res loadResult) {
 	p.Records = res.acked
 	p.RequestsPerSec = float64(res.okRequests) / secs
 	p.RecordsPerSec = float64(res.acked) / secs
-	p.Latency = latencyOf(res)
+	p.Latency = latencyOf(res.latency)
 	p.Statuses = statusCounts(res)
 	if res.firstErr != "" {
 		p.FirstError = res.firstErr
 	}
 }
 
-// latencyOf returns the percentiles of res in milliseconds.
-func latencyOf(res loadResult) latency {
-	ms := func(q float64) float64 { return float64(res.latency.ValueAtQuantile(q)) / 1000 }
-	return latency{P50: ms(50), P90: ms(90), P99: ms(99), P999: ms(99.9), Max: float64(res.latency.Max()) / 1000}
+// latencyOf returns the percentiles of a histogram of microseconds in milliseconds.
+func latencyOf(h *hdrhistogram.Histogram) latency {
+	ms := func(q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }
+	return latency{P50: ms(50), P90: ms(90), P99: ms(99), P999: ms(99.9), Max: float64(h.Max()) / 1000}
 }
 
 // statusCounts returns the answers of res by HTTP status, or nil for a target without HTTP.

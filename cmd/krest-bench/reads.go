@@ -18,8 +18,8 @@ import (
 // readMaxRecords is the max_records of each offset read through krest.
 const readMaxRecords = 1000
 
-// reader is one row of the offset-read table: read reads partition 0 of r.topic from offset 0 until it
-// has read r.records, timing the read and metering its process. inBench says that process is the bench.
+// reader is one row of a read table: read reads r.topic from its start until it has read r.records,
+// timing the read and metering its process. inBench says that process is the bench.
 type reader struct {
 	name, title string
 	inBench     bool
@@ -33,17 +33,27 @@ var readers = []reader{
 		read: readKrest},
 }
 
-// readRun is one reader's drain of the topic, in one round.
-type readRun struct {
-	topic   string
-	records int64
-	krest   string // krest's base URL
-	cluster string
-	meter   *meter // the gateway's (or the bench's, for the bare loop) CPU over the read
-	took    time.Duration
+// readTable is a row group of readers that each read all of one pre-filled topic in every round.
+type readTable struct {
+	name, title string // --targets name, and what the skip note calls it
+	partitions  int    // of the topic
+	records     int64  // pre-filled, and read by each reader in each round
+	readers     []reader
 }
 
-// readResult is one row of the offset-read table, summed over the rounds.
+// readRun is one reader's read of the topic, in one round.
+type readRun struct {
+	topic      string
+	partitions int
+	records    int64
+	group      string // a fresh group name, for a reader that reads in a group
+	krest      string // krest's base URL
+	cluster    string
+	meter      *meter // the gateway's (or the bench's, for a reader in the bench) CPU over the read
+	took       time.Duration
+}
+
+// readResult is one row of a read table, summed over the rounds.
 type readResult struct {
 	Target        string     `json:"target"`
 	Title         string     `json:"title"`
@@ -58,38 +68,47 @@ type readResult struct {
 // reads them all from offset 0 by each reader in turn: krest's stateless offset reads, and a bare
 // franz-go consumer of the partition.
 func (b *bench) runReads(ctx context.Context) {
-	fail := func(err error) { b.skip("reads", "offset reads", err) }
+	b.rep.Reads = b.runReadTable(ctx, readTable{name: "reads", title: "offset reads", partitions: 1,
+		records: b.opt.consumeRecords, readers: readers})
+}
+
+// runReadTable pre-fills a topic of t.partitions with t.records messages on a fresh broker, starts a krest
+// on it, then, --rounds times over, lets each reader read the whole topic in turn. It returns the rows,
+// or none when the table could not run (noted as a skip).
+func (b *bench) runReadTable(ctx context.Context, t readTable) []readResult {
+	fail := func(err error) { b.skip(t.name, t.title, err) }
 	if err := b.freshBroker(ctx); err != nil {
 		fail(err)
-		return
+		return nil
 	}
-	topic := b.topicName("reads")
-	if _, err := b.kafka.createTopic(ctx, topic, 1); err != nil {
+	topic := b.topicName(t.name)
+	if _, err := b.kafka.createTopic(ctx, topic, t.partitions); err != nil {
 		fail(err)
-		return
+		return nil
 	}
 	defer b.kafka.deleteTopic(context.WithoutCancel(ctx), topic)
-	b.progress("reads: pre-filling %s with %d records", topic, b.opt.consumeRecords)
-	if err := b.prefill(ctx, topic, b.opt.consumeRecords); err != nil {
+	b.progress("%s: pre-filling %s with %d records", t.name, topic, t.records)
+	if err := b.prefill(ctx, topic, t.records); err != nil {
 		fail(err)
-		return
+		return nil
 	}
 	// krest's own topic and group stay idle: its consumer takes nothing from the reads.
-	p, base, err := b.startKrest(ctx, b.krest, b.topicName("reads-idle"), b.topicName("reads-idle"))
+	idle := b.topicName(t.name + "-idle")
+	p, base, err := b.startKrest(ctx, b.krest, idle, idle)
 	if err != nil {
 		fail(err)
-		return
+		return nil
 	}
 	defer p.stop()
-	results := make([]readResult, len(readers))
-	meters := make([]*meter, len(readers))
-	took := make([]time.Duration, len(readers))
-	for i, r := range readers {
-		results[i] = readResult{Target: r.name, Title: r.title, Records: b.opt.consumeRecords}
+	results := make([]readResult, len(t.readers))
+	meters := make([]*meter, len(t.readers))
+	took := make([]time.Duration, len(t.readers))
+	for i, r := range t.readers {
+		results[i] = readResult{Target: r.name, Title: r.title, Records: t.records}
 		meters[i] = newTally()
 	}
 	for round := range b.opt.rounds {
-		for i, r := range readers {
+		for i, r := range t.readers {
 			if ctx.Err() != nil || results[i].Error != "" {
 				continue
 			}
@@ -97,10 +116,12 @@ func (b *bench) runReads(ctx context.Context) {
 			if r.inBench {
 				pid = os.Getpid()
 			}
-			run := &readRun{topic: topic, records: b.opt.consumeRecords, krest: base, cluster: b.kafka.id, meter: newMeter(pid)}
+			run := &readRun{topic: topic, partitions: t.partitions, records: t.records,
+				group: b.topicName(fmt.Sprintf("%s-%s-%d", t.name, r.name, round+1)), krest: base, cluster: b.kafka.id,
+				meter: newMeter(pid)}
 			wait := func() {}
 			if !r.inBench && round == 0 {
-				wait = b.profile(p, 2*time.Second, "reads-"+r.name)
+				wait = b.profile(p, 2*time.Second, t.name+"-"+r.name)
 			}
 			err := r.read(ctx, b, run)
 			wait()
@@ -111,7 +132,7 @@ func (b *bench) runReads(ctx context.Context) {
 			meters[i].absorb(run.meter)
 			took[i] += run.took
 			results[i].Rounds++
-			b.progress("reads round %d/%d %-6s %9.0f rec/s", round+1, b.opt.rounds, r.name, float64(run.records)/run.took.Seconds())
+			b.progress("%s round %d/%d %-10s %9.0f rec/s", t.name, round+1, b.opt.rounds, r.name, float64(run.records)/run.took.Seconds())
 		}
 	}
 	for i := range results {
@@ -119,16 +140,14 @@ func (b *bench) runReads(ctx context.Context) {
 			r.RecordsPerSec = float64(r.Records) * float64(r.Rounds) / took[i].Seconds()
 			r.Gateway = meters[i].resources(r.Records * int64(r.Rounds))
 		}
-		b.rep.Reads = append(b.rep.Reads, results[i])
-		b.progress("reads: %-6s %9.0f rec/s %s", results[i].Target, results[i].RecordsPerSec, results[i].Error)
+		b.progress("%s: %-10s %9.0f rec/s %s", t.name, results[i].Target, results[i].RecordsPerSec, results[i].Error)
 	}
+	return results
 }
 
-// readBare reads the partition with a franz-go client of its own, direct (no group), with its default
-// fetch sizes.
+// readBare reads every partition from offset 0 with a bare client of its own (bareClient).
 func readBare(ctx context.Context, b *bench, r *readRun) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(b.kafka.brokers, ",")...),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{r.topic: {0: kgo.NewOffset().At(0)}}))
+	cl, err := b.bareClient(r.topic, r.partitions)
 	if err != nil {
 		return err
 	}
@@ -148,6 +167,17 @@ func readBare(ctx context.Context, b *bench, r *readRun) error {
 	r.took = time.Since(start)
 	r.meter.end()
 	return nil
+}
+
+// bareClient returns a franz-go client that consumes partitions 0 to partitions-1 of topic from offset 0,
+// direct (no group), with its default fetch sizes.
+func (b *bench) bareClient(topic string, partitions int) (*kgo.Client, error) {
+	from := map[int32]kgo.Offset{}
+	for p := range int32(partitions) {
+		from[p] = kgo.NewOffset().At(0)
+	}
+	return kgo.NewClient(kgo.SeedBrokers(strings.Split(b.kafka.brokers, ",")...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))
 }
 
 // readKrest reads the partition through krest, one GET of readMaxRecords records after the other, each

@@ -24,7 +24,11 @@ type report struct {
 	Skipped  []skipped       `json:"skipped"`
 	Consume  []consumeResult `json:"consume"`
 	Reads    []readResult    `json:"reads"`
-	Overload *overloadResult `json:"overload"`
+	// Streams holds the SSE throughput rows, StreamLatency the produce-to-delivery latency rows.
+	Streams       []readResult    `json:"streams"`
+	StreamLatency []latencyResult `json:"stream_latency"`
+	Queue         []readResult    `json:"queue"`
+	Overload      *overloadResult `json:"overload"`
 	// SlowClients holds the slow-client probe of krest, and of the older krest when one was given.
 	SlowClients []slowResult `json:"slow_clients"`
 	Checks      []check      `json:"checks"`
@@ -54,6 +58,9 @@ type settings struct {
 	WrkConcurrency   []int    `json:"wrk_concurrency,omitempty"`
 	Partitions       int      `json:"partitions"`
 	ConsumeRecords   int64    `json:"consume_records"`
+	SSERate          int      `json:"sse_rate"`
+	SSERecords       int      `json:"sse_records"`
+	QueueRecords     int64    `json:"queue_records"`
 	OverloadClients  int      `json:"overload_clients"`
 	OverloadDuration string   `json:"overload_duration"`
 	SlowConns        int      `json:"slow_conns"`
@@ -234,7 +241,8 @@ func newReport(o options, args []string) *report {
 			Broker: broker, Duration: o.duration.String(), Warmup: o.warmup.String(), Rounds: o.rounds, Requests: o.requests,
 			Concurrency: o.concurrency, BodyBytes: o.bodyBytes, LargeBytes: o.largeBytes,
 			LargeConcurrency: o.largeConcurrency, BatchSizes: o.batchSizes, WrkConcurrency: o.wrkConcurrency, Partitions: o.partitions,
-			ConsumeRecords: o.consumeRecords, OverloadClients: o.overloadClients,
+			ConsumeRecords: o.consumeRecords, SSERate: o.sseRate, SSERecords: o.sseRecords, QueueRecords: o.queueRecords,
+			OverloadClients:  o.overloadClients,
 			OverloadDuration: o.overloadDuration.String(), SlowConns: o.slowConns, SlowRate: o.slowRate,
 			SlowDuration: o.slowDuration.String(), KrestEnv: o.krestEnv,
 		},
@@ -399,14 +407,38 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "\n## Offset reads\n\n%d pre-filled records of %d B in one partition; in each of %d rounds every "+
 			"reader reads them all from offset 0. Reader CPU is krest's, or the bench's for the bare loop.\n\n",
 			r.Reads[0].Records, s.BodyBytes, s.Rounds)
-		b.WriteString("| reader | rec/s | reader CPU | reader RSS MiB |\n|---|--:|--:|--:|\n")
-		for _, x := range r.Reads {
+		readRows(&b, r.Reads)
+	}
+
+	if len(r.Streams) > 0 {
+		fmt.Fprintf(&b, "\n## Server-Sent Events\n\n%d pre-filled records of %d B in %d partitions; in each of %d rounds "+
+			"every reader reads them all from the start, krest's as the record events of one stream "+
+			"(`GET …/records:stream?from=earliest`). Reader CPU is krest's, or the bench's for the bare loop.\n\n",
+			r.Streams[0].Records, s.BodyBytes, s.Partitions, s.Rounds)
+		readRows(&b, r.Streams)
+	}
+	if len(r.StreamLatency) > 0 {
+		l0 := r.StreamLatency[0]
+		fmt.Fprintf(&b, "\nDelivery latency: %d records produced at %d/s (acks=all, after an unmeasured warm-up), "+
+			"each timed from just before its Produce call to its delivery; the bare loop and krest's stream read "+
+			"the same records at once, from the start of a fresh topic. Latency in ms.\n\n", l0.Records, l0.RatePerSec)
+		b.WriteString("| reader | records | p50 | p90 | p99 | p99.9 | max |\n|---|--:|--:|--:|--:|--:|--:|\n")
+		for _, x := range r.StreamLatency {
 			if x.Error != "" {
-				fmt.Fprintf(&b, "| %s | **FAILED** %s | | |\n", x.Title, cell(x.Error))
+				fmt.Fprintf(&b, "| %s | **FAILED** %s | | | | | |\n", x.Title, cell(x.Error))
 				continue
 			}
-			fmt.Fprintf(&b, "| %s | %.0f | %s | %s |\n", x.Title, x.RecordsPerSec, cpuCell(x.Gateway), rssCell(x.Gateway))
+			l := x.Latency
+			fmt.Fprintf(&b, "| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f |\n", x.Title, x.Records, l.P50, l.P90, l.P99, l.P999, l.Max)
 		}
+	}
+
+	if len(r.Queue) > 0 {
+		fmt.Fprintf(&b, "\n## Work queue\n\n%d pre-filled records of %d B in %d partitions; in each of %d rounds every "+
+			"reader takes and accepts them all in a fresh share group (KIP-932) that starts at the earliest offsets, "+
+			"until the broker has acknowledged every accept. Reader CPU is krest's, or the bench's for the bare "+
+			"share consumer.\n\n", r.Queue[0].Records, s.BodyBytes, s.Partitions, s.Rounds)
+		readRows(&b, r.Queue)
 	}
 
 	if o := r.Overload; o != nil {
@@ -446,6 +478,18 @@ func (r *report) markdown() string {
 			ratio(c.WrkGot), c.WrkDetail, wrkStatus)
 	}
 	return b.String()
+}
+
+// readRows renders the rows of a read table.
+func readRows(b *strings.Builder, rows []readResult) {
+	b.WriteString("| reader | rec/s | reader CPU | reader RSS MiB |\n|---|--:|--:|--:|\n")
+	for _, x := range rows {
+		if x.Error != "" {
+			fmt.Fprintf(b, "| %s | **FAILED** %s | | |\n", x.Title, cell(x.Error))
+			continue
+		}
+		fmt.Fprintf(b, "| %s | %.0f | %s | %s |\n", x.Title, x.RecordsPerSec, cpuCell(x.Gateway), rssCell(x.Gateway))
+	}
 }
 
 // slowMarkdown renders the slow-client probe.

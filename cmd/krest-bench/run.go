@@ -99,6 +99,12 @@ func (b *bench) run(ctx context.Context, args []string) *report {
 	if b.opt.runs("reads") && ctx.Err() == nil {
 		b.runReads(ctx)
 	}
+	if b.opt.runs("sse") && ctx.Err() == nil {
+		b.runSSE(ctx)
+	}
+	if b.opt.runs("queue") && ctx.Err() == nil {
+		b.runQueue(ctx)
+	}
 	if b.opt.runs("overload") && ctx.Err() == nil {
 		b.runOverload(ctx)
 	}
@@ -115,7 +121,8 @@ func (b *bench) run(ctx context.Context, args []string) *report {
 // needsKrest reports whether the selected targets run the krest binary, as broker or gateway.
 func (b *bench) needsKrest() bool {
 	return b.opt.brokers == "" && b.opt.needsKafka() || b.opt.runs("krest") || b.opt.runs("batch") || b.opt.runs("consume") ||
-		b.opt.runs("auth") || b.opt.runs("reads") || b.opt.runs("overload") || b.opt.runs("slowclients")
+		b.opt.runs("auth") || b.opt.runs("reads") || b.opt.runs("sse") || b.opt.runs("queue") || b.opt.runs("overload") ||
+		b.opt.runs("slowclients")
 }
 
 // krestBinary is a krest executable the bench runs.

@@ -171,7 +171,7 @@ func (b *bench) slowClients(ctx context.Context, k krestBinary, r *slowResult) {
 // newNormalLoad sums up what the normal clients got in one run of the probe.
 func newNormalLoad(res loadResult, krest *resources) *normalLoad {
 	n := &normalLoad{Seconds: res.elapsed.Seconds(), Requests: res.requests, Created: res.statuses[http.StatusCreated],
-		TooMany: res.statuses[http.StatusTooManyRequests], NoResponse: res.failed, Latency: latencyOf(res),
+		TooMany: res.statuses[http.StatusTooManyRequests], NoResponse: res.failed, Latency: latencyOf(res.latency),
 		Statuses: statusCounts(res), FirstError: res.firstErr, Krest: krest}
 	n.Not201 = n.Requests - n.Created
 	if n.Seconds > 0 {

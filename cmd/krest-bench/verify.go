@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // cluster is the bench's own admin view of the broker: the topics it creates and the offsets it counts.
@@ -132,6 +133,26 @@ func (c *cluster) committed(ctx context.Context, group, topic string) (int64, er
 		}
 	})
 	return n, nil
+}
+
+// setGroupConfig sets a group config, such as share.auto.offset.reset, with IncrementalAlterConfigs on
+// the GROUP resource (kadm has no call for it).
+func (c *cluster) setGroupConfig(ctx context.Context, group, name, value string) error {
+	cfg := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+	cfg.Name, cfg.Value = name, kmsg.StringPtr(value)
+	res := kmsg.NewIncrementalAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeGroupConfig, group
+	res.Configs = append(res.Configs, cfg)
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	req.Resources = append(req.Resources, res)
+	resp, err := req.RequestWith(ctx, c.cl)
+	if err == nil && len(resp.Resources) > 0 {
+		err = kerr.ErrorForCode(resp.Resources[0].ErrorCode)
+	}
+	if err != nil {
+		return fmt.Errorf("set %s=%s on group %s: %w", name, value, group, err)
+	}
+	return nil
 }
 
 // verification compares the records a topic gained during a run with the records acknowledged.
