@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 )
 
 // check is one target of the issue, evaluated on this run: got is the same-run ratio of two figures.
@@ -78,6 +79,8 @@ func goals(l goalLevels) []goal {
 			a: readRate(streams, "krest"), b: readRate(streams, "bare"), want: 0.5, atLeast: true},
 		{name: "SSE delivery p99 at a steady rate: krest vs the bare franz-go consumer",
 			a: deliveryP99("krest"), b: deliveryP99("bare"), want: 2},
+		{name: fmt.Sprintf("work queue, %d records a lease: krest leased+accepted rec/s vs the bare franz-go share consumer", big),
+			a: readRate(queues, "krest-"+strconv.Itoa(big)), b: readRate(queues, "bare"), want: 0.5, atLeast: true},
 	}
 	levels := []int{l.low, c, l.high}
 	slices.Sort(levels)
@@ -199,6 +202,7 @@ func steady(target string) figure {
 var (
 	offsetReads = func(r *report) []readResult { return r.Reads }
 	streams     = func(r *report) []readResult { return r.Streams }
+	queues      = func(r *report) []readResult { return r.Queue }
 )
 
 // readRate is the records/s of a row of the read table rows picks; gen is ignored.

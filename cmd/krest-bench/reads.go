@@ -61,6 +61,7 @@ type readResult struct {
 	Rounds        int        `json:"rounds"`
 	RecordsPerSec float64    `json:"records_per_sec"`
 	Gateway       *resources `json:"gateway,omitempty"`
+	Skipped       string     `json:"skipped,omitempty"` // why the row cannot run here; Error holds it too
 	Error         string     `json:"error,omitempty"`
 }
 
@@ -126,7 +127,7 @@ func (b *bench) runReadTable(ctx context.Context, t readTable) []readResult {
 			err := r.read(ctx, b, run)
 			wait()
 			if err != nil {
-				results[i].Error = err.Error()
+				results[i].Skipped, results[i].Error = skipReason(err), err.Error()
 				continue
 			}
 			meters[i].absorb(run.meter)

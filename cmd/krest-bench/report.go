@@ -484,7 +484,11 @@ func (r *report) markdown() string {
 func readRows(b *strings.Builder, rows []readResult) {
 	b.WriteString("| reader | rec/s | reader CPU | reader RSS MiB |\n|---|--:|--:|--:|\n")
 	for _, x := range rows {
-		if x.Error != "" {
+		switch {
+		case x.Skipped != "":
+			fmt.Fprintf(b, "| %s | skipped: %s | | |\n", x.Title, cell(x.Skipped))
+			continue
+		case x.Error != "":
 			fmt.Fprintf(b, "| %s | **FAILED** %s | | |\n", x.Title, cell(x.Error))
 			continue
 		}
