@@ -500,11 +500,12 @@ func (k *Kafka) properties(n *kafkaNode, extra map[string]string) []byte {
 		"share.coordinator.state.topic.replication.factor": strconv.Itoa(nodes),
 		"share.coordinator.state.topic.min.isr":            strconv.Itoa(minISR),
 		"group.initial.rebalance.delay.ms":                 "0",
-		// Share groups (KIP-932) are on by default in Kafka 4.1 and later
-		// (share.version 1; 2 adds the brokers' dead-letter queue in
-		// 4.4). A group may lower share.record.lock.duration.ms to 1 s
-		// (the floor is 15 s by default), so tests of a lock's expiry
-		// wait a second, not fifteen.
+		// Share groups (KIP-932) are on by default from Kafka 4.2
+		// (share.version 1; 4.4 formats share.version 2, which adds the
+		// brokers' dead-letter queue). A group may lower
+		// share.record.lock.duration.ms to 1 s (the floor is 15 s by
+		// default), so tests of a lock's expiry wait a second, not
+		// fifteen.
 		"group.share.min.record.lock.duration.ms": "1000",
 		// A killed broker is fenced, and so leaves every ISR, after the
 		// session timeout: short, so fault tests fail over in seconds.
