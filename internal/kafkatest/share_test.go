@@ -11,15 +11,17 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // TestKafkaShareGroup runs a franz-go share consumer against real Kafka:
 // a released record comes back with delivery count 2, an accepted one is
 // done, and the brokers' own dead-letter queue (Kafka 4.4, share.version 2)
 // receives a rejected record and one released past the group's delivery
-// count limit, with the headers that name where it came from. No step waits
-// for a lock to time out.
+// count limit, with the headers that name where it came from. One step
+// waits for a lock to run out, of a second (shareTestLockExpiry).
 func TestKafkaShareGroup(t *testing.T) {
 	SkipIfNoKafka(t)
 	k := StartKafka(t, KafkaOptions{})
@@ -52,10 +54,6 @@ func TestKafkaShareGroup(t *testing.T) {
 		configs[ShareDeadLetterCopyRecord] = "true"
 	}
 	SetGroupConfigs(t, cl, group, configs)
-	// The brokers' group.share.min.record.lock.duration.ms is lowered to
-	// 1 s, so a test's group may hold its locks that briefly.
-	SetGroupConfigs(t, cl, "brief", map[string]string{ShareRecordLockDuration: "1000"})
-
 	values := []string{"accept", "release", "reject", "exhaust"}
 	for _, v := range values {
 		kafkaTestProduce(t, cl, topic, v)
@@ -119,6 +117,8 @@ func TestKafkaShareGroup(t *testing.T) {
 		return nil
 	})
 
+	shareTestLockExpiry(t, k.Brokers(), cl)
+
 	if !dlq {
 		t.Logf("Kafka %s has no dead-letter queue for share groups (share.version %d < 2)", k.Version(), level)
 		return
@@ -154,6 +154,97 @@ func TestKafkaShareGroup(t *testing.T) {
 				t.Errorf("dead letter %q: header %s = %q, want %q (headers %v)", v, key, h[key], w, h)
 			}
 		}
+	}
+}
+
+// shareTestLockExpiry checks that a share group's record lock of 1 s holds
+// (the brokers' group.share.min.record.lock.duration.ms is lowered to 1 s)
+// and runs out: a member joins over the wire, acquires a record with one
+// ShareFetch told a 1 s lock, and never fetches or acknowledges again;
+// a franz-go share consumer of the group then gets the record with
+// delivery count 2. It waits for one lock of a second.
+func shareTestLockExpiry(t *testing.T, brokers []string, cl *kgo.Client) {
+	t.Helper()
+	const topic, group = "brief", "brief"
+	kafkaTestCreateTopic(t, cl, topic, 1)
+	SetGroupConfigs(t, cl, group, map[string]string{ShareAutoOffsetReset: "earliest", ShareRecordLockDuration: "1000"})
+	kafkaTestProduce(t, cl, topic, "held")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m, err := kadm.NewClient(cl).Metadata(ctx, topic)
+	if err != nil || m.Topics[topic].Err != nil {
+		t.Fatalf("metadata of %s: %v %v", topic, err, m.Topics[topic].Err)
+	}
+	id := [16]byte(m.Topics[topic].ID)
+
+	member := kafkaClusterID(t) // a member ID is a UUID, as a cluster ID
+	epoch := int32(0)
+	WaitFor(t, 20*time.Second, func() error {
+		hb := kmsg.NewPtrShareGroupHeartbeatRequest()
+		hb.GroupID, hb.MemberID, hb.MemberEpoch, hb.SubscribedTopicNames = group, member, epoch, []string{topic}
+		resp, err := hb.RequestWith(ctx, cl)
+		if err == nil {
+			err = kerr.ErrorForCode(resp.ErrorCode)
+		}
+		if err != nil {
+			return fmt.Errorf("share group heartbeat: %w", err)
+		}
+		epoch = resp.MemberEpoch
+		if a := resp.Assignment; a != nil && len(a.TopicPartitions) == 1 && a.TopicPartitions[0].TopicID == id {
+			return nil
+		}
+		return fmt.Errorf("member %s of %s has no assignment of %s yet", member, group, topic)
+	})
+
+	var acquired []kmsg.ShareFetchResponseTopicPartitionAcquiredRecord
+	session := int32(0)
+	WaitFor(t, 20*time.Second, func() error {
+		req := kmsg.NewPtrShareFetchRequest()
+		req.GroupID, req.MemberID, req.ShareSessionEpoch = kmsg.StringPtr(group), kmsg.StringPtr(member), session
+		req.MaxWaitMillis, req.MinBytes, req.MaxBytes, req.MaxRecords, req.BatchSize = 500, 1, 1<<20, 10, 10
+		if session == 0 {
+			rt := kmsg.NewShareFetchRequestTopic()
+			rt.TopicID = id
+			rp := kmsg.NewShareFetchRequestTopicPartition()
+			rp.Partition = 0
+			rt.Partitions = append(rt.Partitions, rp)
+			req.Topics = append(req.Topics, rt)
+		}
+		// One node leads every partition.
+		resp, err := req.RequestWith(ctx, cl.Broker(0))
+		if err == nil {
+			err = kerr.ErrorForCode(resp.ErrorCode)
+		}
+		if err != nil {
+			return fmt.Errorf("share fetch: %w", err)
+		}
+		session++
+		if resp.AcquisitionLockTimeoutMillis != 1000 {
+			t.Fatalf("share fetch of %s: the lock is %d ms, want the group's 1000", group, resp.AcquisitionLockTimeoutMillis)
+		}
+		for _, rt := range resp.Topics {
+			for _, rp := range rt.Partitions {
+				if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
+					return fmt.Errorf("share fetch of %s/%d: %w", topic, rp.Partition, err)
+				}
+				acquired = append(acquired, rp.AcquiredRecords...)
+			}
+		}
+		if len(acquired) == 0 {
+			return fmt.Errorf("share fetch of %s acquired nothing yet", topic)
+		}
+		return nil
+	})
+	if len(acquired) != 1 || acquired[0].FirstOffset != 0 || acquired[0].LastOffset != 0 || acquired[0].DeliveryCount != 1 {
+		t.Fatalf("acquired %+v, want offset 0 at delivery 1", acquired)
+	}
+
+	share := NewClient(t, brokers, kgo.ShareGroup(group), kgo.ConsumeTopics(topic))
+	again := shareTestPoll(t, share, 1)
+	shareTestExpect(t, again, map[string]int32{"held": 2})
+	again[0].Ack(kgo.AckAccept)
+	if err := share.FlushAcks(ctx); err != nil {
+		t.Fatalf("FlushAcks: %v", err)
 	}
 }
 
