@@ -402,3 +402,58 @@ func TestQueueWorkersNodeKilled(t *testing.T) {
 // queueBatch is the most records a worker of TestQueueWorkersNodeKilled
 // leases at once.
 const queueBatch = 9
+
+// TestQueueBrokerDeadLetters runs krest with KREST_SHARE_DEAD_LETTERS=broker
+// on Kafka 4.4 (share.version 2): a rejected record is archived by the
+// brokers and written to the group's own dead-letter topic, with their
+// __dlq.errors.* headers, and krest writes no dead letter of its own.
+func TestQueueBrokerDeadLetters(t *testing.T) {
+	kafkatest.SkipIfNoKafka(t)
+	c := kafkatest.NewCluster(t)
+	brokers := c.Brokers()
+	cl := kafkatest.NewClient(t, brokers)
+	if level, _ := kafkatest.FinalizedFeature(t, cl, "share.version"); level < 2 {
+		t.Skipf("the brokers' share.version is %d: their dead-letter queue needs 2 (Kafka 4.4)", level)
+	}
+	const topic, dlq, group = "orders", "dlq.orders", "order-workers"
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := adm.CreateTopic(ctx, 1, -1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(ctx, 1, -1, map[string]*string{kafkatest.DeadLetterTopicEnable: kadm.StringPtr("true")}, dlq); err != nil {
+		t.Fatal(err)
+	}
+	kafkatest.SetGroupConfigs(t, cl, group, map[string]string{kafkatest.ShareDeadLetterTopic: dlq, kafkatest.ShareDeadLetterCopyRecord: "true"})
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte("good")}, &kgo.Record{Topic: topic, Value: []byte("bad")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	k := startKrest(t, "--brokers", strings.Join(brokers, ","), "--share-dead-letters", "broker")
+	k.waitReady(t)
+	cluster := k.clusterID(t)
+	got := k.lease(t, cluster, group, topic, 2)
+	var items []string
+	for _, r := range got {
+		action := "accept"
+		if r.Offset == 1 {
+			action = "reject"
+		}
+		items = append(items, fmt.Sprintf(`{"token":%q,"action":%q}`, r.Token, action))
+	}
+	resp, body := k.post(t, "/v3/clusters/"+cluster+"/share-groups/"+group+"/acks", "application/json", "["+strings.Join(items, ",")+"]")
+	if resp.StatusCode != http.StatusOK || strings.Count(body, `"status":"ok"`) != 2 {
+		t.Fatalf("acks: %d %s", resp.StatusCode, body)
+	}
+	dead := kafkatest.Collect(t, brokers, dlq, 1, 30*time.Second)
+	if string(dead[0].Value) != "bad" || header(dead[0], "__dlq.errors.group") != group || header(dead[0], "__dlq.errors.offset") != "1" {
+		t.Errorf("dead letter %q with headers %+v, want the rejected record of %s", dead[0].Value, dead[0].Headers, group)
+	}
+	topics, err := adm.ListTopics(ctx, queue.DeadLetterTopic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if topics.Has(queue.DeadLetterTopic(topic)) {
+		t.Errorf("krest made %s, with the brokers dead-lettering", queue.DeadLetterTopic(topic))
+	}
+}
