@@ -579,3 +579,38 @@ func alterGroup(t *testing.T, cl *kgo.Client, group, name, value string) {
 		t.Fatal(err)
 	}
 }
+
+// TestStaleFetchNotHandedOut: a record fetched after its lease request
+// stopped waiting waits in the member until the next lease; once its lock
+// has run out there, it is given back, not handed out (the brokers may
+// have delivered it to another member).
+func TestStaleFetchNotHandedOut(t *testing.T) {
+	e := newEnv(t, "jobs", 0)
+	r := req("g", "jobs", 1, 10*time.Second)
+	// The member joins and waits; a record produced while its poll gives
+	// up is fetched after it, and waits in the member past its lock.
+	e.lease(t, r, 0)
+	r.Wait = 0
+	produced := make(chan error, 1)
+	go func() {
+		time.Sleep(minPoll + 50*time.Millisecond) // inside the fetch's wait at the broker, after the poll's
+		produced <- e.cl.ProduceSync(context.Background(), &kgo.Record{Topic: "jobs", Value: []byte("v0")}).FirstErr()
+	}()
+	ls, err := e.m.Lease(context.Background(), r)
+	if perr := <-produced; perr != nil {
+		t.Fatal(perr)
+	}
+	if err != nil || len(ls) != 0 {
+		t.Skipf("the record came within the poll (%v, %v): the timing this test needs did not happen", values(ls), err)
+	}
+	time.Sleep(lock + 100*time.Millisecond) // past the lock of the record held in the member
+	ls, err = e.m.Lease(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range ls {
+		if l.DeliveryCount == 1 {
+			t.Fatalf("a record whose lock ran out in the member was handed out (expires %s)", l.ExpiresAt)
+		}
+	}
+}

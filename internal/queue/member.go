@@ -167,11 +167,12 @@ func (mb *member) poll(ctx context.Context, wait time.Duration) ([]*kgo.Record, 
 
 // hand registers a lease of dur for each of recs, polled at polled, and
 // returns them; records delivered more than sup allows are dead-lettered
-// instead, in the background.
+// instead, and records whose lock is about to end released, in the
+// background.
 func (mb *member) hand(recs []*kgo.Record, polled time.Time, dur time.Duration, sup support) []Leased {
 	now := time.Now()
 	out := make([]Leased, 0, len(recs))
-	var over []*lease
+	var over, stale []*lease
 	mb.mu.Lock()
 	for _, r := range recs {
 		locked := r.AcquisitionDeadline()
@@ -182,7 +183,14 @@ func (mb *member) hand(recs []*kgo.Record, polled time.Time, dur time.Duration, 
 		}
 		l := &lease{id: mb.m.nextLease.Add(1), rec: r, dur: dur, expires: now.Add(dur), locked: locked}
 		mb.leases[l.id] = l
-		if mb.m.opts.DeadLetters != nil && int(r.DeliveryCount()) > sup.maxDeliveries {
+		switch {
+		case !locked.After(now.Add(mb.margin())):
+			// Fetched after its poll gave up and held since, its lock is
+			// (nearly) gone: given back, not handed out.
+			l.settling = true
+			stale = append(stale, l)
+			continue
+		case mb.m.opts.DeadLetters != nil && int(r.DeliveryCount()) > sup.maxDeliveries:
 			l.settling = true
 			over = append(over, l)
 			continue
@@ -198,6 +206,9 @@ func (mb *member) hand(recs []*kgo.Record, polled time.Time, dur time.Duration, 
 		mb.m.background(func(ctx context.Context) {
 			mb.finish(ctx, l, mb.deadLetter(ctx, l, reasonMaxDeliveries))
 		})
+	}
+	for _, l := range stale {
+		mb.m.background(func(ctx context.Context) { mb.finish(ctx, l, kgo.AckRelease) })
 	}
 	return out
 }
