@@ -62,16 +62,12 @@ const progressInterval = 50 * time.Millisecond
 // fetch, and the steady state that follows, whose rate is the one the checks compare.
 func (b *bench) runConsume(ctx context.Context) {
 	fail := func(err error) { b.skip("consume", "consume", err) }
-	if err := b.freshBroker(ctx); err != nil {
+	topic, drop, err := b.freshTopic(ctx, "consume", b.opt.partitions)
+	if err != nil {
 		fail(err)
 		return
 	}
-	topic := b.topicName("consume")
-	if _, err := b.kafka.createTopic(ctx, topic, b.opt.partitions); err != nil {
-		fail(err)
-		return
-	}
-	defer b.kafka.deleteTopic(context.WithoutCancel(ctx), topic)
+	defer drop()
 	b.progress("consume: pre-filling %s with %d records", topic, b.opt.consumeRecords)
 	if err := b.prefill(ctx, topic, b.opt.consumeRecords); err != nil {
 		fail(err)

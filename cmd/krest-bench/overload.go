@@ -14,16 +14,12 @@ func (b *bench) runOverload(ctx context.Context) {
 	r := &overloadResult{Clients: b.opt.overloadClients, RSSLimitMiB: b.opt.overloadRSSMiB}
 	b.rep.Overload = r
 	defer func() { b.progress("overload: %s", r.summary()) }()
-	if err := b.freshBroker(ctx); err != nil {
+	topic, drop, err := b.freshTopic(ctx, "overload", b.opt.partitions)
+	if err != nil {
 		r.Skipped, r.Error = skipReason(err), err.Error()
 		return
 	}
-	topic := b.topicName("overload")
-	if _, err := b.kafka.createTopic(ctx, topic, b.opt.partitions); err != nil {
-		r.Error = err.Error()
-		return
-	}
-	defer b.kafka.deleteTopic(context.WithoutCancel(ctx), topic)
+	defer drop()
 	p, base, err := b.startKrest(ctx, b.krest, topic, "bench-"+topic)
 	if err != nil {
 		r.Skipped, r.Error = skipReason(err), err.Error()

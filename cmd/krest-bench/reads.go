@@ -78,16 +78,12 @@ func (b *bench) runReads(ctx context.Context) {
 // or none when the table could not run (noted as a skip).
 func (b *bench) runReadTable(ctx context.Context, t readTable) []readResult {
 	fail := func(err error) { b.skip(t.name, t.title, err) }
-	if err := b.freshBroker(ctx); err != nil {
+	topic, drop, err := b.freshTopic(ctx, t.name, t.partitions)
+	if err != nil {
 		fail(err)
 		return nil
 	}
-	topic := b.topicName(t.name)
-	if _, err := b.kafka.createTopic(ctx, topic, t.partitions); err != nil {
-		fail(err)
-		return nil
-	}
-	defer b.kafka.deleteTopic(context.WithoutCancel(ctx), topic)
+	defer drop()
 	b.progress("%s: pre-filling %s with %d records", t.name, topic, t.records)
 	if err := b.prefill(ctx, topic, t.records); err != nil {
 		fail(err)

@@ -281,6 +281,19 @@ func (b *bench) skip(name, title string, err error) {
 	b.progress("%s: %v", name, err)
 }
 
+// freshTopic starts a fresh broker (freshBroker) and makes a topic of
+// partitions named after name on it; drop deletes it.
+func (b *bench) freshTopic(ctx context.Context, name string, partitions int) (topic string, drop func(), err error) {
+	if err := b.freshBroker(ctx); err != nil {
+		return "", nil, err
+	}
+	topic = b.topicName(name)
+	if _, err := b.kafka.createTopic(ctx, topic, partitions); err != nil {
+		return "", nil, err
+	}
+	return topic, func() { b.kafka.deleteTopic(context.WithoutCancel(ctx), topic) }, nil
+}
+
 // skipReason returns the reason of an errSkip, or "" when err is a failure.
 func skipReason(err error) string {
 	var skip errSkip

@@ -190,16 +190,12 @@ type latencyResult struct {
 func (b *bench) runStreamLatency(ctx context.Context) {
 	title := "SSE delivery latency"
 	fail := func(err error) { b.skip("sse-latency", title, err) }
-	if err := b.freshBroker(ctx); err != nil {
+	topic, drop, err := b.freshTopic(ctx, "sse-latency", b.opt.partitions)
+	if err != nil {
 		fail(err)
 		return
 	}
-	topic := b.topicName("sse-latency")
-	if _, err := b.kafka.createTopic(ctx, topic, b.opt.partitions); err != nil {
-		fail(err)
-		return
-	}
-	defer b.kafka.deleteTopic(context.WithoutCancel(ctx), topic)
+	defer drop()
 	idle := b.topicName("sse-latency-idle")
 	p, base, err := b.startKrest(ctx, b.krest, idle, idle)
 	if err != nil {

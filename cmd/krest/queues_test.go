@@ -85,7 +85,7 @@ func TestQueuesAcrossNodes(t *testing.T) {
 		t.Fatalf("acks through node1: %d %s", resp.StatusCode, body)
 	}
 	dead := kafkatest.Collect(t, fake.Brokers(), queue.DeadLetterTopic("jobs"), 1, 20*time.Second)
-	if reason := header(dead[0], queue.HeaderReason); reason != "rejected" || header(dead[0], consume.HeaderTopic) != "jobs" {
+	if reason := kafkatest.Header(dead[0], queue.HeaderReason); reason != "rejected" || kafkatest.Header(dead[0], consume.HeaderTopic) != "jobs" {
 		t.Errorf("dead letter %q with headers %+v, want the rejected record of jobs", dead[0].Value, dead[0].Headers)
 	}
 	if err := node0.stop(); err != nil {
@@ -96,16 +96,6 @@ func TestQueuesAcrossNodes(t *testing.T) {
 		t.Errorf("after node0 stopped, node1 leased offset %d at delivery %d; want offset %d at delivery 2",
 			again[0].Offset, again[0].DeliveryCount, got[2].Offset)
 	}
-}
-
-// header returns the value of r's header key, "" when none.
-func header(r *kgo.Record, key string) string {
-	for _, h := range r.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
 }
 
 // TestQueueSettingsExit2 runs the binary with work queue settings that
@@ -351,11 +341,11 @@ func TestQueueWorkersNodeKilled(t *testing.T) {
 	// comes again and is dead-lettered again: at least once.
 	deadTwice := 0
 	for _, r := range kafkatest.Collect(t, brokers, queue.DeadLetterTopic("jobs"), int(deadTotal), 10*time.Second) {
-		k := header(r, consume.HeaderPartition) + "/" + header(r, consume.HeaderOffset)
+		k := kafkatest.Header(r, consume.HeaderPartition) + "/" + kafkatest.Header(r, consume.HeaderOffset)
 		if _, twice := letters[k]; twice {
 			deadTwice++
 		}
-		letters[k] = header(r, queue.HeaderReason)
+		letters[k] = kafkatest.Header(r, queue.HeaderReason)
 	}
 	var accepted, rejected, maxed, unsure, missing int
 	ends.Each(func(o kadm.ListedOffset) {
@@ -446,7 +436,7 @@ func TestQueueBrokerDeadLetters(t *testing.T) {
 		t.Fatalf("acks: %d %s", resp.StatusCode, body)
 	}
 	dead := kafkatest.Collect(t, brokers, dlq, 1, 30*time.Second)
-	if string(dead[0].Value) != "bad" || header(dead[0], "__dlq.errors.group") != group || header(dead[0], "__dlq.errors.offset") != "1" {
+	if string(dead[0].Value) != "bad" || kafkatest.Header(dead[0], "__dlq.errors.group") != group || kafkatest.Header(dead[0], "__dlq.errors.offset") != "1" {
 		t.Errorf("dead letter %q with headers %+v, want the rejected record of %s", dead[0].Value, dead[0].Headers, group)
 	}
 	topics, err := adm.ListTopics(ctx, queue.DeadLetterTopic(topic))

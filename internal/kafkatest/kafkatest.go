@@ -166,6 +166,16 @@ func Collect(t testing.TB, brokers []string, topic string, n int, timeout time.D
 	return recs
 }
 
+// Header returns the value of r's header key, "" when it has none.
+func Header(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
 // WaitFor polls cond every 20ms until it returns nil, failing the test with
 // cond's last error after timeout.
 func WaitFor(t testing.TB, timeout time.Duration, cond func() error) {

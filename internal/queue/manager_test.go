@@ -183,24 +183,14 @@ func TestAcceptReleaseReject(t *testing.T) {
 	}
 	e.acks("g", Accept, again...)
 	letters := kafkatest.Collect(t, e.brokers, DeadLetterTopic("jobs"), 1, 10*time.Second)
-	if string(letters[0].Value) != "v2" || header(letters[0], HeaderReason) != reasonRejected ||
-		header(letters[0], HeaderDeliveryCount) != "1" || header(letters[0], consume.HeaderOffset) != "2" {
+	if string(letters[0].Value) != "v2" || kafkatest.Header(letters[0], HeaderReason) != reasonRejected ||
+		kafkatest.Header(letters[0], HeaderDeliveryCount) != "1" || kafkatest.Header(letters[0], consume.HeaderOffset) != "2" {
 		t.Fatalf("dead letter %s with headers %v", letters[0].Value, letters[0].Headers)
 	}
 	// Nothing is left.
 	if ls, err := e.m.Lease(context.Background(), r); err != nil || len(ls) != 0 {
 		t.Fatalf("leased %v (%v) from an empty queue", values(ls), err)
 	}
-}
-
-// header returns r's header key.
-func header(r *kgo.Record, key string) string {
-	for _, h := range r.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
 }
 
 func TestLeaseExpiry(t *testing.T) {
@@ -257,7 +247,7 @@ func TestMaxDeliveriesDeadLetters(t *testing.T) {
 		}
 	}
 	letters := kafkatest.Collect(t, e.brokers, DeadLetterTopic("jobs"), 1, 10*time.Second)
-	if header(letters[0], HeaderReason) != reasonMaxDeliveries || header(letters[0], HeaderDeliveryCount) != "2" {
+	if kafkatest.Header(letters[0], HeaderReason) != reasonMaxDeliveries || kafkatest.Header(letters[0], HeaderDeliveryCount) != "2" {
 		t.Fatalf("dead letter headers %v", letters[0].Headers)
 	}
 	if ls, err := e.m.Lease(context.Background(), r); err != nil || len(ls) != 0 {
@@ -493,7 +483,7 @@ func TestOverDeliveredDeadLetteredWhenLeased(t *testing.T) {
 		return nil
 	})
 	got := kafkatest.Collect(t, e.brokers, DeadLetterTopic("jobs"), 1, 10*time.Second)
-	if header(got[0], HeaderDeliveryCount) != "2" || header(got[0], HeaderReason) != reasonMaxDeliveries {
+	if kafkatest.Header(got[0], HeaderDeliveryCount) != "2" || kafkatest.Header(got[0], HeaderReason) != reasonMaxDeliveries {
 		t.Fatalf("dead letter headers %v", got[0].Headers)
 	}
 }

@@ -186,7 +186,7 @@ func (m *Manager) setGroupDefaults(ctx context.Context, group string) error {
 		return err
 	}
 	for _, r := range described.Resources {
-		if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
+		if err := resourceErr(r.ErrorCode, r.ErrorMessage); err != nil {
 			return err
 		}
 		for _, c := range r.Configs {
@@ -220,12 +220,19 @@ func (m *Manager) setGroupConfig(ctx context.Context, group, name, value string)
 		return err
 	}
 	for _, r := range altered.Resources {
-		if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
-			if r.ErrorMessage != nil {
-				return fmt.Errorf("%w: %s", err, *r.ErrorMessage)
-			}
+		if err := resourceErr(r.ErrorCode, r.ErrorMessage); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// resourceErr is the error of a config resource's answer, with the
+// brokers' message: nil for code 0.
+func resourceErr(code int16, msg *string) error {
+	err := kerr.ErrorForCode(code)
+	if err != nil && msg != nil {
+		return fmt.Errorf("%w: %s", err, *msg)
+	}
+	return err
 }
