@@ -43,29 +43,45 @@ func (m *recordBytes) seal(grown []byte) []byte {
 }
 
 // compact returns raw, a valid JSON value, in m without its insignificant
-// white space: the bytes json.Compact would write.
+// white space: the bytes json.Compact would write. Runs without white
+// space, and whole strings, are copied at once.
 func (m *recordBytes) compact(raw []byte) []byte {
 	b := slicesGrow(*m, len(raw))
-	inString, escaped := false, false
-	for _, c := range raw {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			continue
-		case c == '"':
-			inString = true
+	for len(raw) > 0 {
+		i := 0
+		for i < len(raw) && !jsonBreak[raw[i]] {
+			i++
 		}
-		b = append(b, c)
+		b = append(b, raw[:i]...)
+		if i == len(raw) {
+			break
+		}
+		if raw[i] != '"' { // white space
+			raw = raw[i+1:]
+			continue
+		}
+		end := i + 1 + stringEnd(raw[i+1:])
+		b = append(b, raw[i:end+1]...)
+		raw = raw[end+1:]
 	}
 	return m.seal(b)
+}
+
+// jsonBreak marks the bytes that end a run compact copies as it is: white
+// space, and the quote that starts a string.
+var jsonBreak = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '"': true}
+
+// stringEnd returns the index of the quote that ends s, the rest of a
+// valid JSON string after its opening quote.
+func stringEnd(s []byte) int {
+	for i := 0; ; i++ {
+		switch s[i] {
+		case '"':
+			return i
+		case '\\':
+			i++ // the byte it escapes
+		}
+	}
 }
 
 // base64 decodes s, standard base64 with or without its '=' padding, into

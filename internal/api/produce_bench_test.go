@@ -73,11 +73,13 @@ func BenchmarkProduceRoutes(b *testing.B) {
 // JSON values with a key, a header and a timestamp.
 func benchBodies() map[string]string {
 	value := strings.Repeat("QUFB", 32)
-	var v2, v2JSON, batch, batchFull []string
+	var v2, v2JSON, batch, batchJSON, batchFull []string
 	for i := range 100 {
 		v2 = append(v2, `{"value":"`+value+`"}`)
 		v2JSON = append(v2JSON, fmt.Sprintf(`{"key":"k%d","value":{"id":%d,"name":"user %d","tags":["a","b"]},"timestamp":1700000000123}`, i, i, i))
 		batch = append(batch, fmt.Sprintf(`{"id":"%d","value":{"type":"BINARY","data":"%s"}}`, i, value))
+		// krest-bench's batch rows: JSON values of 200 bytes.
+		batchJSON = append(batchJSON, fmt.Sprintf(`{"id":"%d","value":{"type":"JSON","data":{"id":"%d","content":"%s"}}}`, i, i, strings.Repeat("x", 180)))
 		batchFull = append(batchFull, fmt.Sprintf(`{"id":"%d","partition_id":0,"headers":[{"name":"trace","value":"dHJhY2U="}],`+
 			`"key":{"type":"STRING","data":"k%d"},"value":{"type":"JSON","data":{"id":%d,"name":"user %d"}},"timestamp":"2024-02-03T04:05:06.789Z"}`, i, i, i, i))
 	}
@@ -85,6 +87,7 @@ func benchBodies() map[string]string {
 		"v2":         `{"records":[` + strings.Join(v2, ",") + `]}`,
 		"v2_json":    `{"records":[` + strings.Join(v2JSON, ",") + `]}`,
 		"batch":      `{"entries":[` + strings.Join(batch, ",") + `]}`,
+		"batch_json": `{"entries":[` + strings.Join(batchJSON, ",") + `]}`,
 		"batch_full": `{"entries":[` + strings.Join(batchFull, ",") + `]}`,
 		"record":     `{"headers":[{"name":"trace","value":"dHJhY2U="}],"key":{"type":"STRING","data":"k1"},"value":{"type":"BINARY","data":"` + value + `"},"timestamp":"2024-02-03T04:05:06.789Z"}`,
 	}
@@ -107,6 +110,10 @@ func BenchmarkDecode(b *testing.B) {
 			return err
 		}},
 		{"batch", func(body []byte) error {
+			_, err := decodeV3Batch(body, "bench", 1000)
+			return err
+		}},
+		{"batch_json", func(body []byte) error {
 			_, err := decodeV3Batch(body, "bench", 1000)
 			return err
 		}},
