@@ -148,17 +148,7 @@ func TestConnectionCaps(t *testing.T) {
 				t.Errorf("connection over the cap: %d %v %+v", a.status, a.header, a.body)
 			}
 			open[0].Close()
-			kafkatest.WaitFor(t, 5*time.Second, func() error {
-				resp, err := http.Get(url + "/healthz")
-				if err != nil {
-					return err
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					return fmt.Errorf("status %d after a place was freed", resp.StatusCode)
-				}
-				return nil
-			})
+			waitHealthy(t, url, "after a place was freed")
 			for _, c := range open[1:] {
 				c.Close()
 			}
@@ -349,4 +339,21 @@ func TestServerErrorsLogged(t *testing.T) {
 	if strings.Contains(logs.String(), `status=500`) {
 		t.Errorf("a 500 was logged:\n%s", logs)
 	}
+}
+
+// waitHealthy polls until url's /healthz answers 200, within 5 s, failing
+// with when in the message.
+func waitHealthy(t *testing.T, url, when string) {
+	t.Helper()
+	kafkatest.WaitFor(t, 5*time.Second, func() error {
+		resp, err := http.Get(url + "/healthz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d %s", resp.StatusCode, when)
+		}
+		return nil
+	})
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"krest/internal/certs/certstest"
-	"krest/internal/kafkatest"
 )
 
 // TestRefusedBodyAnswered sends, 50 times over, headers promising a 2 MB
@@ -135,15 +134,5 @@ func TestLingeringHoldsItsPlace(t *testing.T) {
 	if a := sendRaw(t, url, "GET /healthz HTTP/1.1\r\nHost: krest\r\n\r\n"); a.status != http.StatusServiceUnavailable {
 		t.Errorf("a connection beside the lingering one: %d %+v, want 503", a.status, a.body)
 	}
-	kafkatest.WaitFor(t, 5*time.Second, func() error {
-		resp, err := http.Get(url + "/healthz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d while the refused client stays silent", resp.StatusCode)
-		}
-		return nil
-	})
+	waitHealthy(t, url, "while the refused client stays silent")
 }

@@ -38,6 +38,20 @@ const eventTimeout = 20 * time.Second
 
 // openEvents opens the records:stream of topic on url with query and the
 // header pairs, and returns its answer.
+// waitStreamOpens polls until a stream of topic opens (200) within
+// timeout, failing with when in the message.
+func waitStreamOpens(t *testing.T, url, topic string, timeout time.Duration, when string) {
+	t.Helper()
+	kafkatest.WaitFor(t, timeout, func() error {
+		r := openEvents(t, url, topic, "")
+		r.Body.Close()
+		if r.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d %s", r.StatusCode, when)
+		}
+		return nil
+	})
+}
+
 func openEvents(t *testing.T, url, topic, query string, header ...string) *http.Response {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), "GET", url+v3Topics+"/"+topic+"/records:stream"+query, nil)
@@ -385,14 +399,7 @@ func TestV3EventsCap(t *testing.T) {
 	}
 	cancel()
 	first.Body.Close()
-	kafkatest.WaitFor(t, 10*time.Second, func() error {
-		r := openEvents(t, e.url, "capped", "")
-		r.Body.Close()
-		if r.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d once the first stream ended", r.StatusCode)
-		}
-		return nil
-	})
+	waitStreamOpens(t, e.url, "capped", 10*time.Second, "once the first stream ended")
 }
 
 // TestV3EventsSlowClient checks that a client that stops reading is cut
@@ -431,14 +438,7 @@ func TestV3EventsSlowClient(t *testing.T) {
 	if r := openEvents(t, e.url, "slow", ""); r.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("a second stream: %d, want 429 while the slow client's is open", r.StatusCode)
 	}
-	kafkatest.WaitFor(t, 20*time.Second, func() error {
-		r := openEvents(t, e.url, "slow", "")
-		r.Body.Close()
-		if r.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d while the slow client holds the only stream", r.StatusCode)
-		}
-		return nil
-	})
+	waitStreamOpens(t, e.url, "slow", 20*time.Second, "while the slow client holds the only stream")
 }
 
 // TestV3EventsNewPartitions checks that partitions a cursor does not name,
