@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +17,7 @@ import (
 // broker does, while krest's own produce routes still create none without
 // --auto-create-topics.
 func TestEmbeddedAutoCreate(t *testing.T) {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(kafkatest.FreePort(t)))
-	k := startKrest(t, "--embedded-addr", addr, "--in-memory", "--partitions", "2", "--consumer=false")
-	k.waitReady(t)
+	k, addr := startEmbeddedKrest(t, "--partitions", "2")
 
 	resp, body := k.post(t, "/topics/nope", "application/vnd.kafka.json.v2+json", `{"records":[{"value":1}]}`)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"error_code":40401`) {
@@ -47,9 +43,7 @@ func TestEmbeddedAutoCreate(t *testing.T) {
 // create or add, through the REST API: past it a 400 that says so, and no
 // topic or partition created.
 func TestMaxRequestPartitions(t *testing.T) {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(kafkatest.FreePort(t)))
-	k := startKrest(t, "--embedded-addr", addr, "--in-memory", "--partitions", "1", "--consumer=false", "--max-request-partitions", "8")
-	k.waitReady(t)
+	k, _ := startEmbeddedKrest(t, "--partitions", "1", "--max-request-partitions", "8")
 	_, body := k.get(t, "/v3/clusters")
 	i := strings.Index(body, `"cluster_id":"`)
 	if i < 0 {

@@ -21,10 +21,19 @@ import (
 // --auto-create-topics).
 func startQuickstart(t *testing.T) *krest {
 	t.Helper()
-	k := startKrest(t, "--embedded-addr", net.JoinHostPort("127.0.0.1", strconv.Itoa(kafkatest.FreePort(t))), "--in-memory",
-		"--partitions", "1", "--auto-create-topics", "--consumer=false")
-	k.waitReady(t)
+	k, _ := startEmbeddedKrest(t, "--partitions", "1", "--auto-create-topics")
 	return k
+}
+
+// startEmbeddedKrest runs krest in-process with args on its own embedded
+// broker, in memory, on a free port, and no consumer, and waits until it
+// is ready; it returns krest and the broker's address.
+func startEmbeddedKrest(t *testing.T, args ...string) (*krest, string) {
+	t.Helper()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(kafkatest.FreePort(t)))
+	k := startKrest(t, append([]string{"--embedded-addr", addr, "--in-memory", "--consumer=false"}, args...)...)
+	k.waitReady(t)
+	return k, addr
 }
 
 // TestQuickstartV2 runs the requests of upstream's API v2 quick start, as

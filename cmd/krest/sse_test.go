@@ -2,13 +2,9 @@ package main
 
 import (
 	"bufio"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
-
-	"krest/internal/kafkatest"
 )
 
 // TestServerSentEvents runs krest with KREST_SSE_HEARTBEAT's flag set
@@ -16,9 +12,7 @@ import (
 // heartbeat comment follows, and stopping krest ends the stream with its
 // last comment.
 func TestServerSentEvents(t *testing.T) {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(kafkatest.FreePort(t)))
-	k := startKrest(t, "--embedded-addr", addr, "--in-memory", "--consumer=false", "--sse-heartbeat", "1s")
-	k.waitReady(t)
+	k, _ := startEmbeddedKrest(t, "--sse-heartbeat", "1s")
 	k.produceMessage(t, "m1", "hello")
 	req, err := http.NewRequestWithContext(t.Context(), "GET",
 		k.url+"/v3/clusters/"+k.clusterID(t)+"/topics/messages/records:stream?from=earliest&format=json", nil)
