@@ -227,20 +227,39 @@ func TestBearerPrincipalClaim(t *testing.T) {
 	}
 }
 
+// rotation is an issuer publishing k1 (k2 made, not published), a Bearer
+// on it, and the Bearer's clock, which a test moves.
+type rotation struct {
+	t      *testing.T
+	idp    *idp
+	k1, k2 jose.JSONWebKey
+	b      *Bearer
+	clock  time.Time
+}
+
+func newRotation(t *testing.T) *rotation {
+	r := &rotation{t: t, idp: newIDP(t), k1: signingKey(t, "ec", "k1"), k2: signingKey(t, "ec", "k2"), clock: time.Now()}
+	r.idp.publish(r.k1)
+	r.b = newBearer(t, BearerOptions{JWKSURL: r.idp.srv.URL + "/jwks", Audience: "krest"})
+	r.b.now = func() time.Time { return r.clock }
+	return r
+}
+
+// token signs alice's token with k, expiring life from the clock.
+func (r *rotation) token(k jose.JSONWebKey, life time.Duration) string {
+	return sign(r.t, k, jose.ES256, map[string]any{"aud": "krest", "sub": "alice", "exp": r.clock.Add(life).Unix()})
+}
+
+// auth authenticates tok.
+func (r *rotation) auth(tok string) error {
+	_, err := r.b.Authenticate(context.Background(), tok)
+	return err
+}
+
 func TestBearerKeyRotation(t *testing.T) {
-	i := newIDP(t)
-	k1, k2 := signingKey(t, "ec", "k1"), signingKey(t, "ec", "k2")
-	i.publish(k1)
-	b := newBearer(t, BearerOptions{JWKSURL: i.srv.URL + "/jwks", Audience: "krest"})
-	clock := time.Now()
-	b.now = func() time.Time { return clock }
-	token := func(k jose.JSONWebKey) string {
-		return sign(t, k, jose.ES256, map[string]any{"aud": "krest", "sub": "alice", "exp": clock.Add(time.Hour).Unix()})
-	}
-	auth := func(tok string) error {
-		_, err := b.Authenticate(context.Background(), tok)
-		return err
-	}
+	r := newRotation(t)
+	i, k1, k2 := r.idp, r.k1, r.k2
+	token := func(k jose.JSONWebKey) string { return r.token(k, time.Hour) }
 	step := func(name string, err error, want error, fetches int64) {
 		t.Helper()
 		if (want == nil && err != nil) || (want != nil && !errors.Is(err, want)) {
@@ -251,80 +270,69 @@ func TestBearerKeyRotation(t *testing.T) {
 		}
 	}
 
-	step("first token fetches the set", auth(token(k1)), nil, 1)
-	step("known key, no fetch", auth(token(k1)), nil, 1)
+	step("first token fetches the set", r.auth(token(k1)), nil, 1)
+	step("known key, no fetch", r.auth(token(k1)), nil, 1)
 
 	i.publish(k1, k2)
-	step("rotated within the minute: not fetched again", auth(token(k2)), ErrUnauthenticated, 1)
+	step("rotated within the minute: not fetched again", r.auth(token(k2)), ErrUnauthenticated, 1)
 
-	clock = clock.Add(61 * time.Second)
-	step("a minute later the new key is fetched", auth(token(k2)), nil, 2)
-	step("the old key still works", auth(token(k1)), nil, 2)
+	r.clock = r.clock.Add(61 * time.Second)
+	step("a minute later the new key is fetched", r.auth(token(k2)), nil, 2)
+	step("the old key still works", r.auth(token(k1)), nil, 2)
 
 	bogus := signingKey(t, "ec", "bogus")
 	for range 10 {
-		step("made-up key ids do not fetch", auth(token(bogus)), ErrUnauthenticated, 2)
+		step("made-up key ids do not fetch", r.auth(token(bogus)), ErrUnauthenticated, 2)
 	}
 	var wg sync.WaitGroup
 	for range 20 {
-		wg.Go(func() { auth(token(bogus)) })
+		wg.Go(func() { r.auth(token(bogus)) })
 	}
 	wg.Wait()
 	step("nor at once", nil, nil, 2)
 
-	clock = clock.Add(time.Hour)
-	step("an hour old, the set is fetched again", auth(token(k1)), nil, 3)
+	r.clock = r.clock.Add(time.Hour)
+	step("an hour old, the set is fetched again", r.auth(token(k1)), nil, 3)
 
 	i.setStatus(http.StatusInternalServerError)
-	clock = clock.Add(time.Hour)
-	step("stale, the issuer down: the old keys serve", auth(token(k1)), nil, 4)
-	clock = clock.Add(61 * time.Second)
-	step("an unknown key, the issuer down", auth(token(bogus)), ErrProviderUnavailable, 5)
-	step("still down, as far as we know", auth(token(bogus)), ErrProviderUnavailable, 5)
+	r.clock = r.clock.Add(time.Hour)
+	step("stale, the issuer down: the old keys serve", r.auth(token(k1)), nil, 4)
+	r.clock = r.clock.Add(61 * time.Second)
+	step("an unknown key, the issuer down", r.auth(token(bogus)), ErrProviderUnavailable, 5)
+	step("still down, as far as we know", r.auth(token(bogus)), ErrProviderUnavailable, 5)
 
 	i.setStatus(0)
 	i.publish(k2)
-	clock = clock.Add(61 * time.Second)
-	step("back up, k1 withdrawn", auth(token(bogus)), ErrUnauthenticated, 6)
-	clock = clock.Add(time.Hour + time.Second)
-	step("a withdrawn key fails once the set is refreshed", auth(token(k1)), ErrUnauthenticated, 7)
+	r.clock = r.clock.Add(61 * time.Second)
+	step("back up, k1 withdrawn", r.auth(token(bogus)), ErrUnauthenticated, 6)
+	r.clock = r.clock.Add(time.Hour + time.Second)
+	step("a withdrawn key fails once the set is refreshed", r.auth(token(k1)), ErrUnauthenticated, 7)
 }
 
 // TestBearerRemembersVerified checks what a remembered token may not
 // outlive: its expiry, and the key set it was verified against.
 func TestBearerRemembersVerified(t *testing.T) {
-	i := newIDP(t)
-	k1, k2 := signingKey(t, "ec", "k1"), signingKey(t, "ec", "k2")
-	i.publish(k1)
-	b := newBearer(t, BearerOptions{JWKSURL: i.srv.URL + "/jwks", Audience: "krest"})
-	clock := time.Now()
-	b.now = func() time.Time { return clock }
-	token := func(k jose.JSONWebKey, life time.Duration) string {
-		return sign(t, k, jose.ES256, map[string]any{"aud": "krest", "sub": "alice", "exp": clock.Add(life).Unix()})
-	}
-	auth := func(tok string) error {
-		_, err := b.Authenticate(context.Background(), tok)
-		return err
-	}
+	r := newRotation(t)
+	i, k1, k2 := r.idp, r.k1, r.k2
 
-	short := token(k1, 2*time.Minute)
+	short := r.token(k1, 2*time.Minute)
 	for range 3 {
-		if err := auth(short); err != nil {
+		if err := r.auth(short); err != nil {
 			t.Fatal(err)
 		}
 	}
-	clock = clock.Add(3*time.Minute + time.Second) // past exp and the clock skew
-	if err := auth(short); !errors.Is(err, ErrUnauthenticated) {
+	r.clock = r.clock.Add(3*time.Minute + time.Second) // past exp and the clock skew
+	if err := r.auth(short); !errors.Is(err, ErrUnauthenticated) {
 		t.Fatalf("an expired token, verified before: %v, want ErrUnauthenticated", err)
 	}
 
-	long := token(k1, 3*time.Hour)
-	if err := auth(long); err != nil {
+	long := r.token(k1, 3*time.Hour)
+	if err := r.auth(long); err != nil {
 		t.Fatal(err)
 	}
 	i.publish(k2) // k1 withdrawn
-	clock = clock.Add(time.Hour + time.Second)
-	if err := auth(long); !errors.Is(err, ErrUnauthenticated) {
+	r.clock = r.clock.Add(time.Hour + time.Second)
+	if err := r.auth(long); !errors.Is(err, ErrUnauthenticated) {
 		t.Fatalf("a token of a withdrawn key, verified before the set was refreshed: %v, want ErrUnauthenticated", err)
 	}
 	if n := i.fetches.Load(); n != 2 {
