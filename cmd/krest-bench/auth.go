@@ -15,7 +15,6 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"github.com/valyala/fasthttp"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -95,9 +94,5 @@ func startKrestJWT(ctx context.Context, b *bench, topic string) (*instance, erro
 // authInstance is singleInstance with the Authorization header authorization on every request. It
 // names no URL for other load generators: wrk's script sends no credentials.
 func authInstance(p *proc, url, topic, authorization string, stop func()) *instance {
-	send := func(hc *fasthttp.Client, s spec) sendFunc {
-		body := func(seq int64) []byte { return messageBody(strconv.FormatInt(seq, 10), s.size) }
-		return postSender(hc, url, "application/json", authorization, 1, body, singleAck)
-	}
-	return &instance{proc: p, topic: topic, sender: send, close: stop}
+	return &instance{proc: p, topic: topic, sender: singleSender(url, authorization), close: stop}
 }

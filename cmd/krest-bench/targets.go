@@ -197,11 +197,16 @@ func startKrestBatch(ctx context.Context, b *bench, topic string) (*instance, er
 
 // singleInstance is an HTTP target that takes one message per POST to url.
 func singleInstance(p *proc, url, topic string) *instance {
-	send := func(hc *fasthttp.Client, s spec) sendFunc {
+	return &instance{proc: p, topic: topic, url: url, sender: singleSender(url, ""), close: p.stop}
+}
+
+// singleSender POSTs one message a request to url, with the Authorization header authorization unless
+// it is empty.
+func singleSender(url, authorization string) func(hc *fasthttp.Client, s spec) sendFunc {
+	return func(hc *fasthttp.Client, s spec) sendFunc {
 		body := func(seq int64) []byte { return messageBody(strconv.FormatInt(seq, 10), s.size) }
-		return postSender(hc, url, "application/json", "", 1, body, singleAck)
+		return postSender(hc, url, "application/json", authorization, 1, body, singleAck)
 	}
-	return &instance{proc: p, topic: topic, url: url, sender: send, close: p.stop}
 }
 
 // batchRoute is one of krest's batch produce routes.
