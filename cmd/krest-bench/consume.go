@@ -138,6 +138,19 @@ func (d *drainSum) result(c consumer, records int64) consumeResult {
 
 // prefill produces n messages to topic and checks the topic holds them.
 func (b *bench) prefill(ctx context.Context, topic string, n int64) error {
+	if err := b.produceKeyed(ctx, topic, n, nil); err != nil {
+		return fmt.Errorf("pre-fill: %w", err)
+	}
+	got, err := b.kafka.records(ctx, topic)
+	if err == nil && got != n {
+		err = fmt.Errorf("pre-fill: topic holds %d records, want %d", got, n)
+	}
+	return err
+}
+
+// produceKeyed produces n messages to topic, message i keyed by i, calling before(i), when it is not nil,
+// just before handing message i to the client; it returns once every message is acknowledged.
+func (b *bench) produceKeyed(ctx context.Context, topic string, n int64, before func(i int64)) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(b.kafka.brokers, ",")...), kgo.DefaultProduceTopic(topic))
 	if err != nil {
 		return err
@@ -147,7 +160,11 @@ func (b *bench) prefill(ctx context.Context, topic string, n int64) error {
 	var firstErr atomic.Value
 	for i := range n {
 		id := strconv.FormatInt(i, 10)
-		cl.Produce(ctx, &kgo.Record{Key: []byte(id), Value: messageBody(id, b.opt.bodyBytes)}, func(_ *kgo.Record, err error) {
+		rec := &kgo.Record{Key: []byte(id), Value: messageBody(id, b.opt.bodyBytes)}
+		if before != nil {
+			before(i)
+		}
+		cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
 			if err != nil && failed.Add(1) == 1 {
 				firstErr.Store(err)
 			}
@@ -157,13 +174,9 @@ func (b *bench) prefill(ctx context.Context, topic string, n int64) error {
 		return err
 	}
 	if failed.Load() > 0 {
-		return fmt.Errorf("pre-fill: %d records failed: %v", failed.Load(), firstErr.Load())
+		return fmt.Errorf("%d of %d records failed: %v", failed.Load(), n, firstErr.Load())
 	}
-	got, err := b.kafka.records(ctx, topic)
-	if err == nil && got != n {
-		err = fmt.Errorf("pre-fill: topic holds %d records, want %d", got, n)
-	}
-	return err
+	return nil
 }
 
 // drain runs consumer c on topic in a fresh group until it has processed every record and the group has

@@ -11,12 +11,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // bareAllTitle names the bare consumer the SSE rows are compared with.
@@ -270,32 +267,12 @@ func (b *bench) runStreamLatency(ctx context.Context) {
 // keyed by i, storing in sent[i] when it was handed to the client; it returns once every record is
 // acknowledged.
 func (b *bench) produceAtRate(ctx context.Context, topic string, rate int, sent []atomic.Int64) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(b.kafka.brokers, ",")...), kgo.DefaultProduceTopic(topic))
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	var failed atomic.Int64
-	var firstErr atomic.Value
 	start := time.Now()
-	for i := range sent {
+	return b.produceKeyed(ctx, topic, int64(len(sent)), func(i int64) {
 		// Pacing: each record waits for its own moment, so a late one does not delay the rest.
 		time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))))
-		id := strconv.Itoa(i)
 		sent[i].Store(time.Now().UnixNano())
-		cl.Produce(ctx, &kgo.Record{Key: []byte(id), Value: messageBody(id, b.opt.bodyBytes)}, func(_ *kgo.Record, err error) {
-			if err != nil && failed.Add(1) == 1 {
-				firstErr.Store(err)
-			}
-		})
-	}
-	if err := cl.Flush(ctx); err != nil {
-		return err
-	}
-	if failed.Load() > 0 {
-		return fmt.Errorf("%d of %d records failed: %v", failed.Load(), len(sent), firstErr.Load())
-	}
-	return nil
+	})
 }
 
 // watchBare consumes every partition from offset 0 with a franz-go client of its own.
