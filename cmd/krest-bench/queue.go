@@ -39,8 +39,6 @@ func (b *bench) runQueue(ctx context.Context) {
 // at the earliest offsets: it accepts every record it polls, and its time runs until every accept is
 // acknowledged by the broker. A record delivered twice fails the read.
 func readShare(ctx context.Context, b *bench, r *readRun) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
 	if err := b.kafka.setGroupConfig(ctx, r.group, "share.auto.offset.reset", "earliest"); err != nil {
 		return err
 	}
@@ -58,8 +56,7 @@ func readShare(ctx context.Context, b *bench, r *readRun) error {
 		return err
 	}
 	defer cl.Close()
-	r.meter.begin()
-	start := time.Now()
+	r.begin()
 	var n int64
 	for n < r.records {
 		fs := cl.PollFetches(ctx)
@@ -78,8 +75,7 @@ func readShare(ctx context.Context, b *bench, r *readRun) error {
 	if err := cl.FlushAcks(ctx); err != nil {
 		return fmt.Errorf("flushing the accepts: %w", err)
 	}
-	r.took = time.Since(start)
-	r.meter.end()
+	r.end()
 	// FlushAcks has returned once every callback ran.
 	if err, _ := ackErr.Load().(error); err != nil {
 		return err
@@ -104,8 +100,6 @@ const (
 // row; a record delivered twice, or an accept not ok, fails it.
 func leaseReader(batch int) func(ctx context.Context, b *bench, r *readRun) error {
 	return func(ctx context.Context, b *bench, r *readRun) error {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-		defer cancel()
 		if err := b.kafka.setGroupConfig(ctx, r.group, "share.auto.offset.reset", "earliest"); err != nil {
 			return err
 		}
@@ -128,8 +122,7 @@ func leaseReader(batch int) func(ctx context.Context, b *bench, r *readRun) erro
 			} `json:"results"`
 		}
 		acks := make([]byte, 0, batch*256)
-		r.meter.begin()
-		start := time.Now()
+		r.begin()
 		var n int64
 		for n < r.records {
 			if err := ctx.Err(); err != nil {
@@ -184,8 +177,7 @@ func leaseReader(batch int) func(ctx context.Context, b *bench, r *readRun) erro
 			}
 			n += int64(len(leased.Records))
 		}
-		r.took = time.Since(start)
-		r.meter.end()
+		r.end()
 		return nil
 	}
 }

@@ -50,7 +50,23 @@ type readRun struct {
 	krest      string // krest's base URL
 	cluster    string
 	meter      *meter // the gateway's (or the bench's, for a reader in the bench) CPU over the read
+	start      time.Time
 	took       time.Duration
+}
+
+// readTimeout bounds one reader's read of the topic.
+const readTimeout = 10 * time.Minute
+
+// begin starts the read's meter and clock, once the reader is set up.
+func (r *readRun) begin() {
+	r.meter.begin()
+	r.start = time.Now()
+}
+
+// end stops them, once the reader has read every record.
+func (r *readRun) end() {
+	r.took = time.Since(r.start)
+	r.meter.end()
 }
 
 // readResult is one row of a read table, summed over the rounds.
@@ -74,8 +90,8 @@ func (b *bench) runReads(ctx context.Context) {
 }
 
 // runReadTable pre-fills a topic of t.partitions with t.records messages on a fresh broker, starts a krest
-// on it, then, --rounds times over, lets each reader read the whole topic in turn. It returns the rows,
-// or none when the table could not run (noted as a skip).
+// on it, then, --rounds times over, lets each reader read the whole topic in turn, within readTimeout. It
+// returns the rows, or none when the table could not run (noted as a skip).
 func (b *bench) runReadTable(ctx context.Context, t readTable) []readResult {
 	fail := func(err error) { b.skip(t.name, t.title, err) }
 	topic, drop, err := b.freshTopic(ctx, t.name, t.partitions)
@@ -120,7 +136,9 @@ func (b *bench) runReadTable(ctx context.Context, t readTable) []readResult {
 			if !r.inBench && round == 0 {
 				wait = b.profile(p, 2*time.Second, t.name+"-"+r.name)
 			}
-			err := r.read(ctx, b, run)
+			readCtx, cancel := context.WithTimeout(ctx, readTimeout)
+			err := r.read(readCtx, b, run)
+			cancel()
 			wait()
 			if err != nil {
 				results[i].Skipped, results[i].Error = skipReason(err), err.Error()
@@ -149,10 +167,7 @@ func readBare(ctx context.Context, b *bench, r *readRun) error {
 		return err
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	r.meter.begin()
-	start := time.Now()
+	r.begin()
 	var n int64
 	for n < r.records {
 		fs := cl.PollFetches(ctx)
@@ -161,8 +176,7 @@ func readBare(ctx context.Context, b *bench, r *readRun) error {
 		}
 		n += int64(fs.NumRecords())
 	}
-	r.took = time.Since(start)
-	r.meter.end()
+	r.end()
 	return nil
 }
 
@@ -186,8 +200,7 @@ func readKrest(ctx context.Context, _ *bench, r *readRun) error {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	r.meter.begin()
-	start := time.Now()
+	r.begin()
 	var offset int64
 	for offset < r.records {
 		if ctx.Err() != nil {
@@ -209,8 +222,7 @@ func readKrest(ctx context.Context, _ *bench, r *readRun) error {
 		}
 		offset = next
 	}
-	r.took = time.Since(start)
-	r.meter.end()
+	r.end()
 	return nil
 }
 

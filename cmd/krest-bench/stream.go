@@ -45,10 +45,7 @@ func streamURL(base, cluster, topic, query string) string {
 // readStream reads the topic from its start through one SSE stream of krest, until it has had r.records
 // record events.
 func readStream(ctx context.Context, _ *bench, r *readRun) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	r.meter.begin()
-	start := time.Now()
+	r.begin()
 	s, err := openStream(ctx, streamURL(r.krest, r.cluster, r.topic, "from=earliest"))
 	if err != nil {
 		return err
@@ -64,8 +61,7 @@ func readStream(ctx context.Context, _ *bench, r *readRun) error {
 			n++
 		}
 	}
-	r.took = time.Since(start)
-	r.meter.end()
+	r.end()
 	return nil
 }
 
