@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"sync"
@@ -168,4 +169,25 @@ func newHTTPClient(conns int) *fasthttp.Client {
 		WriteTimeout:             30 * time.Second,
 		NoDefaultUserAgentHeader: true,
 	}
+}
+
+// doRequest sends one request to uri, with the Accept header accept unless it is empty and body typed
+// contentType (none if contentType is empty), and returns the answer's status and body (a copy).
+func doRequest(hc *fasthttp.Client, method, uri, accept, contentType string, body []byte) (int, []byte, error) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(uri)
+	req.Header.SetMethod(method)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if contentType != "" {
+		req.Header.SetContentType(contentType)
+		req.SetBodyRaw(body)
+	}
+	if err := hc.Do(req, resp); err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode(), bytes.Clone(resp.Body()), nil
 }

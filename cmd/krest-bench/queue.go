@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -184,15 +183,5 @@ func leaseReader(batch int) func(ctx context.Context, b *bench, r *readRun) erro
 
 // postJSON POSTs a JSON body to uri and returns the answer's status and body (a copy).
 func postJSON(hc *fasthttp.Client, uri string, body []byte) (int, []byte, error) {
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(uri)
-	req.Header.SetMethod(fasthttp.MethodPost)
-	req.Header.SetContentType("application/json")
-	req.SetBodyRaw(body)
-	if err := hc.Do(req, resp); err != nil {
-		return 0, nil, err
-	}
-	return resp.StatusCode(), bytes.Clone(resp.Body()), nil
+	return doRequest(hc, fasthttp.MethodPost, uri, "", "application/json", body)
 }

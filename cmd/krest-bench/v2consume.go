@@ -102,22 +102,9 @@ func startKrestV2Consumer(ctx context.Context, b *bench, c consumer, topic, grou
 // benchMediaV2Binary for records and benchMediaV2 otherwise, and returns the answer's status and body (a
 // copy).
 func v2Do(hc *fasthttp.Client, method, uri, contentType, body string) (int, []byte, error) {
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(uri)
-	req.Header.SetMethod(method)
 	accept := benchMediaV2
 	if method == fasthttp.MethodGet {
 		accept = benchMediaV2Binary
 	}
-	req.Header.Set("Accept", accept)
-	if contentType != "" {
-		req.Header.SetContentType(contentType)
-		req.SetBodyString(body)
-	}
-	if err := hc.Do(req, resp); err != nil {
-		return 0, nil, err
-	}
-	return resp.StatusCode(), bytes.Clone(resp.Body()), nil
+	return doRequest(hc, method, uri, accept, contentType, []byte(body))
 }
