@@ -40,8 +40,9 @@ type Manager struct {
 	supported   *support
 	unsupported error
 	checked     time.Time
-	configured  map[string]bool
-	created     map[string]bool // dead-letter topics ensured
+
+	configured names // groups given their configs
+	created    names // dead-letter topics ensured
 
 	work sync.WaitGroup // background settlements and member closes
 	stop chan struct{}
@@ -88,7 +89,6 @@ func New(opts Options) (*Manager, error) {
 	m := &Manager{
 		opts: opts, secret: secret, incarnation: binary.BigEndian.Uint64(inc[:]),
 		members: map[uint64]*member{}, idle: map[memberKey][]*member{},
-		configured: map[string]bool{}, created: map[string]bool{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	go m.sweep()
@@ -409,21 +409,13 @@ func (m *Manager) ensureTopic(ctx context.Context, name string) error {
 	if m.opts.EnsureTopic == nil {
 		return nil
 	}
-	m.supportMu.Lock()
-	done := m.created[name]
-	m.supportMu.Unlock()
-	if done {
+	if m.created.has(name) {
 		return nil
 	}
 	if err := m.opts.EnsureTopic(ctx, name); err != nil {
 		return fmt.Errorf("dead-letter topic %s: %w", name, err)
 	}
-	m.supportMu.Lock()
-	if len(m.created) >= maxRemembered {
-		clear(m.created)
-	}
-	m.created[name] = true
-	m.supportMu.Unlock()
+	m.created.add(name)
 	return nil
 }
 

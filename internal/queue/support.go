@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -148,26 +149,42 @@ func (m *Manager) groupDefaults() map[string]string {
 // (doing either again is harmless).
 const maxRemembered = 10000
 
+// names is a set of names some work was done for once, of at most
+// maxRemembered; its zero value is empty.
+type names struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+// has reports whether name is in n.
+func (n *names) has(name string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.seen[name]
+}
+
+// add puts name in n, first emptying n when it is full.
+func (n *names) add(name string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.seen == nil || len(n.seen) >= maxRemembered {
+		n.seen = map[string]bool{}
+	}
+	n.seen[name] = true
+}
+
 // configure gives group the configs of groupDefaults it does not set
 // itself, once per group. A failure is logged and leaves the brokers'
 // defaults (share.auto.offset.reset latest).
 func (m *Manager) configure(ctx context.Context, group string) {
-	m.supportMu.Lock()
-	done := m.configured[group]
-	m.supportMu.Unlock()
-	if done {
+	if m.configured.has(group) {
 		return
 	}
 	if err := m.setGroupDefaults(ctx, group); err != nil {
 		m.opts.Logger.Warn("share group's configs not set", "group", group, "configs", m.groupDefaults(), "err", err)
 		return
 	}
-	m.supportMu.Lock()
-	if len(m.configured) >= maxRemembered {
-		clear(m.configured)
-	}
-	m.configured[group] = true
-	m.supportMu.Unlock()
+	m.configured.add(group)
 }
 
 // setGroupDefaults sets the configs of groupDefaults that group does not
