@@ -195,9 +195,7 @@ func (mb *member) hand(recs []*kgo.Record, polled time.Time, dur time.Duration, 
 			over = append(over, l)
 			continue
 		}
-		if !sup.renew {
-			l.expires = earlier(l.expires, locked.Add(-mb.margin()))
-		}
+		l.expires = mb.held(l.expires, locked, sup)
 		out = append(out, Leased{Record: r, DeliveryCount: r.DeliveryCount(), ExpiresAt: l.expires,
 			Token: sign(mb.m.secret, mb.key.group, ticket{node: mb.m.opts.Node, incarnation: mb.m.incarnation, member: mb.id, lease: l.id})})
 	}
@@ -220,24 +218,34 @@ func (mb *member) margin() time.Duration {
 	return min(max(mb.lock/5, 20*time.Millisecond), 2*time.Second)
 }
 
-// earlier returns the earlier of a and b.
-func earlier(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
+// held is a lease's expiry: expires, or, when the brokers cannot renew
+// their lock, the margin before locked if that is earlier.
+func (mb *member) held(expires, locked time.Time, sup support) time.Time {
+	if end := locked.Add(-mb.margin()); !sup.renew && end.Before(expires) {
+		return end
 	}
-	return a
+	return expires
 }
 
-// claim takes lease id for an acknowledgement: nil when it is not
-// outstanding (settled, claimed, or expired at now).
-func (mb *member) claim(id uint64, now time.Time) *lease {
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
+// outstanding returns lease id, nil when it is settled, claimed, or
+// expired at now; mb.mu is held.
+func (mb *member) outstanding(id uint64, now time.Time) *lease {
 	l := mb.leases[id]
 	if l == nil || l.settling || !now.Before(l.expires) {
 		return nil
 	}
-	l.settling = true
+	return l
+}
+
+// claim takes lease id for an acknowledgement: nil when it is not
+// outstanding.
+func (mb *member) claim(id uint64, now time.Time) *lease {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	l := mb.outstanding(id, now)
+	if l != nil {
+		l.settling = true
+	}
 	return l
 }
 
@@ -247,14 +255,11 @@ func (mb *member) claim(id uint64, now time.Time) *lease {
 func (mb *member) renew(id uint64, now time.Time, sup support) (time.Time, bool) {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
-	l := mb.leases[id]
-	if l == nil || l.settling || !now.Before(l.expires) {
+	l := mb.outstanding(id, now)
+	if l == nil {
 		return time.Time{}, false
 	}
-	l.expires = now.Add(l.dur)
-	if !sup.renew {
-		l.expires = earlier(l.expires, l.locked.Add(-mb.margin()))
-	}
+	l.expires = mb.held(now.Add(l.dur), l.locked, sup)
 	return l.expires, true
 }
 
