@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -434,35 +435,39 @@ func (m *Manager) sweep() {
 		case <-m.stop:
 			return
 		case now := <-tick.C:
-			m.mu.Lock()
-			all := make([]*member, 0, len(m.members))
-			for _, mb := range m.members {
-				all = append(all, mb)
-			}
-			var idle []*member
-			for _, ms := range m.idle {
-				for _, mb := range ms {
-					if now.Sub(mb.lastUsed) > m.opts.IdleTimeout {
-						idle = append(idle, mb)
-					}
-				}
-			}
-			for _, mb := range idle {
-				m.forget(mb)
-			}
-			m.mu.Unlock()
-			m.supportMu.Lock()
-			sup := m.supported
-			m.supportMu.Unlock()
-			for _, mb := range idle {
-				m.background(mb.close)
-			}
-			if sup != nil {
-				for _, mb := range all {
-					mb.sweep(now, *sup)
-				}
+			m.sweepAt(now)
+		}
+	}
+}
+
+// sweepAt closes the members idle past IdleTimeout at now, and sweeps the
+// leases of every member.
+func (m *Manager) sweepAt(now time.Time) {
+	m.mu.Lock()
+	all := slices.Collect(maps.Values(m.members))
+	var idle []*member
+	for _, ms := range m.idle {
+		for _, mb := range ms {
+			if now.Sub(mb.lastUsed) > m.opts.IdleTimeout {
+				idle = append(idle, mb)
 			}
 		}
+	}
+	for _, mb := range idle {
+		m.forget(mb)
+	}
+	m.mu.Unlock()
+	m.supportMu.Lock()
+	sup := m.supported
+	m.supportMu.Unlock()
+	for _, mb := range idle {
+		m.background(mb.close)
+	}
+	if sup == nil {
+		return
+	}
+	for _, mb := range all {
+		mb.sweep(now, *sup)
 	}
 }
 
