@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"krest/internal/naming"
 )
 
 // Peers are the settings that let krest nodes behind one load balancer
@@ -147,8 +149,8 @@ func parsePeerList(s string) (map[string]string, error) {
 // validNodeID reports whether id is a node id as instance ids carry it:
 // letters, digits, '.' and '_'.
 func validNodeID(id string) bool {
-	for _, r := range id {
-		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' || r == '_') {
+	for i := range len(id) {
+		if !naming.NodeByte(id[i]) {
 			return false
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"krest/internal/naming"
 )
 
 // Options configure a Manager.
@@ -82,7 +84,7 @@ const idPrefix = "rest-consumer-"
 func SanitizeNode(s string) string {
 	b := []byte(s)
 	for i, c := range b {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_') {
+		if !naming.NodeByte(c) {
 			b[i] = '_'
 		}
 	}

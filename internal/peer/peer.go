@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"krest/internal/naming"
 )
 
 // Options configure a Cluster.
@@ -139,9 +141,7 @@ func validNode(node string) error {
 		return fmt.Errorf("a node's name must be 1 to %d characters, not %d", maxNodeBytes, len(node))
 	}
 	for i := 0; i < len(node); i++ {
-		switch b := node[i]; {
-		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9', b == '.', b == '_':
-		default:
+		if !naming.NodeByte(node[i]) {
 			return fmt.Errorf("node %q: only letters, digits, '.' and '_' are allowed", node)
 		}
 	}
