@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -630,12 +629,8 @@ func queryNumber(c *call, name string, most int64) (int64, error) {
 func appendV2ConsumerRecords(b []byte, batch *consumers.Batch, binary, metadata bool) ([]byte, error) {
 	data := func(b, v []byte, what string, i int) ([]byte, error) {
 		switch {
-		case v == nil:
-			return append(b, "null"...), nil
-		case binary:
-			b = append(b, '"')
-			b = base64.StdEncoding.AppendEncode(b, v)
-			return append(b, '"'), nil
+		case v == nil || binary:
+			return appendBase64(b, v), nil
 		case !json.Valid(v):
 			r := batch.Records[i]
 			return nil, &apiError{http.StatusInternalServerError, codeKafkaRejected,
@@ -666,14 +661,7 @@ func appendV2ConsumerRecords(b []byte, batch *consumers.Batch, binary, metadata 
 					b = append(b, ',')
 				}
 				b = appendJSONString(append(b, `{"key":`...), h.Key)
-				b = append(b, `,"value":`...)
-				if h.Value == nil {
-					b = append(b, "null"...)
-				} else {
-					b = append(b, '"')
-					b = base64.StdEncoding.AppendEncode(b, h.Value)
-					b = append(b, '"')
-				}
+				b = appendBase64(append(b, `,"value":`...), h.Value)
 				b = append(b, '}')
 			}
 			b = append(b, ']')
