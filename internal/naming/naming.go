@@ -1,5 +1,6 @@
-// Package naming holds Kafka's rules for the names clients choose: topics
-// and consumer groups. It asks no broker and imports only the standard
+// Package naming holds the rules for the names clients and settings
+// choose: Kafka's for topics and consumer groups, and krest's for a node's
+// name. It asks no broker and imports only the standard
 // library, so that the settings and the requests krest checks share one
 // rule.
 package naming
