@@ -428,6 +428,8 @@ func TestAcks(t *testing.T) {
 		{name: "single 201", ack: singleAck, status: 201, acked: 1, ok: true},
 		{name: "single 503", ack: singleAck, status: 503, body: "busy"},
 		{name: "v3 all", ack: v3Ack, status: 207, body: `{"successes":[{"id":"1"},{"id":"2"}],"failures":[]}`, acked: 2, ok: true},
+		{name: "v3 escaped ids", ack: v3Ack, status: 207, body: `{"successes":[{"id":"{\"id\":","partition_id":0},{"id":"2"}],"failures":[]}` + "\n", acked: 2, ok: true},
+		{name: "v3 spaced", ack: v3Ack, status: 207, body: `{"successes": [{"id": "1"}], "failures": []}`, acked: 1, ok: true},
 		{name: "v3 partial", ack: v3Ack, status: 207, body: `{"successes":[{"id":"1"}],"failures":[{"id":"2","error_code":400}]}`, acked: 1},
 		{name: "v3 404", ack: v3Ack, status: 404, body: `{"error_code":404}`},
 		{name: "v2 all", ack: v2Ack, status: 200, body: `{"offsets":[{"partition":0,"offset":1,"error_code":null,"error":null}]}`, acked: 1, ok: true},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -269,7 +270,9 @@ func singleAck(status int, body []byte) (int, error) {
 	return 1, nil
 }
 
-// v3Ack counts the successes of a 207 answer from the v3 batch route.
+// v3Ack counts the successes of a 207 answer from the v3 batch route. An answer without failures, as
+// krest writes it, is counted by its reports' openings: decoding it would cost the generator more than
+// krest spends writing it. The bench's verification counts the topic's records independently.
 func v3Ack(status int, body []byte) (int, error) {
 	var r struct {
 		Successes []json.RawMessage `json:"successes"`
@@ -277,6 +280,12 @@ func v3Ack(status int, body []byte) (int, error) {
 	}
 	if status != http.StatusMultiStatus {
 		return 0, errors.New(firstLine(body))
+	}
+	if reports, ok := bytes.CutPrefix(body, []byte(`{"successes":[`)); ok {
+		// Quotes inside strings are escaped, so these openings are the reports'.
+		if reports, ok = bytes.CutSuffix(bytes.TrimRight(reports, " \n"), []byte(`],"failures":[]}`)); ok {
+			return bytes.Count(reports, []byte(`{"id":`)), nil
+		}
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
 		return 0, fmt.Errorf("decode answer: %w", err)
