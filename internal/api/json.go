@@ -143,8 +143,7 @@ func encode(c *call, status int, v any) {
 	}
 	fctx.SetStatusCode(status)
 	if raw, ok := v.(rawJSON); ok {
-		fctx.SetBody(raw)
-		fctx.Response.AppendBodyString("\n")
+		fctx.Response.SetBodyRaw(append(raw, '\n')) // the handler's own buffer, not copied: nothing else holds it
 		return
 	}
 	// A value of krest's own types always encodes.

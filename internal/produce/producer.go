@@ -158,7 +158,11 @@ func (p *Producer) Produce(ctx context.Context, recs ...*kgo.Record) []Result {
 		defer stop()
 	}
 	c := p.newCall(recs, results, nil, stop)
-	for i := range recs {
+	now := time.Now() // one clock read stamps the call's records: the client would read it for each
+	for i, r := range recs {
+		if r.Timestamp.IsZero() {
+			r.Timestamp = now
+		}
 		c.produce(i, false)
 	}
 	if flush {
