@@ -74,12 +74,9 @@ var jsonBreak = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '"': tr
 // stringEnd returns the index of the quote that ends s, the rest of a
 // valid JSON string after its opening quote.
 func stringEnd(s []byte) int {
-	for i := 0; ; i++ {
-		switch s[i] {
-		case '"':
+	for i := 0; ; i += 2 { // past a backslash and the byte it escapes
+		if i += safeRun(s[i:]); s[i] == '"' {
 			return i
-		case '\\':
-			i++ // the byte it escapes
 		}
 	}
 }

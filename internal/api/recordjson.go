@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -789,14 +790,47 @@ var stringSafe = func() (t [256]bool) {
 	return t
 }()
 
+// safeRun returns the length of the run at the start of s that a
+// string's scan passes over: bytes stringSafe holds. Past its first 16
+// bytes a run is searched with bytes.IndexByte, which looks at many bytes
+// at once, and checked for control characters a word at a time.
+func safeRun(s []byte) int {
+	const short = 16
+	for i := range min(len(s), short) {
+		if !stringSafe[s[i]] {
+			return i
+		}
+	}
+	if len(s) <= short {
+		return len(s)
+	}
+	end := len(s)
+	if q := bytes.IndexByte(s[short:], '"'); q >= 0 {
+		end = short + q
+	}
+	if b := bytes.IndexByte(s[short:end], '\\'); b >= 0 {
+		end = short + b
+	}
+	i := short
+	for ; i+8 <= end; i += 8 {
+		if w := binary.LittleEndian.Uint64(s[i:]); (w-0x2020202020202020)&^w&0x8080808080808080 != 0 {
+			break // a byte below 0x20 in w
+		}
+	}
+	for ; i < end; i++ {
+		if s[i] < 0x20 {
+			return i
+		}
+	}
+	return end
+}
+
 // str consumes the string at d.pos and reports whether it has escapes.
 func (d *recordJSON) str() (escaped bool, err error) {
 	data := d.data
 	i := d.pos + 1
 	for {
-		for i < len(data) && stringSafe[data[i]] {
-			i++
-		}
+		i += safeRun(data[i:])
 		if i == len(data) {
 			if d.pos = i; !d.fill() {
 				return escaped, errJSONEOF

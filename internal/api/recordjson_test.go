@@ -53,6 +53,12 @@ func TestRecordJSON(t *testing.T) {
 		{"bad escape", `{"records":[{"value":"\x"}]}`},
 		{"bad unicode escape", `{"records":[{"value":"\u12g4"}]}`},
 		{"control character", "{\"records\":[{\"value\":\"a\tb\"}]}"},
+		// Strings past the 16 bytes scanned one at a time (safeRun).
+		{"long strings", `{"records":[{"key":"` + strings.Repeat("k", 40) + `","value":"` + strings.Repeat("é", 30) + `\"` + strings.Repeat("v", 17) + `\\"}]}`},
+		{"long string escape", `{"records":[{"value":"` + strings.Repeat("x", 23) + `\q` + strings.Repeat("x", 9) + `"}]}`},
+		{"long string control character", "{\"records\":[{\"value\":\"" + strings.Repeat("x", 29) + "\x1f" + strings.Repeat("x", 9) + "\"}]}"},
+		{"long string control character near its end", "{\"records\":[{\"value\":\"" + strings.Repeat("x", 17) + "\n\"}]}"},
+		{"long string cut", `{"records":[{"value":"` + strings.Repeat("x", 40)},
 		{"bad literal", `{"records":[{"value":nul}]}`},
 		{"bad literal end", `{"records":[{"value":nulll}]}`},
 		{"literal cut", `{"records":[{"value":tr`},
