@@ -256,7 +256,7 @@ func FuzzDecodeV3Record(f *testing.F) {
 		`{"key":{"type":"STRING","data":"\ud83d\ude00\xff"},"headers":[{"name":"a"}],"headers":[{"value":"eA=="}]}`,
 		`{"timestamp":"1969-12-31T23:59:59.999Z"}`, `{"timestamp":"1970-01-01T00:30:00+01:00"}`, `{"timestamp":"1970-01-01T00:00:00Z"}`,
 		`{"value":{"type":"JSON","schema_id":1.5}}`, `{"value":{"type":1}}`, `{"headers":{}}`, `{"value":"x"}`, `{} {}`,
-		`{"value":{"type":"JSON","data":{"id": "1", "content": "a long string, "quoted" and \\ escaped, past sixteen bytes"}}}`,
+		`{"value":{"type":"JSON","data":{"id": "1", "content": "a long string, \"quoted\" and \\ escaped, past sixteen bytes"}}}`,
 	} {
 		f.Add([]byte(seed))
 	}
