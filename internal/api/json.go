@@ -131,7 +131,9 @@ func jsonKind(goKind string) string {
 }
 
 // rawJSON is an answer body a handler wrote as JSON itself; encode
-// writes it as it is.
+// sends it as it is, without a copy, after the handler returns: the
+// handler gives the buffer up, so it must be its own (not pooled, not
+// shared).
 type rawJSON []byte
 
 // encode writes v as the JSON answer with the given status, typed
@@ -143,7 +145,7 @@ func encode(c *call, status int, v any) {
 	}
 	fctx.SetStatusCode(status)
 	if raw, ok := v.(rawJSON); ok {
-		fctx.Response.SetBodyRaw(append(raw, '\n')) // the handler's own buffer, not copied: nothing else holds it
+		fctx.Response.SetBodyRaw(append(raw, '\n'))
 		return
 	}
 	// A value of krest's own types always encodes.
