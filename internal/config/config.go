@@ -81,8 +81,10 @@ type Config struct {
 	MaxBufferedRecords int
 	// Linger is how long the producer waits for more records before sending
 	// a partition's batch: fewer, larger batches cost the gateway and the
-	// brokers less CPU per record, for that much more latency. Default
-	// 500µs; --linger, KREST_LINGER.
+	// brokers less CPU per record, for that much more latency. Default 0:
+	// a batch is sent as soon as the client may send one, and while a
+	// broker holds its five produce requests in flight, records gather
+	// into the next batch all the same; --linger, KREST_LINGER.
 	Linger time.Duration
 	// MaxBufferedBytes bounds the bytes of records waiting in the producer;
 	// past it, produce answers 503. Default 268435456 (256 MiB);
@@ -460,7 +462,6 @@ func Defaults() Config {
 		MaxBodyBytes:       1 << 20,
 		BatchMaxEntries:    1000,
 		MaxBufferedRecords: 100_000,
-		Linger:             500 * time.Microsecond,
 		MaxBufferedBytes:   256 << 20,
 		MaxInFlight:        1024,
 		Consumer:           true,

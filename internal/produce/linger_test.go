@@ -52,14 +52,14 @@ func TestLoneCallDoesNotLinger(t *testing.T) {
 }
 
 // BenchmarkProduce runs closed-loop callers, one keyed record a call, on
-// a three-partition topic of an in-process broker: c=1 and c=64, with no
+// a three-partition topic of an in-process broker: c=1, 16, 64 and 256, with no
 // linger, with a 500 µs linger waited out by every call (the behaviour
 // before lone calls flushed), and with that linger skipped by lone calls.
 // It reports calls a second and records per produce request.
 //
 //	go test -run '^$' -bench Produce -benchtime 3s ./internal/produce/
 func BenchmarkProduce(b *testing.B) {
-	for _, callers := range []int{1, 64} {
+	for _, callers := range []int{1, 16, 64, 256} {
 		for _, v := range []struct {
 			name    string
 			linger  time.Duration
