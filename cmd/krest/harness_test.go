@@ -40,6 +40,23 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
+// failureLogTail bounds the log a failed test prints.
+const failureLogTail = 32 << 10
+
+// logOnFailure has t print the end of logs when it fails, for the cause.
+func logOnFailure(t *testing.T, logs *logBuffer) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		s := logs.String()
+		if len(s) > failureLogTail {
+			s = "..." + s[len(s)-failureLogTail:]
+		}
+		t.Logf("krest's log:\n%s", s)
+	})
+}
+
 var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+) tls=(\w+)`)
 
 // krest is a gateway under test, in-process or as a child process.
@@ -75,6 +92,7 @@ func startKrest(t *testing.T, args ...string) *krest {
 	argv := append([]string{"krest", "serve", "--http-addr", "127.0.0.1:0", "--log-level", "info", "--shutdown-delay", "0s"}, withSecurity(t, args)...)
 	go func() { done <- run(ctx, argv, func(string) string { return "" }, io.Discard, logs) }()
 	k := &krest{logs: logs}
+	logOnFailure(t, logs)
 	var once sync.Once
 	var runErr error
 	k.stop = func() error {
@@ -128,6 +146,7 @@ func startProcess(t *testing.T, args ...string) *krest {
 		return waitErr
 	}
 	k := &krest{logs: logs}
+	logOnFailure(t, logs)
 	k.stop = func() error {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		return wait()
