@@ -120,6 +120,7 @@ type Instance struct {
 
 	mu       sync.Mutex
 	cl       *kgo.Client
+	member   *member // whose group callbacks change the instance now
 	mode     mode
 	topics   []string // subscribed topics, or the pattern
 	pattern  bool
@@ -166,8 +167,9 @@ func illegal(format string, args ...any) error {
 // partitions fails with ErrIllegalState.
 func (in *Instance) Subscribe(topics []string, pattern string) error {
 	var names []string
+	mb := &member{in: in}
 	opts := []kgo.Opt{kgo.ConsumerGroup(in.Group), kgo.DisableAutoCommit(),
-		kgo.OnPartitionsAssigned(in.assigned), kgo.OnPartitionsRevoked(in.revoked), kgo.OnPartitionsLost(in.lost)}
+		kgo.OnPartitionsAssigned(mb.assigned), kgo.OnPartitionsRevoked(mb.revoked), kgo.OnPartitionsLost(mb.lost)}
 	if pattern != "" {
 		if _, err := regexp.Compile(pattern); err != nil {
 			return fmt.Errorf("%w: topic_pattern is not a regular expression: %v", ErrInvalidConfig, err)
@@ -184,7 +186,7 @@ func (in *Instance) Subscribe(topics []string, pattern string) error {
 		return illegal("Subscription to topics, partitions and pattern are mutually exclusive.")
 	}
 	in.mu.Unlock()
-	return in.start(modeSubscribed, names, pattern != "", opts)
+	return in.start(mb, modeSubscribed, names, pattern != "", opts)
 }
 
 // Assign has the instance consume partitions directly, from the group's
@@ -217,14 +219,17 @@ func (in *Instance) Assign(ctx context.Context, partitions []TopicPartition) err
 		}
 		offsets[tp.Topic][tp.Partition] = o
 	}
-	if err := in.start(modeAssigned, nil, false, []kgo.Opt{kgo.ConsumePartitions(offsets)}); err != nil {
+	mb := &member{in: in}
+	if err := in.start(mb, modeAssigned, nil, false, []kgo.Opt{kgo.ConsumePartitions(offsets)}); err != nil {
 		return err
 	}
 	in.mu.Lock()
-	for _, tp := range partitions {
-		in.held[tp] = true
+	if in.member == mb {
+		for _, tp := range partitions {
+			in.held[tp] = true
+		}
+		in.starts = offsets
 	}
-	in.starts = offsets
 	in.mu.Unlock()
 	return nil
 }
@@ -271,21 +276,29 @@ func (in *Instance) newClient(opts []kgo.Opt) (*kgo.Client, error) {
 		kgo.FetchMaxPartitionBytes(kafka.ConsumerFetchMaxPartitionBytes))...)
 }
 
-// start replaces the instance's client by one of opts, in mode.
-func (in *Instance) start(md mode, topics []string, pattern bool, opts []kgo.Opt) error {
+// start replaces the instance's client by one of opts, in mode, whose
+// group callbacks are mb's. The instance forgets what it held before the
+// client exists: the group may assign it partitions before NewClient
+// returns.
+func (in *Instance) start(mb *member, md mode, topics []string, pattern bool, opts []kgo.Opt) error {
+	in.mu.Lock()
+	in.reset(mb)
+	in.mu.Unlock()
 	cl, err := in.newClient(opts)
 	if err != nil {
 		return err
 	}
 	in.mu.Lock()
-	if in.closed {
+	if closed, superseded := in.closed, in.member != mb; closed || superseded {
 		in.mu.Unlock()
 		cl.Close()
-		return ErrNotFound
+		if closed {
+			return ErrNotFound
+		}
+		return nil // another start came after this one, and stands
 	}
 	old := in.cl
 	in.cl, in.mode, in.topics, in.pattern = cl, md, topics, pattern
-	in.reset()
 	in.mu.Unlock()
 	if old != nil {
 		old.Close()
@@ -294,8 +307,10 @@ func (in *Instance) start(md mode, topics []string, pattern bool, opts []kgo.Opt
 }
 
 // reset forgets what the instance held: partitions, fetched records,
-// delivered offsets. in.mu is held.
-func (in *Instance) reset() {
+// delivered offsets; from now on only mb's group callbacks change it.
+// in.mu is held.
+func (in *Instance) reset(mb *member) {
+	in.member = mb
 	clear(in.held)
 	clear(in.next)
 	in.buf = nil
@@ -310,7 +325,7 @@ func (in *Instance) Unsubscribe(ctx context.Context) {
 	in.mu.Lock()
 	old := in.cl
 	in.cl, in.mode, in.topics = nil, modeNone, nil
-	in.reset()
+	in.reset(nil)
 	in.mu.Unlock()
 	if old != nil {
 		old.Close()
@@ -352,11 +367,20 @@ func compareTP(a, b TopicPartition) int {
 	return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
 }
 
-// The group callbacks: kgo calls them in its group goroutine.
+// member stands for one of the instance's clients from before the client
+// exists. Its group callbacks, which kgo calls in the client's group
+// goroutine (the first may come before NewClient returns), change the
+// instance only while it is the instance's member: a closing client's
+// revocations do not touch what its successor holds.
+type member struct{ in *Instance }
 
-func (in *Instance) assigned(_ context.Context, _ *kgo.Client, ps map[string][]int32) {
+func (mb *member) assigned(_ context.Context, _ *kgo.Client, ps map[string][]int32) {
+	in := mb.in
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if in.member != mb {
+		return
+	}
 	for t, parts := range ps {
 		for _, p := range parts {
 			in.held[TopicPartition{t, p}] = true
@@ -367,21 +391,29 @@ func (in *Instance) assigned(_ context.Context, _ *kgo.Client, ps map[string][]i
 // revoked commits, with auto commit, what was delivered of the revoked
 // partitions, then drops them: their fetched records go back to Kafka
 // for the next owner, and a commit of them fails.
-func (in *Instance) revoked(ctx context.Context, cl *kgo.Client, ps map[string][]int32) {
+func (mb *member) revoked(ctx context.Context, cl *kgo.Client, ps map[string][]int32) {
+	in := mb.in
 	if in.cfg.AutoCommit {
 		in.mu.Lock()
-		offsets := in.offsetsOf(ps)
+		var offsets []Offset
+		if in.member == mb {
+			offsets = in.offsetsOf(ps)
+		}
 		in.mu.Unlock()
 		if len(offsets) > 0 {
 			_ = commitGroup(ctx, cl, offsets)
 		}
 	}
-	in.lost(ctx, cl, ps)
+	mb.lost(ctx, cl, ps)
 }
 
-func (in *Instance) lost(_ context.Context, _ *kgo.Client, ps map[string][]int32) {
+func (mb *member) lost(_ context.Context, _ *kgo.Client, ps map[string][]int32) {
+	in := mb.in
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if in.member != mb {
+		return
+	}
 	gone := map[TopicPartition]bool{}
 	for t, parts := range ps {
 		for _, p := range parts {

@@ -170,6 +170,42 @@ func TestSubscribeReadCommit(t *testing.T) {
 	}
 }
 
+// TestAssignedBeforeClientReturned has the group assign the instance its
+// partitions, and its client fetch, before the client is handed to the
+// instance (as a fast broker may): the instance still reads them all.
+func TestAssignedBeforeClientReturned(t *testing.T) {
+	e := newEnv(t, "t", 3, 5, func(o *Options) {
+		newClient := o.NewClient
+		o.NewClient = func(opts ...kgo.Opt) (*kgo.Client, error) {
+			cl, err := newClient(opts...)
+			if err != nil || cl.OptValue(kgo.ConsumerGroup) == "" {
+				return cl, err
+			}
+			// Fetching starts after the assignment's callback returns.
+			kafkatest.WaitFor(t, 20*time.Second, func() error {
+				if cl.BufferedFetchRecords() == 0 {
+					return errors.New("the group member has fetched nothing yet")
+				}
+				return nil
+			})
+			return cl, nil
+		}
+	})
+	in, err := e.m.Create("g", "a", Config{AutoOffsetReset: "earliest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Subscribe([]string{"t"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := in.Assignment(); len(got) != 3 {
+		t.Errorf("assignment %v, want the topic's 3 partitions", got)
+	}
+	if got := readAll(t, in, 15); len(got) != 15 {
+		t.Errorf("read %d records, want 15", len(got))
+	}
+}
+
 // TestUndeliveredReadReserved puts a batch nobody received back: the
 // next read answers it, and an empty commit commits nothing of it.
 func TestUndeliveredReadReserved(t *testing.T) {

@@ -273,7 +273,7 @@ func (in *Instance) close(ctx context.Context) {
 	in.mu.Lock()
 	cl := in.cl
 	in.cl, in.closed = nil, true
-	in.reset()
+	in.reset(nil)
 	in.mu.Unlock()
 	if cl != nil {
 		cl.Close()
