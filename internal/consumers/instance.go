@@ -261,9 +261,8 @@ func (in *Instance) reposition(seek map[TopicPartition]int64) error {
 	if err != nil {
 		return err
 	}
-	old := in.cl
-	in.cl, in.starts, in.buf, in.last = cl, offsets, nil, nil
-	in.epoch++
+	old := in.replaceClient(cl)
+	in.starts = offsets
 	go old.Close()
 	return nil
 }
@@ -297,13 +296,23 @@ func (in *Instance) start(mb *member, md mode, topics []string, pattern bool, op
 		}
 		return nil // another start came after this one, and stands
 	}
-	old := in.cl
-	in.cl, in.mode, in.topics, in.pattern = cl, md, topics, pattern
+	old := in.replaceClient(cl)
+	in.mode, in.topics, in.pattern = md, topics, pattern
 	in.mu.Unlock()
 	if old != nil {
 		old.Close()
 	}
 	return nil
+}
+
+// replaceClient makes cl the instance's client and forgets what the old
+// one fetched; it returns the old one, for the caller to close. in.mu is
+// held.
+func (in *Instance) replaceClient(cl *kgo.Client) *kgo.Client {
+	old := in.cl
+	in.cl, in.buf, in.last = cl, nil, nil
+	in.epoch++
+	return old
 }
 
 // reset forgets what the instance held: partitions, fetched records,
