@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -378,6 +379,25 @@ func TestVerification(t *testing.T) {
 				t.Errorf("err() = %v, want ok %v", err, tt.ok)
 			}
 		})
+	}
+}
+
+// TestOverloadShares checks the shares of an overload run's answers, with
+// the counts of one whose shares did not add up in floating point: no
+// request answered otherwise makes an "other" share of exactly 0.
+func TestOverloadShares(t *testing.T) {
+	r := overloadResult{Requests: 1207119}
+	r.setShares(map[int]int64{201: 840432, 429: 366686}, 1)
+	if r.ShareOther != 0 {
+		t.Errorf("other share %v, want 0", r.ShareOther)
+	}
+	if got := r.Share2xx + r.Share429 + r.ShareNoResponse; math.Abs(got-100) > 1e-9 {
+		t.Errorf("2xx, 429 and unanswered shares add up to %v, want 100", got)
+	}
+	r = overloadResult{Requests: 10}
+	r.setShares(map[int]int64{201: 5, 500: 2, 503: 1}, 2)
+	if r.Share2xx != 50 || r.Share503 != 10 || r.ShareOther != 20 || r.ShareNoResponse != 20 {
+		t.Errorf("shares %+v, want 50 %% 2xx, 10 %% 503, 20 %% other, 20 %% unanswered", r)
 	}
 }
 

@@ -54,22 +54,7 @@ func (b *bench) runOverload(ctx context.Context) {
 	r.OKPerSec = float64(res.okRequests) / r.Seconds
 	r.P99OKMs = latencyOf(res.latency).P99
 	r.FirstError = res.firstErr
-	if r.Requests > 0 {
-		var ok, tooMany, unavailable int64
-		for status, n := range res.statuses {
-			switch {
-			case status/100 == 2:
-				ok += n
-			case status == http.StatusTooManyRequests:
-				tooMany += n
-			case status == http.StatusServiceUnavailable:
-				unavailable += n
-			}
-		}
-		pct := func(n int64) float64 { return 100 * float64(n) / float64(r.Requests) }
-		r.Share2xx, r.Share429, r.Share503, r.ShareNoResponse = pct(ok), pct(tooMany), pct(unavailable), pct(res.failed)
-		r.ShareOther = 100 - r.Share2xx - r.Share429 - r.Share503 - r.ShareNoResponse
-	}
+	r.setShares(res.statuses, res.failed)
 	if r.Alive {
 		after, err := b.kafka.records(ctx, topic)
 		v := verification{acked: res.acked, unacked: res.sent - res.acked, inTopic: after - before}
@@ -104,6 +89,28 @@ func (b *bench) healthAfter(ctx context.Context, url string) int {
 		return nil
 	})
 	return status
+}
+
+// setShares sets the shares of r.Requests answered by statuses (counts
+// by HTTP status) and of the failed requests, which had no answer.
+func (r *overloadResult) setShares(statuses map[int]int64, failed int64) {
+	if r.Requests == 0 {
+		return
+	}
+	var ok, tooMany, unavailable int64
+	for status, n := range statuses {
+		switch {
+		case status/100 == 2:
+			ok += n
+		case status == http.StatusTooManyRequests:
+			tooMany += n
+		case status == http.StatusServiceUnavailable:
+			unavailable += n
+		}
+	}
+	other := r.Requests - ok - tooMany - unavailable - failed
+	pct := func(n int64) float64 { return 100 * float64(n) / float64(r.Requests) }
+	r.Share2xx, r.Share429, r.Share503, r.ShareOther, r.ShareNoResponse = pct(ok), pct(tooMany), pct(unavailable), pct(other), pct(failed)
 }
 
 // summary is the progress line of the overload run.
