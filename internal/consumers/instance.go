@@ -310,8 +310,8 @@ func (in *Instance) start(mb *member, md mode, topics []string, pattern bool, op
 // held.
 func (in *Instance) replaceClient(cl *kgo.Client) *kgo.Client {
 	old := in.cl
-	in.cl, in.buf, in.last = cl, nil, nil
-	in.epoch++
+	in.cl = cl
+	in.forgetFetched()
 	return old
 }
 
@@ -322,8 +322,13 @@ func (in *Instance) reset(mb *member) {
 	in.member = mb
 	clear(in.held)
 	clear(in.next)
-	in.buf = nil
-	in.last = nil
+	in.forgetFetched()
+}
+
+// forgetFetched drops the records fetched and not delivered, and the last
+// batch; a batch taken before is not put back. in.mu is held.
+func (in *Instance) forgetFetched() {
+	in.buf, in.last = nil, nil
 	in.epoch++
 }
 
