@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,17 +44,18 @@ func (b *logBuffer) String() string {
 // failureLogTail bounds the log a failed test prints.
 const failureLogTail = 32 << 10
 
-// logOnFailure has t print the end of logs when it fails, for the cause.
-func logOnFailure(t *testing.T, logs *logBuffer) {
+// logOnFailure has t print the end of k's log when it fails, for the
+// cause: a failure's own message need not carry the log.
+func logOnFailure(t *testing.T, k *krest) {
 	t.Cleanup(func() {
 		if !t.Failed() {
 			return
 		}
-		s := logs.String()
+		s := k.logs.String()
 		if len(s) > failureLogTail {
 			s = "..." + s[len(s)-failureLogTail:]
 		}
-		t.Logf("krest's log:\n%s", s)
+		t.Logf("log of krest %s:\n%s", k.url, s)
 	})
 }
 
@@ -92,7 +94,7 @@ func startKrest(t *testing.T, args ...string) *krest {
 	argv := append([]string{"krest", "serve", "--http-addr", "127.0.0.1:0", "--log-level", "info", "--shutdown-delay", "0s"}, withSecurity(t, args)...)
 	go func() { done <- run(ctx, argv, func(string) string { return "" }, io.Discard, logs) }()
 	k := &krest{logs: logs}
-	logOnFailure(t, logs)
+	logOnFailure(t, k)
 	var once sync.Once
 	var runErr error
 	k.stop = func() error {
@@ -146,7 +148,7 @@ func startProcess(t *testing.T, args ...string) *krest {
 		return waitErr
 	}
 	k := &krest{logs: logs}
-	logOnFailure(t, logs)
+	logOnFailure(t, k)
 	k.stop = func() error {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		return wait()
@@ -173,10 +175,10 @@ func waitListening(t *testing.T, logs *logBuffer, done <-chan error) string {
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("krest exited before listening: %v\n%s", err, logs)
+			t.Fatalf("krest exited before listening: %v", err)
 		default:
 		}
-		return fmt.Errorf("krest not listening yet:\n%s", logs)
+		return errors.New("krest not listening yet")
 	})
 	return url
 }

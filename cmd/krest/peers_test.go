@@ -91,12 +91,6 @@ func startKrestCluster(t *testing.T, brokers string, n int, args ...string) *kre
 		k := startProcess(t, append([]string{"--brokers", brokers, "--consumer=false", "--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[i]),
 			"--node-id", kc.names[i], "--peers", strings.Join(peers, ","), "--cluster-secret", testClusterSecret}, args...)...)
 		k.waitReady(t)
-		name := kc.names[i]
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("%s's log:\n%s", name, k.logs)
-			}
-		})
 		u, _ := url.Parse(k.url)
 		kc.nodes = append(kc.nodes, k)
 		kc.lb.nodes = append(kc.lb.nodes, u)

@@ -89,7 +89,7 @@ func TestQueuesAcrossNodes(t *testing.T) {
 		t.Errorf("dead letter %q with headers %+v, want the rejected record of jobs", dead[0].Value, dead[0].Headers)
 	}
 	if err := node0.stop(); err != nil {
-		t.Fatalf("node0 stopped: %v\n%s", err, node0.logs)
+		t.Fatalf("node0 stopped: %v", err)
 	}
 	again := node1.lease(t, cluster, "workers", "jobs", 1)
 	if again[0].Offset != got[2].Offset || again[0].DeliveryCount != 2 {

@@ -61,7 +61,7 @@ func TestShutdownOrder(t *testing.T) {
 	select {
 	case err := <-exited:
 		if err != nil {
-			t.Errorf("exit: %v\n%s", err, k.logs)
+			t.Errorf("exit: %v", err)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("krest still running 30s after SIGTERM\n%s", k.logs)
