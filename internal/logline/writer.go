@@ -1,6 +1,7 @@
 package logline
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -28,8 +29,11 @@ type WriterOptions struct {
 // Writer buffers writes to an io.Writer, so that many short lines cost one
 // system call. It writes the buffer out when it fills, every
 // FlushInterval, on Flush and on Close; a Handler flushes it after each
-// warning or error. It is safe for concurrent use, and each Write reaches
-// the output whole and in order.
+// warning or error. A full buffer, and the interval's, is written by a
+// goroutine of its own while the next one fills, so a slow output holds
+// up a writer only once a second buffer is full too. Flush and Close
+// return once all that came before is out. It is safe for concurrent use,
+// and each Write reaches the output whole and in order.
 //
 // What a Writer holds is lost if the process dies without Close: at most
 // FlushInterval of lines, and never a warning or error written through a
@@ -42,13 +46,28 @@ type Writer struct {
 	done     chan struct{}
 	stopOnce sync.Once
 
+	// The second buffer goes back and forth between the writing
+	// goroutine and spare: a full buffer is sent to full, and spare hands
+	// back the one written before, with that write's error.
+	full  chan []byte
+	spare chan written
+
 	mu     sync.Mutex
 	buf    []byte
+	err    error // the first error of a write since the last Flush
 	closed bool
 }
 
-// NewWriter returns a Writer to out and starts the goroutine that flushes
-// it every FlushInterval until Close.
+// written is a buffer the writing goroutine is done with, emptied, and the
+// error its write returned.
+type written struct {
+	buf []byte
+	err error
+}
+
+// NewWriter returns a Writer to out and starts its two goroutines until
+// Close: one hands the buffer over every FlushInterval, the other writes
+// out what is handed over.
 func NewWriter(out io.Writer, opts WriterOptions) (*Writer, error) {
 	switch {
 	case out == nil:
@@ -65,9 +84,24 @@ func NewWriter(out io.Writer, opts WriterOptions) (*Writer, error) {
 		opts.BufferBytes = DefaultBufferBytes
 	}
 	w := &Writer{out: out, size: opts.BufferBytes, buf: make([]byte, 0, opts.BufferBytes),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}),
+		full: make(chan []byte), spare: make(chan written, 1)}
+	w.spare <- written{buf: make([]byte, 0, opts.BufferBytes)}
 	go w.loop(opts.FlushInterval)
+	go w.writeBehind()
 	return w, nil
+}
+
+// writeBehind writes out each buffer handed over, then hands it back as
+// the spare.
+func (w *Writer) writeBehind() {
+	for b := range w.full {
+		_, err := w.out.Write(b)
+		if cap(b) > 2*w.size { // a long line grew it: give that back
+			b = make([]byte, 0, w.size)
+		}
+		w.spare <- written{buf: b[:0], err: err}
+	}
 }
 
 func (w *Writer) loop(interval time.Duration) {
@@ -79,7 +113,9 @@ func (w *Writer) loop(interval time.Duration) {
 		case <-w.stop:
 			return
 		case <-t.C:
-			_ = w.Flush() // the next write or Flush meets a lasting error
+			w.mu.Lock()
+			w.handOffLocked()
+			w.mu.Unlock()
 		}
 	}
 }
@@ -92,13 +128,15 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.closed {
 		return w.out.Write(p)
 	}
+	if len(p) > w.size {
+		w.handOffLocked()
+		var n int
+		var err error
+		w.afterLocked(func() error { n, err = w.out.Write(p); return nil })
+		return n, err
+	}
 	if len(w.buf)+len(p) > w.size {
-		if err := w.flushLocked(); err != nil {
-			return 0, err
-		}
-		if len(p) > w.size {
-			return w.out.Write(p)
-		}
+		w.handOffLocked()
 	}
 	w.buf = append(w.buf, p...)
 	return len(p), nil
@@ -119,10 +157,8 @@ func (w *Writer) appendLine(build func([]byte) ([]byte, bool)) (bool, error) {
 		return true, err
 	}
 	// Room for a line of up to lineRoom without growing the buffer.
-	if len(w.buf) > 0 && len(w.buf) > w.size-lineRoom {
-		if err := w.flushLocked(); err != nil {
-			return false, err
-		}
+	if len(w.buf) > w.size-lineRoom {
+		w.handOffLocked()
 	}
 	start := len(w.buf)
 	b, ok := build(w.buf)
@@ -134,18 +170,16 @@ func (w *Writer) appendLine(build func([]byte) ([]byte, bool)) (bool, error) {
 	if len(w.buf) < w.size {
 		return true, nil
 	}
-	err := w.flushLocked()
-	if cap(w.buf) > 2*w.size { // a long line grew it: give that back
-		w.buf = make([]byte, 0, w.size)
-	}
-	return true, err
+	w.handOffLocked()
+	return true, nil
 }
 
 // lineRoom is the room appendLine keeps for a line.
 const lineRoom = 4 << 10
 
-// Flush writes the buffer out and returns the output's error. The buffer
-// is emptied either way: what the output refused is not tried again.
+// Flush writes the buffer out, after the one on its way, and returns the
+// first error the output returned since the last Flush. The buffer is
+// emptied either way: what the output refused is not tried again.
 func (w *Writer) Flush() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -153,12 +187,39 @@ func (w *Writer) Flush() error {
 }
 
 func (w *Writer) flushLocked() error {
-	if len(w.buf) == 0 {
-		return nil
-	}
-	_, err := w.out.Write(w.buf)
-	w.buf = w.buf[:0]
+	w.afterLocked(func() error {
+		if len(w.buf) == 0 {
+			return nil
+		}
+		_, err := w.out.Write(w.buf)
+		w.buf = w.buf[:0]
+		return err
+	})
+	err := w.err
+	w.err = nil
 	return err
+}
+
+// afterLocked runs write once the buffer on its way is out, so that what
+// write writes comes after it; either's error waits for the next Flush.
+func (w *Writer) afterLocked(write func() error) {
+	s := <-w.spare
+	err := write()
+	w.err = cmp.Or(w.err, s.err, err)
+	w.spare <- written{buf: s.buf}
+}
+
+// handOffLocked sends the buffer to the writing goroutine, once that is
+// done with the one before, and takes that one to fill. An error of its
+// write waits for the next Flush.
+func (w *Writer) handOffLocked() {
+	if len(w.buf) == 0 {
+		return
+	}
+	s := <-w.spare
+	w.full <- w.buf
+	w.buf = s.buf
+	w.err = cmp.Or(w.err, s.err)
 }
 
 // Close stops the flushing goroutine and writes the buffer out; later
@@ -168,6 +229,11 @@ func (w *Writer) Close() error {
 	<-w.done
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
 	w.closed = true
-	return w.flushLocked()
+	err := w.flushLocked()
+	close(w.full)
+	return err
 }

@@ -11,17 +11,22 @@ import (
 )
 
 // output records the writes that reach it, each as one string, and
-// signals each on signal.
+// signals each on signal. With gate set, each write first waits for a
+// value from it.
 type output struct {
 	mu     sync.Mutex
 	writes []string
 	err    error
 	signal chan struct{}
+	gate   chan struct{}
 }
 
 func newOutput() *output { return &output{signal: make(chan struct{}, 100)} }
 
 func (o *output) Write(p []byte) (int, error) {
+	if o.gate != nil {
+		<-o.gate
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.writes = append(o.writes, string(p))
@@ -76,6 +81,31 @@ func TestWriterBuffers(t *testing.T) {
 	}
 }
 
+// TestWriterWritesBehind: a full buffer is written while the next one
+// fills, so a write waits for a slow output only once a second buffer is
+// full too; Flush returns once both are out, in order.
+func TestWriterWritesBehind(t *testing.T) {
+	out := newOutput()
+	out.gate = make(chan struct{})
+	w := newWriter(t, out, WriterOptions{FlushInterval: time.Hour, BufferBytes: 10})
+	for _, p := range []string{"0123456789", "abc"} { // the second hands the first over
+		if _, err := w.Write([]byte(p)); err != nil {
+			t.Fatalf("Write(%q): %v", p, err)
+		}
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- w.Flush() }()
+	for range 2 { // the first write, then the flush's own
+		out.gate <- struct{}{}
+	}
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	if got := out.got(); strings.Join(got, "|") != "0123456789|abc" {
+		t.Errorf("writes %q, want the full buffer and then the rest", got)
+	}
+}
+
 func TestWriterFlushesOnItsInterval(t *testing.T) {
 	out := newOutput()
 	w := newWriter(t, out, WriterOptions{FlushInterval: 10 * time.Millisecond})
@@ -119,6 +149,25 @@ func TestWriterErrors(t *testing.T) {
 	out.mu.Unlock()
 	if err := w.Flush(); err != nil || len(out.got()) != 1 {
 		t.Errorf("what the output refused was tried again: %q, %v", out.got(), err)
+	}
+	// A buffer written behind: its error waits for the next Flush.
+	behind := newOutput()
+	behind.err = errors.New("pipe closed")
+	small := newWriter(t, behind, WriterOptions{FlushInterval: time.Hour, BufferBytes: 4})
+	for _, p := range []string{"abc\n", "def\n"} {
+		if _, err := small.Write([]byte(p)); err != nil {
+			t.Fatalf("Write(%q) = %v: the buffer it handed over is written behind it", p, err)
+		}
+	}
+	<-behind.signal
+	behind.mu.Lock()
+	behind.err = nil
+	behind.mu.Unlock()
+	if err := small.Flush(); err == nil || err.Error() != "pipe closed" {
+		t.Errorf("Flush = %v, want the error of the buffer written before it", err)
+	}
+	if got := behind.got(); strings.Join(got, "|") != "abc\n|def\n" {
+		t.Errorf("writes %q", got)
 	}
 	for _, opts := range []WriterOptions{{FlushInterval: -1}, {BufferBytes: -1}} {
 		if _, err := NewWriter(out, opts); err == nil {
