@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -57,8 +58,9 @@ type batchEntry struct {
 // the entry without its id. An entries array of more than maxEntries
 // entries fails at the entry past them, unread.
 func decodeV3Batch(body []byte, topic string, maxEntries int) ([]batchEntry, error) {
-	var req v3BatchRequest
-	switch err := decodeV3Request(body, &req, maxEntries); {
+	req := batchRequests.Get().(*v3BatchRequest)
+	defer putBatchRequest(req)
+	switch err := decodeV3Request(body, req, maxEntries); {
 	case err == errRecordCap:
 		return nil, &apiError{http.StatusUnprocessableEntity, codeBadBatch,
 			fmt.Sprintf("%s krest takes at most %d.", batchTooLarge, maxEntries)}
@@ -88,6 +90,25 @@ func decodeV3Batch(body []byte, topic string, maxEntries int) ([]batchEntry, err
 		}
 	}
 	return entries, nil
+}
+
+// batchRequests holds decoded batch requests for the next decodeV3Batch:
+// a request is read only while its entries become records, which own
+// copies of what they hold.
+var batchRequests = sync.Pool{New: func() any { return new(v3BatchRequest) }}
+
+// maxPooledEntries bounds the entries a pooled request keeps room for.
+const maxPooledEntries = 1000
+
+// putBatchRequest empties req, entries within its capacity included, as
+// decoding into a fresh request needs, and pools it.
+func putBatchRequest(req *v3BatchRequest) {
+	if cap(req.Entries) > maxPooledEntries {
+		return
+	}
+	clear(req.Entries[:cap(req.Entries)])
+	req.Entries = req.Entries[:0]
+	batchRequests.Put(req)
 }
 
 // v3Batch produces the records of a batch, all in one call so that
