@@ -36,8 +36,8 @@ type WriterOptions struct {
 // and each Write reaches the output whole and in order.
 //
 // What a Writer holds is lost if the process dies without Close: at most
-// FlushInterval of lines, and never a warning or error written through a
-// Handler. Work whose record is a line (the consumer's "consumed message")
+// FlushInterval of lines and the buffer on its way, and never a warning or
+// error written through a Handler. Work whose record is a line (the consumer's "consumed message")
 // must Flush before it counts as done.
 type Writer struct {
 	out      io.Writer
