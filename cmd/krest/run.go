@@ -174,8 +174,8 @@ func serve(ctx context.Context, cfg config.Config, logger, kafkaLogger *slog.Log
 			Hooks: []kgo.Hook{m.KafkaHooks(client)}, Security: security}
 	}
 	pcl, err := kafka.NewProducerClient(produce.ClientOptions(kafka.ProducerOptions{Options: kopts("producer"),
-		MaxBufferedRecords: cfg.MaxBufferedRecords, MaxBufferedBytes: cfg.MaxBufferedBytes, Linger: cfg.Linger,
-		AutoCreateTopics: cfg.AutoCreateTopics}))
+		MaxBufferedRecords: cfg.MaxBufferedRecords, MaxBufferedBytes: cfg.MaxBufferedBytes,
+		Linger: cfg.Linger, Compression: cfg.Compression, AutoCreateTopics: cfg.AutoCreateTopics}))
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,6 +87,10 @@ type Config struct {
 	// broker holds its five produce requests in flight, records gather
 	// into the next batch all the same; --linger, KREST_LINGER.
 	Linger time.Duration
+	// Compression is the codec of produced batches, by its name in
+	// Kafka's compression.type: one of Compressions. Default snappy;
+	// --compression, KREST_COMPRESSION.
+	Compression string
 	// MaxBufferedBytes bounds the bytes of records waiting in the producer;
 	// past it, produce answers 503. Default 268435456 (256 MiB);
 	// --max-buffered-bytes, KREST_MAX_BUFFERED_BYTES.
@@ -463,6 +468,7 @@ func Defaults() Config {
 		BatchMaxEntries:    1000,
 		MaxBufferedRecords: 100_000,
 		MaxBufferedBytes:   256 << 20,
+		Compression:        "snappy",
 		MaxInFlight:        1024,
 		Consumer:           true,
 		SessionTimeout:     45 * time.Second,
@@ -536,6 +542,7 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	fs.IntVar(&c.BatchMaxEntries, "batch-max-entries", c.BatchMaxEntries, "records allowed in one multi-record produce request: a records:batch request, a v2 produce (KREST_BATCH_MAX_ENTRIES)")
 	fs.IntVar(&c.MaxBufferedRecords, "max-buffered-records", c.MaxBufferedRecords, "records waiting in the producer before produce answers 503 (KREST_MAX_BUFFERED_RECORDS)")
 	fs.DurationVar(&c.Linger, "linger", c.Linger, "how long the producer waits to fill a batch (KREST_LINGER)")
+	fs.StringVar(&c.Compression, "compression", c.Compression, "codec of produced batches: "+strings.Join(Compressions, ", ")+" (KREST_COMPRESSION)")
 	fs.IntVar(&c.MaxBufferedBytes, "max-buffered-bytes", c.MaxBufferedBytes, "bytes waiting in the producer before produce answers 503 (KREST_MAX_BUFFERED_BYTES)")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", c.MaxInFlight, "API requests served at once before answering 429 (KREST_MAX_IN_FLIGHT)")
 	fs.BoolVar(&c.Consumer, "consumer", c.Consumer, "run the background consumer group (KREST_CONSUMER)")
@@ -614,6 +621,9 @@ func Load(name string, args []string, getenv func(string) string, output io.Writ
 	}
 	return c, c.Validate()
 }
+
+// Compressions are the codecs Compression may name.
+var Compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
 
 // Bounds Validate holds settings to.
 const (
@@ -722,6 +732,9 @@ func (c Config) Validate() error {
 		bad("linger must be from 0 to %s, not %s", maxLinger, c.Linger)
 	case c.ProduceTimeout > 0 && c.Linger >= c.ProduceTimeout:
 		bad("linger (%s) must be shorter than the produce timeout (%s)", c.Linger, c.ProduceTimeout)
+	}
+	if !slices.Contains(Compressions, c.Compression) {
+		bad("compression must be one of %s, not %q", strings.Join(Compressions, ", "), c.Compression)
 	}
 	for _, n := range []struct {
 		name string

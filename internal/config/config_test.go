@@ -163,6 +163,7 @@ func TestLoadRejects(t *testing.T) {
 		{name: "negative linger", args: []string{"--linger", "-1ms"}, want: "linger must be from 0 to 1s"},
 		{name: "absurd linger", args: []string{"--linger", "10s"}, want: "linger must be from 0 to 1s, not 10s"},
 		{name: "linger past the produce timeout", args: []string{"--linger", "500ms", "--produce-timeout", "200ms"}, want: "linger (500ms) must be shorter than the produce timeout (200ms)"},
+		{name: "unknown compression", args: []string{"--compression", "brotli"}, want: `compression must be one of none, gzip, snappy, lz4, zstd, not "brotli"`},
 		{name: "memory limit", args: []string{"--memory-limit", "1.5GiB"}, want: `"1.5GiB" is not a size`},
 		{name: "memory limit unit", env: map[string]string{"KREST_MEMORY_LIMIT": "1GB"}, want: "KREST_MEMORY_LIMIT"},
 		{name: "batch entries", env: map[string]string{"KREST_BATCH_MAX_ENTRIES": "0"}, want: "batch max entries must be positive"},

@@ -82,8 +82,10 @@ type Options struct {
 	// MaxBufferedRecords and MaxBufferedBytes bound each caller's
 	// producer buffer (kafka.ProducerOptions). Required.
 	MaxBufferedRecords, MaxBufferedBytes int
-	// Linger and AutoCreateTopics are each producer's, as krest's own.
+	// Linger, Compression and AutoCreateTopics are each producer's, as
+	// krest's own.
 	Linger           time.Duration
+	Compression      string
 	AutoCreateTopics bool
 	// ProduceTimeout is each producer's timeout (produce.Options).
 	// Required.

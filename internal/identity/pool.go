@@ -215,7 +215,7 @@ func (pl *Pool) create(l login, name string) (*client, error) {
 	}
 	cl, err := kafka.NewProducerClient(produce.ClientOptions(kafka.ProducerOptions{Options: kopts,
 		MaxBufferedRecords: pl.opts.MaxBufferedRecords, MaxBufferedBytes: pl.opts.MaxBufferedBytes,
-		Linger: pl.opts.Linger, AutoCreateTopics: pl.opts.AutoCreateTopics}))
+		Linger: pl.opts.Linger, Compression: pl.opts.Compression, AutoCreateTopics: pl.opts.AutoCreateTopics}))
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,9 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -46,6 +48,9 @@ type ProducerOptions struct {
 	// default. krest passes produce.Partitioner, which keeps the partition
 	// a record was pinned to.
 	Partitioner kgo.Partitioner
+	// Compression names the codec of the batches: one of Compressions.
+	// "" is DefaultCompression.
+	Compression string
 	// AutoCreateTopics asks the brokers to create a topic a record names
 	// when it does not exist (brokers create it only if their
 	// auto.create.topics.enable allows). Off, such records fail with
@@ -53,11 +58,31 @@ type ProducerOptions struct {
 	AutoCreateTopics bool
 }
 
+// Compressions are the codecs a producer can compress its batches with,
+// by their names in Kafka's compression.type.
+var Compressions = map[string]kgo.CompressionCodec{
+	"none":   kgo.NoCompression(),
+	"gzip":   kgo.GzipCompression(),
+	"snappy": kgo.SnappyCompression(),
+	"lz4":    kgo.Lz4Compression(),
+	"zstd":   kgo.ZstdCompression(),
+}
+
+// DefaultCompression is franz-go's: snappy costs little CPU and shrinks
+// JSON records well.
+const DefaultCompression = "snappy"
+
 // NewProducerClient returns a client that produces with acks from all
 // in-sync replicas and an idempotent producer, partitioning with
-// opts.Partitioner.
+// opts.Partitioner. Its batches are compressed with opts.Compression, or
+// sent uncompressed to brokers too old for that codec.
 func NewProducerClient(opts ProducerOptions) (*kgo.Client, error) {
+	codec, ok := Compressions[cmp.Or(opts.Compression, DefaultCompression)]
+	if !ok {
+		return nil, fmt.Errorf("unknown compression %q", opts.Compression)
+	}
 	o := append(baseOpts(opts.Options),
+		kgo.ProducerBatchCompression(codec, kgo.NoCompression()),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.MaxBufferedRecords(opts.MaxBufferedRecords),
 		kgo.MaxBufferedBytes(opts.MaxBufferedBytes),
