@@ -129,11 +129,8 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return w.out.Write(p)
 	}
 	if len(p) > w.size {
-		w.handOffLocked()
-		var n int
-		var err error
-		w.afterLocked(func() error { n, err = w.out.Write(p); return nil })
-		return n, err
+		w.writeOutLocked()
+		return w.out.Write(p)
 	}
 	if len(w.buf)+len(p) > w.size {
 		w.handOffLocked()
@@ -187,25 +184,23 @@ func (w *Writer) Flush() error {
 }
 
 func (w *Writer) flushLocked() error {
-	w.afterLocked(func() error {
-		if len(w.buf) == 0 {
-			return nil
-		}
-		_, err := w.out.Write(w.buf)
-		w.buf = w.buf[:0]
-		return err
-	})
+	w.writeOutLocked()
 	err := w.err
 	w.err = nil
 	return err
 }
 
-// afterLocked runs write once the buffer on its way is out, so that what
-// write writes comes after it; either's error waits for the next Flush.
-func (w *Writer) afterLocked(write func() error) {
+// writeOutLocked writes the buffer out once the one on its way is out;
+// either's error waits for the next Flush. Then nothing is on its way
+// until the next hand-off, which needs w.mu.
+func (w *Writer) writeOutLocked() {
 	s := <-w.spare
-	err := write()
-	w.err = cmp.Or(w.err, s.err, err)
+	w.err = cmp.Or(w.err, s.err)
+	if len(w.buf) > 0 {
+		_, err := w.out.Write(w.buf)
+		w.err = cmp.Or(w.err, err)
+		w.buf = w.buf[:0]
+	}
 	w.spare <- written{buf: s.buf}
 }
 
