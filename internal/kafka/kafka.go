@@ -4,7 +4,6 @@
 package kafka
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -49,7 +48,7 @@ type ProducerOptions struct {
 	// a record was pinned to.
 	Partitioner kgo.Partitioner
 	// Compression names the codec of the batches: one of Compressions.
-	// "" is DefaultCompression.
+	// "" keeps franz-go's default, snappy.
 	Compression string
 	// AutoCreateTopics asks the brokers to create a topic a record names
 	// when it does not exist (brokers create it only if their
@@ -68,21 +67,12 @@ var Compressions = map[string]kgo.CompressionCodec{
 	"zstd":   kgo.ZstdCompression(),
 }
 
-// DefaultCompression is franz-go's: snappy costs little CPU and shrinks
-// JSON records well.
-const DefaultCompression = "snappy"
-
 // NewProducerClient returns a client that produces with acks from all
 // in-sync replicas and an idempotent producer, partitioning with
 // opts.Partitioner. Its batches are compressed with opts.Compression, or
 // sent uncompressed to brokers too old for that codec.
 func NewProducerClient(opts ProducerOptions) (*kgo.Client, error) {
-	codec, ok := Compressions[cmp.Or(opts.Compression, DefaultCompression)]
-	if !ok {
-		return nil, fmt.Errorf("unknown compression %q", opts.Compression)
-	}
 	o := append(baseOpts(opts.Options),
-		kgo.ProducerBatchCompression(codec, kgo.NoCompression()),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.MaxBufferedRecords(opts.MaxBufferedRecords),
 		kgo.MaxBufferedBytes(opts.MaxBufferedBytes),
@@ -93,6 +83,13 @@ func NewProducerClient(opts ProducerOptions) (*kgo.Client, error) {
 	)
 	if opts.Partitioner != nil {
 		o = append(o, kgo.RecordPartitioner(opts.Partitioner))
+	}
+	if opts.Compression != "" {
+		codec, ok := Compressions[opts.Compression]
+		if !ok {
+			return nil, fmt.Errorf("unknown compression %q", opts.Compression)
+		}
+		o = append(o, kgo.ProducerBatchCompression(codec, kgo.NoCompression()))
 	}
 	if opts.AutoCreateTopics {
 		o = append(o, kgo.AllowAutoTopicCreation())
